@@ -1,0 +1,133 @@
+"""The versioned model file (docs/semantics.md, section 9): save, and load with full validation.
+
+A model file holds one network: seed, samples_seen, configuration, weights and feedback matrices,
+closed by a CRC-32. :func:`loads` refuses, with a :class:`ModelFileError` naming the reason, any
+file that is truncated, corrupt, of another format or semantics version, or inconsistent.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError, NetConfig
+from .constants import SEMANTICS_VERSION
+from .network import Network
+from .params import word_count
+
+MAGIC = b"ERBP"
+FORMAT_VERSION = 1
+HEADER = struct.Struct("<4sHHIIII")  # magic, format, semantics, size, seed, samples_seen, n_words
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used; the message says why."""
+
+
+def layout(cfg: NetConfig) -> list[tuple[str, tuple[int, int], str]]:
+    """The arrays of a model file in order: (name, shape, numpy little-endian dtype)."""
+    wdt = "<i1" if cfg.weight_bytes == 1 else "<i2"
+    out = [(f"W{l}", (cfg.sizes[l], cfg.sizes[l + 1]), wdt) for l in range(cfg.n_layers)]
+    out += [(f"G{h}", (cfg.n_out, cfg.sizes[h + 1]), "<i2") for h in range(cfg.n_hidden)]
+    return out
+
+
+def file_size(cfg: NetConfig) -> int:
+    """Exact size in bytes of the model file of a configuration."""
+    n = HEADER.size + 4 * word_count()
+    n += sum(int(np.prod(shape)) * np.dtype(dt).itemsize for _, shape, dt in layout(cfg))
+    n += (-n) % 4
+    return n + 4
+
+
+def dumps(net: Network) -> bytes:
+    """Serialise a network (weights, G, config, seed, samples_seen) to model-file bytes."""
+    cfg = net.cfg
+    size = file_size(cfg)
+    parts = [HEADER.pack(MAGIC, FORMAT_VERSION, SEMANTICS_VERSION, size, net.seed,
+                         net.samples_seen & 0xFFFFFFFF, word_count()),
+             struct.pack(f"<{word_count()}i", *cfg.to_words())]
+    arrays = {f"W{l}": w for l, w in enumerate(net.W)} | {f"G{h}": g for h, g in enumerate(net.G)}
+    for name, shape, dt in layout(cfg):
+        a = arrays[name]
+        if a.shape != shape:
+            raise ModelFileError(f"{name} has shape {a.shape}, the configuration says {shape}")
+        parts.append(np.ascontiguousarray(a).astype(dt).tobytes())
+    body = b"".join(parts)
+    body += b"\0" * ((-len(body)) % 4)
+    body += struct.pack("<I", zlib.crc32(body))
+    assert len(body) == size
+    return body
+
+
+def loads(data: bytes) -> Network:
+    """Parse and fully validate model-file bytes into a Network (state reset)."""
+    if len(data) < HEADER.size + 4:
+        raise ModelFileError(f"truncated: {len(data)} bytes is shorter than the header")
+    magic, fmt, sem, size, seed, seen, n_words = HEADER.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise ModelFileError(f"not an erbp model file (magic {magic!r}, expected {MAGIC!r})")
+    if fmt != FORMAT_VERSION:
+        raise ModelFileError(f"model-file format version {fmt}; this erbp reads version "
+                             f"{FORMAT_VERSION}")
+    if sem != SEMANTICS_VERSION:
+        raise ModelFileError(f"model was made for semantics version {sem}; this erbp implements "
+                             f"version {SEMANTICS_VERSION} (retrain or convert it)")
+    if len(data) < size:
+        raise ModelFileError(f"truncated: the header declares {size} bytes, the file has "
+                             f"{len(data)}")
+    if len(data) > size:
+        raise ModelFileError(f"{len(data) - size} unexpected bytes after the declared end")
+    crc = struct.unpack_from("<I", data, size - 4)[0]
+    if zlib.crc32(data[: size - 4]) != crc:
+        raise ModelFileError("CRC mismatch: the file is corrupt")
+    if n_words != word_count():
+        raise ModelFileError(f"configuration has {n_words} words, expected {word_count()}")
+    if size < HEADER.size + 4 * n_words + 4:
+        raise ModelFileError("declared size is smaller than the configuration")
+    words = struct.unpack_from(f"<{n_words}i", data, HEADER.size)
+    try:
+        cfg = NetConfig.from_words(words)
+    except ConfigError as e:
+        raise ModelFileError(f"invalid configuration: {e}") from e
+    if size != file_size(cfg):
+        raise ModelFileError(f"size {size} does not match the configuration's {file_size(cfg)} "
+                             f"(shapes differ)")
+    off = HEADER.size + 4 * n_words
+    arrays: dict[str, np.ndarray] = {}
+    for name, shape, dt in layout(cfg):
+        n = int(np.prod(shape))
+        a = np.frombuffer(data, dtype=dt, count=n, offset=off).reshape(shape).astype(np.int64)
+        off += n * np.dtype(dt).itemsize
+        if name.startswith("W") and a.size and (a.min() < cfg.w_min or a.max() > cfg.w_max):
+            raise ModelFileError(f"{name} holds values outside the {cfg.weight_bits}-bit range")
+        arrays[name] = a
+    if any(data[off: size - 4]):
+        raise ModelFileError("nonzero padding before the CRC")
+    net = Network(cfg=cfg, seed=seed, W=[arrays[f"W{l}"] for l in range(cfg.n_layers)],
+                  G=[arrays[f"G{h}"] for h in range(cfg.n_hidden)], samples_seen=seen)
+    net.reset_state()
+    return net
+
+
+def save(net: Network, path: str | os.PathLike) -> None:
+    """Write a model file atomically (a temporary file renamed over the target)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(dumps(net))
+    os.replace(tmp, path)
+
+
+def load(path: str | os.PathLike) -> Network:
+    """Read and validate a model file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from e
+    try:
+        return loads(data)
+    except ModelFileError as e:
+        raise ModelFileError(f"{path}: {e}") from e
