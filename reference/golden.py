@@ -23,7 +23,7 @@ from .constants import SEMANTICS_VERSION
 from .network import INFER, TRAIN, Network
 
 
-def _cfg(sizes, **kw) -> NetConfig:
+def explicit_config(sizes, **kw) -> NetConfig:
     """An explicit configuration: every field is given here or in ``BASE``."""
     n_in, *hidden, n_out = sizes
     v = dict(BASE, n_in=n_in, n_out=n_out, n_hidden=len(hidden), hidden_size=tuple(hidden))
@@ -51,7 +51,7 @@ def cases() -> dict[str, dict]:
 
     out = {}
     # 1. eRBP, one hidden layer, aggressive learning so weights saturate, noise, input refractory.
-    c = _cfg((12, 6, 3), ticks_train=40, ticks_infer=30, burn_in=4, in_gain=200, in_refractory=2,
+    c = explicit_config((12, 6, 3), ticks_train=40, ticks_infer=30, burn_in=4, in_gain=200, in_refractory=2,
              label_period=3, threshold=300, refractory=2, noise_prob=20000, noise_weight=150,
              err_threshold=200, err_label_w=180, err_pred_w=200, fb_out=900, g_amp=700,
              w_shift=(4, 4), lr_mult=(3, 5), lr_shift=(6, 5), init_amp=(60, 60),
@@ -59,7 +59,7 @@ def cases() -> dict[str, dict]:
     out["erbp_small"] = dict(cfg=c, seed=7, samples=[(TRAIN, 0, 11), (TRAIN, 2, 12),
                                                       (INFER, -1, 0), (TRAIN, 1, 13)])
     # 2. peRBP, two hidden layers, 4-bit weights, 8-bit states (state saturation).
-    c = _cfg((10, 8, 5, 4), weight_bits=4, state_bits=8, ticks_train=30, ticks_infer=20,
+    c = explicit_config((10, 8, 5, 4), weight_bits=4, state_bits=8, ticks_train=30, ticks_infer=20,
              burn_in=0, in_gain=250, label_period=2, syn_shift=1, mem_shift=1, dend_shift=2,
              i2v_shift=0, threshold=60, refractory=1, noise_prob=0, err_threshold=100,
              err_label_w=100, err_pred_w=70, fb_out=40, g_amp=12, w_shift=(3, 3, 3),
@@ -68,14 +68,14 @@ def cases() -> dict[str, dict]:
     out["perbp_deep_narrow"] = dict(cfg=c, seed=0xDEADBEEF,
                                     samples=[(TRAIN, 3, 0), (INFER, -1, 5), (TRAIN, 0, 1)])
     # 3. No hidden layer, 16-bit weights, 12-bit states, odd sizes (BLANK words straddle rows).
-    c = _cfg((9, 7), weight_bits=16, state_bits=12, ticks_train=25, ticks_infer=25, burn_in=2,
+    c = explicit_config((9, 7), weight_bits=16, state_bits=12, ticks_train=25, ticks_infer=25, burn_in=2,
              in_gain=257, label_period=4, threshold=900, refractory=3, noise_prob=65536,
              noise_weight=-40, err_threshold=500, err_label_w=500, err_pred_w=499, fb_out=-3000,
              g_amp=0, w_shift=(0,), lr_mult=(32767,), lr_shift=(12,), init_amp=(3000,),
              gate_lo=(-1500,), gate_hi=(1800,), p_transmit=(129,))
     out["wide_nohidden"] = dict(cfg=c, seed=0, samples=[(TRAIN, 6, 0xFFFFFFFF), (INFER, -1, 3)])
     # 4. Three hidden layers, 10-bit weights, eRBP with large U (lr_shift 0 paths).
-    c = _cfg((16, 9, 7, 5, 3), weight_bits=10, ticks_train=35, ticks_infer=15, burn_in=5,
+    c = explicit_config((16, 9, 7, 5, 3), weight_bits=10, ticks_train=35, ticks_infer=15, burn_in=5,
              in_gain=120, in_refractory=1, label_period=2, syn_shift=3, mem_shift=0,
              dend_shift=1, i2v_shift=2, threshold=200, refractory=0, noise_prob=3000,
              noise_weight=300, err_threshold=64, err_label_w=64, err_pred_w=64, fb_out=7000,
@@ -90,9 +90,9 @@ def cases() -> dict[str, dict]:
               threshold=1024, refractory=3, err_threshold=256, err_label_w=256, err_pred_w=256,
               fb_out=512, g_amp=256, w_shift=(4, 4), gate_lo=(-8192, -8192), gate_hi=(8192, 8192),
               lr_mult=(3, 5), lr_shift=(9, 9), init_amp=(40, 40))
-    c = _cfg((64, 16, 10), p_transmit=(166, 166), noise_prob=0, noise_weight=0, **mn)
+    c = explicit_config((64, 16, 10), p_transmit=(166, 166), noise_prob=0, noise_weight=0, **mn)
     out["mnistlike_perbp_64"] = dict(cfg=c, seed=2024, samples=[(TRAIN, 4, 0), (INFER, -1, 1)])
-    c = _cfg((64, 16, 10), p_transmit=(256, 256), noise_prob=6554, noise_weight=256, **mn)
+    c = explicit_config((64, 16, 10), p_transmit=(256, 256), noise_prob=6554, noise_weight=256, **mn)
     out["mnistlike_erbp_64"] = dict(cfg=c, seed=99, samples=[(TRAIN, 9, 5), (INFER, -1, 0)])
     return out
 
