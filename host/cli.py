@@ -1,0 +1,99 @@
+"""The ``erbp`` command: a click group whose subcommands live in their own modules.
+
+To add a subcommand, write a module with a click command and add one line to :data:`SUBCOMMANDS`
+(``"name": "erbp.module:attribute"``). Modules are imported only when their command runs (or for
+``--help``), so a slow or broken one never affects the others.
+
+Errors the user can fix (a missing data directory, a corrupt model file, a bad option value) are
+printed as one line ``Error: ...`` with exit code 1; other exceptions keep their traceback. Set
+ERBP_DEBUG=1 to get tracebacks for user errors too.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import shlex
+from typing import Any
+
+import click
+
+from .reference import ConfigError
+from .datasets import DatasetError
+from .download import DownloadError
+from .engines import EngineUnavailable
+from .idx import IdxError
+from .reference.intmath import RangeError
+from .reference.modelfile import ModelFileError
+from .runs import RunDirError
+
+#: Subcommand name -> "module:attribute" of its click command.
+SUBCOMMANDS: dict[str, str] = {
+    "train": "erbp.cli_train:train",
+    "eval": "erbp.cli_eval:evaluate",
+    "info": "erbp.cli_info:info",
+}
+
+#: Exceptions whose message is all a user needs (printed without a traceback).
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError, DatasetError, DownloadError, EngineUnavailable, IdxError, ModelFileError,
+    RunDirError, RangeError,
+)
+
+ARGV_KEY = "erbp.argv"
+
+
+class ErbpGroup(click.Group):
+    """A group with lazily imported subcommands, one-line user errors, and the raw arguments of
+    the invocation kept in ``ctx.meta`` (see :func:`command_line`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(SUBCOMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands or name not in SUBCOMMANDS:
+            return self.commands.get(name)
+        module, _, attr = SUBCOMMANDS[name].partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            return _unavailable(name, e)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta.setdefault(ARGV_KEY, list(args))
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as e:
+            if os.environ.get("ERBP_DEBUG"):
+                raise
+            raise click.ClickException(" ".join(str(e).split("\n"))) from e
+
+
+def _unavailable(name: str, err: Exception) -> click.Command:
+    """A stand-in for a subcommand whose module cannot be imported."""
+
+    @click.command(name, help=f"(unavailable: {err})", context_settings={
+        "ignore_unknown_options": True, "allow_extra_args": True})
+    def cmd() -> None:
+        raise click.ClickException(f"erbp {name} is unavailable: {err}")
+
+    return cmd
+
+
+def command_line() -> str:
+    """The current invocation as a shell command line, e.g. ``erbp train --samples 100``."""
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.meta.get(ARGV_KEY, []) if ctx is not None else []
+    return shlex.join(["erbp", *argv])
+
+
+@click.group(cls=ErbpGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="erbp")
+def main() -> None:
+    """erbp: on-device learning for spiking neural networks with eRBP.
+
+    Data: MNIST is read from --data-dir, else $ERBP_DATA, else ~/.cache/erbp/mnist (downloaded
+    there, SHA-256 checked, if missing). See docs/usage.md.
+    """

@@ -1,0 +1,84 @@
+"""``erbp eval``: the test error of a model file (logic in erbp.training.evaluate)."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .datasets import DATASETS, DatasetError, load_dataset
+from .engines import make_engine
+from .reference import modelfile
+from .runs import CONFIG, MODEL
+from .training import evaluate as run_evaluation
+
+#: Data set of a model whose run directory is unknown, by its number of inputs.
+DATASET_BY_INPUTS = {784: "mnist", 64: "digits"}
+
+
+def model_path(path: Path) -> Path:
+    """A model file, or the model.erbp of a run directory."""
+    return path / MODEL if path.is_dir() else path
+
+
+def guess_dataset(model: Path, n_in: int) -> str:
+    """The data set of a model: its run directory's config.json if it has one, else by inputs."""
+    cfg = model.parent / CONFIG
+    if cfg.is_file():
+        try:
+            return json.loads(cfg.read_text())["options"]["dataset"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    if n_in in DATASET_BY_INPUTS:
+        return DATASET_BY_INPUTS[n_in]
+    raise DatasetError(f"cannot tell the data set of a model with {n_in} inputs: pass --dataset")
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--dataset", type=click.Choice(sorted(DATASETS)),
+              help="[default: the model's run config, else by its input count]")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
+@click.option("--engine", default="python", show_default=True, help="python or c.")
+@click.option("--test-samples", type=click.IntRange(min=1),
+              help="Evaluate the first N test samples (from --start) [default: all].")
+@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True,
+              help="First test-set position.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the result as JSON to this file ('-': stdout).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar [default: when stderr is a terminal].")
+def evaluate(model: Path, dataset: str | None, data_dir: Path | None, engine: str,
+             test_samples: int | None, start: int, json_out: Path | None, batch_size: int,
+             progress: bool | None) -> None:
+    """Evaluate MODEL (a model file or a run directory) on the test set."""
+    path = model_path(model)
+    net = modelfile.load(path)
+    name = dataset or guess_dataset(path, net.cfg.n_in)
+    data = load_dataset(name, data_dir)
+    if data.n_in != net.cfg.n_in:
+        raise DatasetError(f"the model has {net.cfg.n_in} inputs, {name} has {data.n_in}")
+    if start >= len(data.test_y):
+        raise click.BadParameter(f"the test set has {len(data.test_y)} samples",
+                                 param_hint="--start")
+    eng = make_engine(engine, net)
+    t0 = time.monotonic()
+    r = run_evaluation(eng, data, test_samples, start, batch_size=batch_size,
+                       progress=sys.stderr.isatty() if progress is None else progress)
+    seconds = time.monotonic() - t0
+    click.echo(f"test error: {100 * r.error:.2f}% ({r.n - r.correct} of {r.n} wrong, test "
+               f"samples {r.start}..{r.start + r.n - 1}), {name}, engine {engine}, "
+               f"{seconds:.1f} s")
+    if json_out is not None:
+        doc = {"model": str(path), "dataset": name, "engine": engine, "test_error": r.error,
+               "test_samples": r.n, "correct": r.correct, "start": r.start, "events": r.events,
+               "samples_seen": net.samples_seen, "time_s": round(seconds, 3)}
+        text = json.dumps(doc, indent=2) + "\n"
+        if str(json_out) == "-":
+            click.echo(text, nl=False)
+        else:
+            json_out.write_text(text)

@@ -1,0 +1,50 @@
+"""``erbp info``: what a model file holds (configuration, sizes, versions, samples seen)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli_eval import model_path
+from .reference import modelfile
+from .reference.network import Network
+
+
+def describe(net: Network, path: Path, data: bytes) -> dict[str, Any]:
+    """A JSON-friendly summary of a loaded model file."""
+    _, fmt, sem, size, *_ = modelfile.HEADER.unpack_from(data, 0)
+    cfg = net.cfg
+    variant = "perbp" if any(p < 256 for p in cfg.p_transmit) else "erbp"
+    return {
+        "file": str(path), "bytes": size, "format_version": fmt, "semantics_version": sem,
+        "topology": "-".join(map(str, cfg.sizes)), "variant": variant, "seed": net.seed,
+        "samples_seen": net.samples_seen,
+        "weights": int(sum(w.size for w in net.W)), "feedback": int(sum(g.size for g in net.G)),
+        "weight_bits": cfg.weight_bits, "config": cfg.as_dict(),
+    }
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def info(model: Path, as_json: bool) -> None:
+    """Show what MODEL (a model file or a run directory) holds."""
+    path = model_path(model)
+    net = modelfile.load(path)  # validates everything; ModelFileError says what is wrong
+    d = describe(net, path, path.read_bytes())
+    if as_json:
+        click.echo(json.dumps(d, indent=2))
+        return
+    rows = [("model file", f"{d['file']} ({d['bytes']:,} bytes)"),
+            ("versions", f"file format {d['format_version']}, semantics {d['semantics_version']}"),
+            ("topology", f"{d['topology']} ({d['variant']})"),
+            ("parameters", f"{d['weights']:,} weights of {d['weight_bits']} bits, "
+                           f"{d['feedback']:,} feedback entries"),
+            ("seed", str(d["seed"])), ("samples seen", f"{d['samples_seen']:,}")]
+    for k, v in rows:
+        click.echo(f"{k:<13} {v}")
+    click.echo("configuration:")
+    for k, v in d["config"].items():
+        click.echo(f"  {k:<14} {','.join(map(str, v)) if isinstance(v, list) else v}")

@@ -1,0 +1,146 @@
+"""``erbp train``: train a network into a run directory, or resume one (logic in erbp.training)."""
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from .cli import command_line
+from .configure import make_config, parse_overrides
+from .datasets import DATASETS, load_dataset
+from .engines import engine_class
+from .reference import VARIANTS, Network
+from .training import (PROTOCOLS, RunOptions, TrainResult, default_epoch_size, open_run,
+                       run_training, start_run, stop_on_sigint)
+
+#: Options that define a run; --resume keeps the run's own values and refuses new ones.
+FIXED_ON_RESUME = ("dataset", "topology", "variant", "seed", "protocol", "epoch_size", "sets",
+                   "out")
+#: Options that --resume may change (stored in the run's config.json).
+CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every")
+
+
+@click.command()
+@click.option("--dataset", type=click.Choice(sorted(DATASETS)), default="mnist", show_default=True,
+              help="Data set (digits: scikit-learn's 8x8, no download).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
+@click.option("--topology", help="Paper name (784-100-10, 784-200-200-10, ...) or custom sizes "
+                                 "a-b-...-z [default: <inputs>-100-<classes>].")
+@click.option("--variant", type=click.Choice(VARIANTS), default="erbp", show_default=True)
+@click.option("--engine", default="python", show_default=True, help="python or c.")
+@click.option("--samples", type=click.IntRange(min=0),
+              help="Train until samples_seen reaches this total.")
+@click.option("--epochs", type=click.FloatRange(min=0, min_open=True),
+              help="Train this many epochs (in total) [default: 1].")
+@click.option("--protocol", type=click.Choice(PROTOCOLS), default="balanced", show_default=True,
+              help="balanced: class-balanced epochs drawn with replacement (the paper's); "
+                   "sequential: passes over the training set in file order.")
+@click.option("--epoch-size", type=click.IntRange(min=1),
+              help="Samples per epoch [default: 50000 for balanced MNIST, else the training-set "
+                   "size].")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True,
+              help="Network seed (weights, G, all randomness) and data-order seed.")
+@click.option("--test-every", type=click.IntRange(min=0), default=10_000, show_default=True,
+              help="Evaluate every N training samples (0: only at the end).")
+@click.option("--test-samples", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Test samples per evaluation (the first N of the test set).")
+@click.option("--window", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Training samples in the train-error window.")
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=0,
+              help="Checkpoint every N samples [default: --test-every, or 10000].")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a configuration field (repeatable); per-layer fields take comma "
+                   "lists, e.g. --set lr_shift=8,9 --set ticks_train=50.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Run directory to create [default: runs/<dataset>-<date>-<time>].")
+@click.option("--resume", type=click.Path(path_type=Path), metavar="RUNDIR",
+              help="Continue the run in RUNDIR from its checkpoint (bit-identical to an "
+                   "uninterrupted run).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Samples per call of an engine's batch path (C engine).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bars [default: when stderr is a terminal].")
+@click.pass_context
+def train(ctx: click.Context, **o) -> None:
+    """Train a network (into a run directory) or resume a run.
+
+    Writes RUNDIR/model.erbp (checkpoints, then the final model), RUNDIR/metrics.jsonl and
+    RUNDIR/config.json (settings and the exact command line). Ctrl-C stops at the next sample and
+    checkpoints; --resume RUNDIR continues bit-identically.
+    """
+    if o["samples"] is not None and o["epochs"] is not None:
+        raise click.UsageError("give --samples or --epochs, not both")
+    progress = sys.stderr.isatty() if o["progress"] is None else o["progress"]
+    engine_class(o["engine"])  # fail early if the engine is unknown or not built
+    if o["resume"] is not None:
+        run, net, state, options = _resume(ctx, o)
+        data = load_dataset(options.dataset, o["data_dir"])
+        click.echo(f"resuming {run.path} at {net.samples_seen} samples, target {options.samples}")
+    else:
+        data = load_dataset(o["dataset"], o["data_dir"])
+        topology = o["topology"] or data.default_topology()
+        overrides = parse_overrides(o["sets"])
+        cfg = make_config(topology, o["variant"], overrides, n_in=data.n_in,
+                          n_classes=data.n_classes)
+        net = Network.create(cfg, o["seed"])
+        epoch_size = o["epoch_size"] or default_epoch_size(data, o["protocol"])
+        total = o["samples"] if o["samples"] is not None else round((o["epochs"] or 1) *
+                                                                     epoch_size)
+        options = RunOptions(dataset=data.name, samples=total, protocol=o["protocol"],
+                             epoch_size=epoch_size, order_seed=o["seed"],
+                             **{k: o[k] for k in CHANGEABLE})
+        run = start_run(o["out"] or _default_out(data.name), net, options,
+                        extra={"dataset": data.name, "topology": topology,
+                               "variant": o["variant"],
+                               "overrides": {k: cfg.as_dict()[k] for k in overrides}},
+                        command=command_line())
+        state = None
+        click.echo(f"run {run.path}: {data.name}, {'-'.join(map(str, cfg.sizes))} "
+                   f"{o['variant']}, seed {o['seed']}, {total} samples, engine {o['engine']}")
+    t0 = time.monotonic()
+    with stop_on_sigint() as stop:
+        result = run_training(run, net, data, options, state, engine=o["engine"],
+                              progress=progress, stop=stop, batch_size=o["batch_size"])
+    _report(result, run.path, time.monotonic() - t0)
+
+
+def _resume(ctx: click.Context, o: dict):
+    given = [n for n in FIXED_ON_RESUME if ctx.get_parameter_source(n) in
+             (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)]
+    if given:
+        names = ", ".join("--" + ("set" if n == "sets" else n.replace("_", "-")) for n in given)
+        raise click.UsageError(f"--resume continues a run with its own settings: {names} "
+                               f"cannot be given with it")
+    changes = {k: o[k] for k in CHANGEABLE
+               if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}
+    if o["samples"] is not None:
+        changes["samples"] = o["samples"]
+    if o["epochs"] is not None:
+        changes["epochs"] = o["epochs"]
+    return open_run(o["resume"], command_line(), changes)
+
+
+def _report(result: TrainResult, path: Path, seconds: float) -> None:
+    net = result.network
+    click.echo(f"samples seen: {net.samples_seen} ({seconds:.1f} s this session)")
+    if result.records:
+        r = result.records[-1]
+        click.echo(f"test error: {100 * r['test_error']:.2f}% on {r['test_samples']} test "
+                   f"samples at {r['samples_seen']} samples")
+    click.echo(f"model: {path / 'model.erbp'}")
+    if result.interrupted:
+        click.echo(f"interrupted: checkpoint saved; continue with: erbp train --resume {path}")
+
+
+def _default_out(dataset: str) -> Path:
+    base = Path("runs") / f"{dataset}-{datetime.now():%Y%m%d-%H%M%S}"
+    out, i = base, 2
+    while out.exists():
+        out, i = base.with_name(f"{base.name}-{i}"), i + 1
+    return out
+

@@ -1,0 +1,140 @@
+"""The run directory of ``erbp train``: its files, its checkpoint and its resume bookkeeping.
+
+Layout (every file is replaced atomically: written to ``*.tmp`` then renamed)::
+
+    RUNDIR/
+      config.json    what the run is: data set, topology, variant, seed, protocol, overrides,
+                     the full network configuration, and the exact command line(s)
+      model.erbp     the latest checkpoint (a model file, erbp.reference.modelfile); the final
+                     model once the run is complete
+      state.json     resume bookkeeping that is not in the model: elapsed time, events, the recent
+                     training predictions (for the train-error window)
+      metrics.jsonl  one JSON object per evaluation (see erbp.training.train)
+
+The model file alone determines the weights of a resumed run (the sample order is a function of
+samples_seen); state.json only makes the metrics of a resumed run continue seamlessly, and is
+ignored if it does not belong to the model next to it.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .reference import Network
+from .reference import modelfile
+
+CONFIG = "config.json"
+MODEL = "model.erbp"
+STATE = "state.json"
+METRICS = "metrics.jsonl"
+
+
+class RunDirError(RuntimeError):
+    """A run directory that cannot be created, opened or resumed; the message says why."""
+
+
+@dataclass
+class RunState:
+    """Bookkeeping of a run at a checkpoint: ``samples_seen`` (that of the model it belongs to),
+    ``elapsed_s`` (wall-clock seconds of training and evaluation so far), ``events`` (synaptic
+    events of all training samples so far), ``recent`` (correctness of the most recent training
+    predictions, oldest first, as a string of '0'/'1')."""
+
+    samples_seen: int = 0
+    elapsed_s: float = 0.0
+    events: int = 0
+    recent: str = ""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a text file via a temporary file renamed over the target."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class RunDir:
+    """One run directory (see the module docstring for its files)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    config_path = property(lambda self: self.path / CONFIG)
+    model_path = property(lambda self: self.path / MODEL)
+    state_path = property(lambda self: self.path / STATE)
+    metrics_path = property(lambda self: self.path / METRICS)
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, config: dict[str, Any]) -> "RunDir":
+        """A new run directory holding ``config`` as config.json. Refuses a directory that
+        already holds a run (use resume) or a path that is a file."""
+        run = cls(path)
+        if run.path.exists() and not run.path.is_dir():
+            raise RunDirError(f"{run.path} exists and is not a directory")
+        if run.config_path.exists() or run.model_path.exists():
+            raise RunDirError(f"{run.path} already holds a run: continue it with "
+                              f"--resume {run.path} or choose another --out")
+        try:
+            run.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunDirError(f"cannot create run directory {run.path}: {e.strerror}") from e
+        run.write_config(config)
+        return run
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "RunDir":
+        """An existing run directory (must hold config.json and model.erbp)."""
+        run = cls(path)
+        if not run.path.is_dir():
+            raise RunDirError(f"run directory {run.path} does not exist")
+        for p in (run.config_path, run.model_path):
+            if not p.is_file():
+                raise RunDirError(f"{run.path} is not a run directory: {p.name} is missing")
+        return run
+
+    def read_config(self) -> dict[str, Any]:
+        """config.json as a dict."""
+        try:
+            return json.loads(self.config_path.read_text())
+        except (OSError, ValueError) as e:
+            raise RunDirError(f"cannot read {self.config_path}: {e}") from e
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        write_atomic(self.config_path, json.dumps(config, indent=2) + "\n")
+
+    def save_checkpoint(self, net: Network, state: RunState) -> None:
+        """Write model.erbp, then state.json (both atomically)."""
+        modelfile.save(net, self.model_path)
+        state.samples_seen = net.samples_seen
+        write_atomic(self.state_path, json.dumps(asdict(state)) + "\n")
+
+    def load_checkpoint(self) -> tuple[Network, RunState]:
+        """The checkpointed network and its bookkeeping (a fresh RunState if state.json is
+        missing, unreadable or belongs to another checkpoint)."""
+        net = modelfile.load(self.model_path)
+        state = RunState(samples_seen=net.samples_seen)
+        try:
+            saved = RunState(**json.loads(self.state_path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return net, state
+        return net, (saved if saved.samples_seen == net.samples_seen else state)
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """Append one JSON line to metrics.jsonl."""
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def truncate_metrics(self, samples_seen: int) -> None:
+        """Drop the records made after ``samples_seen`` (a resumed run makes them again)."""
+        keep = [r for r in self.read_metrics() if r.get("samples_seen", 0) <= samples_seen]
+        if self.metrics_path.exists():
+            write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """Every record of metrics.jsonl (empty if there is none)."""
+        if not self.metrics_path.exists():
+            return []
+        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]

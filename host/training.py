@@ -1,0 +1,351 @@
+"""Training and evaluation loops over any engine (see :mod:`erbp.engines`), and whole runs.
+
+Sample order. Training sample number ``p`` of a network (``p`` = its ``samples_seen`` before the
+sample) is a pure function of (protocol, training labels, epoch size, order seed, p):
+
+* ``"balanced"`` (the paper's protocol): epochs of ``epoch_size`` draws with replacement, each class
+  equally often (the remainder of ``epoch_size / n_classes`` goes to the lowest classes), in a
+  random order. Epoch ``e`` is drawn from the project's counter-based random function with
+  key ``KEY(order_seed, 0x8000, e, 0)`` (class order: a stable argsort of its draws) and
+  ``KEY(order_seed, 0x8000, e, 1)`` (the example within the class: ``(draw * count) >> 32``).
+  Stream kind 0x80 is the host's; no engine uses it.
+* ``"sequential"``: example ``p mod N`` (plain passes over the training set in file order).
+
+So a run resumed from a checkpoint continues with exactly the samples, and hence the weights, of
+an uninterrupted run. The sample index given to the engine (which keys all its randomness) is
+``samples_seen`` for training and the test-set position for inference (docs/semantics.md, 7).
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from . import __version__
+from .datasets import Dataset
+from .engines import make_engine, run_batch, to_network
+from .reference import INFER, SEMANTICS_VERSION, TRAIN, Network, rng
+from .reference.network import stream
+from .runs import RunDir, RunDirError, RunState
+
+PROTOCOLS = ("balanced", "sequential")
+ORDER_STREAM = stream(0x80, 0)  # the host's stream kind for the data order
+PAPER_EPOCH = 50_000  # draws per balanced epoch in the paper's MNIST protocol
+
+
+# --- the sample order ------------------------------------------------------------------------------
+def default_epoch_size(data: Dataset, protocol: str) -> int:
+    """Samples per epoch: 50,000 for balanced MNIST (the paper's), else the training-set size."""
+    if protocol == "balanced" and data.name == "mnist":
+        return PAPER_EPOCH
+    return len(data.train_y)
+
+
+def balanced_epoch(labels: np.ndarray, epoch: int, epoch_size: int, seed: int) -> np.ndarray:
+    """Training-set indices of one class-balanced epoch drawn with replacement (module docs)."""
+    classes = np.unique(labels)
+    n_c = len(classes)
+    counts = np.full(n_c, epoch_size // n_c, dtype=np.int64)
+    counts[: epoch_size % n_c] += 1
+    slots = np.repeat(np.arange(n_c), counts)
+    k_order = rng.key(seed, ORDER_STREAM, epoch, 0)
+    slots = slots[np.argsort(rng.draws(k_order, epoch_size), kind="stable")]
+    members = [np.flatnonzero(labels == c) for c in classes]
+    sizes = np.array([len(m) for m in members], dtype=np.uint64)
+    r = rng.draws(rng.key(seed, ORDER_STREAM, epoch, 1), epoch_size).astype(np.uint64)
+    within = ((r * sizes[slots]) >> np.uint64(32)).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum([len(m) for m in members])[:-1]])
+    return np.concatenate(members)[starts[slots] + within]
+
+
+class SampleOrder:
+    """Maps training positions (samples_seen values) to training-set indices."""
+
+    def __init__(self, labels: np.ndarray, protocol: str = "balanced",
+                 epoch_size: int | None = None, seed: int = 0):
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        self.labels = np.asarray(labels)
+        self.protocol = protocol
+        self.epoch_size = int(epoch_size or len(self.labels))
+        if self.epoch_size <= 0:
+            raise ValueError("epoch_size must be positive")
+        self.seed = seed
+        self._epoch: tuple[int, np.ndarray] | None = None
+
+    def _epoch_indices(self, e: int) -> np.ndarray:
+        if self._epoch is None or self._epoch[0] != e:
+            self._epoch = (e, balanced_epoch(self.labels, e, self.epoch_size, self.seed))
+        return self._epoch[1]
+
+    def indices(self, start: int, n: int) -> np.ndarray:
+        """Training-set indices of positions start .. start+n-1."""
+        pos = np.arange(start, start + n, dtype=np.int64)
+        if self.protocol == "sequential":
+            return pos % len(self.labels)
+        out = np.empty(n, dtype=np.int64)
+        for e in np.unique(pos // self.epoch_size):
+            sel = pos // self.epoch_size == e
+            out[sel] = self._epoch_indices(int(e))[pos[sel] % self.epoch_size]
+        return out
+
+
+# --- evaluation ------------------------------------------------------------------------------------
+@dataclass
+class EvalResult:
+    """Test error over test-set positions start .. start+n-1 (error as a fraction, 0..1)."""
+
+    error: float
+    n: int
+    correct: int
+    events: int
+    start: int = 0
+
+
+def evaluate(engine: Any, data: Dataset, n: int | None = None, start: int = 0,
+             batch_size: int = 1000, progress: bool = False) -> EvalResult:
+    """Inference over test samples ``start .. start+n-1`` (all from ``start`` if n is None); the
+    sample index of each is its test-set position. Weights are not changed."""
+    total = len(data.test_y)
+    if not 0 <= start <= total:
+        raise ValueError(f"test start {start} outside [0, {total}]")
+    n = total - start if n is None else min(int(n), total - start)
+    correct = events = 0
+    step = batch_size if hasattr(engine, "run_samples") else 1
+    with _bar(progress, n, "test", leave=False) as bar:
+        for a in range(start, start + n, step):
+            b = min(a + step, start + n)
+            preds, ev = run_batch(engine, data.test_x[a:b], data.test_y[a:b], INFER, a)
+            correct += int((preds == data.test_y[a:b]).sum())
+            events += ev
+            bar.update(b - a)
+    return EvalResult(error=1.0 - correct / n if n else float("nan"), n=n, correct=correct,
+                      events=events, start=start)
+
+
+# --- training --------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    """What :func:`train` did: the engine and its network (reference form) at the end, the metric
+    records written, whether it stopped early on request, and the bookkeeping to resume."""
+
+    engine: Any
+    network: Network
+    records: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False
+    state: RunState = field(default_factory=RunState)
+
+
+def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python",
+          protocol: str = "balanced", epoch_size: int | None = None,
+          order_seed: int | None = None, test_every: int = 0, test_samples: int = 1000,
+          window: int = 1000, run: RunDir | None = None, checkpoint_every: int | None = None,
+          state: RunState | None = None, batch_size: int = 500, progress: bool = False,
+          stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train ``net`` on ``samples`` more training samples, one at a time in protocol order.
+
+    ``net``: a reference Network (converted to ``engine`` by :func:`make_engine`; the "python"
+    engine trains it in place) or, with ``engine=None``, any engine object used as it is.
+    ``epoch_size`` defaults to :func:`default_epoch_size`; ``order_seed`` to the network's seed.
+    Every ``test_every`` samples (at multiples of samples_seen; 0 = only at the end) the first
+    ``test_samples`` test samples are evaluated and a record is written to ``run``'s
+    metrics.jsonl: samples_seen, epoch (fractional), train_error (over the last ``window``
+    training samples; None if none yet), train_window, test_error, test_samples, time_s (wall
+    seconds since the run began, across resumes), events (synaptic events of all training samples).
+    ``run`` also gets a checkpoint every ``checkpoint_every`` samples (default ``test_every``, or
+    10,000), at the end, and when ``stop()`` returns true (checked between samples or batches).
+    Engines with a batch path ``run_samples`` get up to ``batch_size`` samples per call.
+    """
+    eng = net if engine is None else make_engine(engine, net)
+    state = state or RunState(samples_seen=eng.samples_seen)
+    order = SampleOrder(data.train_y, protocol,
+                        epoch_size or default_epoch_size(data, protocol),
+                        eng.seed if order_seed is None else order_seed)
+    checkpoint_every = checkpoint_every or test_every or 10_000
+    recent: deque[bool] = deque((c == "1" for c in state.recent), maxlen=max(window, 1))
+    result = TrainResult(engine=eng, network=None, state=state)  # type: ignore[arg-type]
+    t0, elapsed0 = time.monotonic(), state.elapsed_s
+    start = eng.samples_seen
+    end = start + int(samples)
+    step = batch_size if hasattr(eng, "run_samples") else 1
+
+    def sync_state() -> None:
+        state.samples_seen = eng.samples_seen
+        state.elapsed_s = elapsed0 + time.monotonic() - t0
+        state.recent = "".join("1" if c else "0" for c in recent)
+
+    def checkpoint() -> None:
+        if run is not None:
+            sync_state()
+            run.save_checkpoint(to_network(eng), state)
+
+    def record() -> None:
+        ev = evaluate(eng, data, test_samples, batch_size=batch_size, progress=progress)
+        sync_state()
+        rec = {"samples_seen": eng.samples_seen,
+               "epoch": round(eng.samples_seen / order.epoch_size, 6),
+               "train_error": round(1.0 - sum(recent) / len(recent), 6) if recent else None,
+               "train_window": len(recent),
+               "test_error": round(ev.error, 6), "test_samples": ev.n,
+               "time_s": round(state.elapsed_s, 3), "events": state.events}
+        result.records.append(rec)
+        if run is not None:
+            run.append_metrics(rec)
+
+    with _bar(progress, end - start, "train") as bar:
+        pos = start
+        while pos < end:
+            b = min(pos + step, end, _next_multiple(pos, test_every),
+                    _next_multiple(pos, checkpoint_every))
+            idx = order.indices(pos, b - pos)
+            preds, ev = run_batch(eng, data.train_x[idx], data.train_y[idx], TRAIN, pos)
+            if eng.samples_seen != b:
+                raise RuntimeError(f"engine reports samples_seen {eng.samples_seen} after "
+                                   f"training samples {pos}..{b - 1}")
+            recent.extend((preds == data.train_y[idx]).tolist())
+            state.events += ev
+            bar.update(b - pos)
+            pos = b
+            if test_every and pos % test_every == 0:
+                record()
+            if pos % checkpoint_every == 0 and pos < end:
+                checkpoint()
+            if stop is not None and stop() and pos < end:
+                result.interrupted = True
+                break
+    if not result.interrupted and (not result.records or result.records[-1]["samples_seen"]
+                                   != eng.samples_seen) and test_samples:
+        record()
+    checkpoint()
+    sync_state()
+    result.network = to_network(eng)
+    return result
+
+
+def _next_multiple(pos: int, every: int) -> int:
+    """The smallest multiple of ``every`` greater than ``pos`` (a huge number if every is 0)."""
+    return (pos // every + 1) * every if every > 0 else 1 << 62
+
+
+@contextlib.contextmanager
+def _bar(enabled: bool, total: int, desc: str, leave: bool = True) -> Iterator[Any]:
+    """A tqdm progress bar, or a stand-in with ``update`` when disabled."""
+    if not enabled:
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit="sample", leave=leave, dynamic_ncols=True) as bar:
+        yield bar
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def stop_on_sigint() -> Iterator[Callable[[], bool]]:
+    """Within the block, a first Ctrl-C only sets a flag (returned as a ``stop()`` callable) so
+    training can stop at the next sample boundary and checkpoint; a second Ctrl-C interrupts."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag.is_set
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag.is_set
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+# --- whole runs (what `erbp train` does) -----------------------------------------------------------
+@dataclass
+class RunOptions:
+    """The training options of a run, stored in config.json ("options"). ``samples`` is the total
+    number of training samples the run aims at (samples_seen at its end)."""
+
+    dataset: str
+    samples: int
+    protocol: str = "balanced"
+    epoch_size: int = PAPER_EPOCH
+    order_seed: int = 0
+    test_every: int = 0
+    test_samples: int = 1000
+    window: int = 1000
+    checkpoint_every: int = 0
+
+
+def start_run(out: str | Path, net: Network, options: RunOptions,
+              extra: dict[str, Any] | None = None, command: str = "") -> RunDir:
+    """Create a run directory for a fresh network: config.json (``options``, the network's
+    configuration and seed, ``extra`` fields such as topology and overrides, the command line)
+    and an initial checkpoint."""
+    config = {"erbp_version": __version__, "semantics_version": SEMANTICS_VERSION,
+              "command": command, "created": _now(), "seed": net.seed,
+              **(extra or {}), "options": asdict(options), "net_config": net.cfg.as_dict(),
+              "resumed": []}
+    run = RunDir.create(out, config)
+    run.save_checkpoint(net, RunState(samples_seen=net.samples_seen))
+    return run
+
+
+def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None = None
+             ) -> tuple[RunDir, Network, RunState, RunOptions]:
+    """Open a run directory to resume it: the checkpointed network, its bookkeeping and the
+    run's options, with ``changes`` applied to the options (and stored; an "epochs" entry sets
+    samples to epochs * epoch_size). RunDirError if the run has nothing left to do. Metrics after
+    the checkpoint are dropped (they will be made again), and the resume is noted in config.json
+    with its command line."""
+    run = RunDir.open(path)
+    config = run.read_config()
+    changes = dict(changes or {})
+    try:
+        options = RunOptions(**config["options"])
+        epochs = changes.pop("epochs", None)
+        if epochs is not None:
+            changes["samples"] = round(epochs * options.epoch_size)
+        options = RunOptions(**{**asdict(options), **changes})
+    except (KeyError, TypeError) as e:
+        raise RunDirError(f"{run.config_path}: no valid training options ({e})") from e
+    net, state = run.load_checkpoint()
+    if net.samples_seen >= options.samples:
+        raise RunDirError(f"run {run.path} is complete: {net.samples_seen} samples seen, target "
+                          f"{options.samples}; pass a larger --samples or --epochs to extend it")
+    run.truncate_metrics(net.samples_seen)
+    config["options"] = asdict(options)
+    config.setdefault("resumed", []).append(
+        {"command": command, "time": _now(), "samples_seen": net.samples_seen,
+         "changes": changes})
+    run.write_config(config)
+    return run, net, state, options
+
+
+def run_training(run: RunDir, net: Network, data: Dataset, options: RunOptions,
+                 state: RunState | None = None, engine: str = "python", progress: bool = False,
+                 stop: Callable[[], bool] | None = None, batch_size: int = 500) -> TrainResult:
+    """Train a run's network up to ``options.samples`` samples (from wherever it stands)."""
+    return train(net, data, max(0, options.samples - net.samples_seen), engine=engine,
+                 protocol=options.protocol, epoch_size=options.epoch_size,
+                 order_seed=options.order_seed, test_every=options.test_every,
+                 test_samples=options.test_samples, window=options.window, run=run,
+                 checkpoint_every=options.checkpoint_every or None, state=state,
+                 batch_size=batch_size, progress=progress, stop=stop)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
