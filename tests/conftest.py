@@ -35,3 +35,20 @@ def mnist_dir() -> Path:
         pytest.fail(f"MNIST files {missing} not found in {MNIST_DIR}: set ERBP_DATA to the "
                     f"directory holding the IDX files")
     return MNIST_DIR
+
+
+# --- host tools (erbp.datasets, erbp.training, the CLI) ----------------------------------------------
+@pytest.fixture(scope="session")
+def mnist(mnist_dir: Path):
+    """The real MNIST as an erbp.datasets.Dataset, loaded once per session."""
+    from erbp.datasets import load_mnist
+
+    return load_mnist(mnist_dir)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's 8x8 digits as an erbp.datasets.Dataset (64 inputs, 1438/359 split)."""
+    from erbp.datasets import load_digits
+
+    return load_digits()
