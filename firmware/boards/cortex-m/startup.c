@@ -1,0 +1,166 @@
+/* Cortex-M startup shared by the Arm boards: vector table, reset handler (copy .data, zero .bss,
+ * run main), the SysTick-based 64-bit cycle counter, system reset and the C library routines
+ * the compiler may call (no libc is linked). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../src/board.h"
+
+extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
+extern uint32_t __stack_top[];
+int main(void);
+
+#define REG(a) (*(volatile uint32_t *)(a))
+#define SYST_CSR REG(0xE000E010u)
+#define SYST_RVR REG(0xE000E014u)
+#define SYST_CVR REG(0xE000E018u)
+#define SCB_AIRCR REG(0xE000ED0Cu)
+
+static volatile uint32_t systick_wraps;
+
+/* A warm-reset counter in RAM that the startup code does not clear. */
+__attribute__((section(".noinit"))) static uint32_t boot_magic, boot_count;
+
+void Reset_Handler(void);
+void Default_Handler(void);
+void SysTick_Handler(void);
+
+void Reset_Handler(void)
+{
+    uint32_t *src = __data_load, *dst = __data_start;
+    while (dst < __data_end) {
+        *dst++ = *src++;
+    }
+    for (dst = __bss_start; dst < __bss_end; dst++) {
+        *dst = 0;
+    }
+    if (boot_magic != 0x45524250u) {
+        boot_magic = 0x45524250u;
+        boot_count = 0;
+    }
+    boot_count++;
+    (void)main();
+    for (;;) {
+    }
+}
+
+void Default_Handler(void)
+{
+    /* A fault: reset the board so the host sees a fresh boot, never a hang. */
+    board_reset();
+}
+
+void SysTick_Handler(void)
+{
+    systick_wraps++;
+}
+
+__attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
+    (void (*)(void))(uintptr_t)__stack_top,
+    Reset_Handler,
+    Default_Handler, /* NMI */
+    Default_Handler, /* HardFault */
+    Default_Handler, /* MemManage */
+    Default_Handler, /* BusFault */
+    Default_Handler, /* UsageFault */
+    0, 0, 0, 0,
+    Default_Handler, /* SVCall */
+    Default_Handler, /* DebugMon */
+    0,
+    Default_Handler, /* PendSV */
+    SysTick_Handler,
+};
+
+void cortexm_cycles_start(void)
+{
+    SYST_RVR = 0x00FFFFFFu;
+    SYST_CVR = 0;
+    SYST_CSR = 7u; /* enable, interrupt, processor clock */
+}
+
+uint64_t board_cycles(void)
+{
+    for (;;) {
+        uint32_t wraps = systick_wraps, v = SYST_CVR;
+        if (wraps == systick_wraps) {
+            return ((uint64_t)wraps << 24) + (0x00FFFFFFu - v);
+        }
+    }
+}
+
+uint32_t board_boot_id(void)
+{
+    return boot_count;
+}
+
+void board_reset(void)
+{
+    __asm__ volatile("dsb" ::: "memory");
+    SCB_AIRCR = 0x05FA0004u; /* VECTKEY | SYSRESETREQ */
+    __asm__ volatile("dsb" ::: "memory");
+    for (;;) {
+    }
+}
+
+/* The C library routines GCC may emit calls to. */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+
+void *memcpy(void *dst, const void *src, size_t n)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    while (n--) {
+        *d++ = *s++;
+    }
+    return dst;
+}
+
+void *memmove(void *dst, const void *src, size_t n)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    if (d < s) {
+        while (n--) {
+            *d++ = *s++;
+        }
+    } else {
+        while (n--) {
+            d[n] = s[n];
+        }
+    }
+    return dst;
+}
+
+void *memset(void *dst, int c, size_t n)
+{
+    uint8_t *d = dst;
+    while (n--) {
+        *d++ = (uint8_t)c;
+    }
+    return dst;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+    const uint8_t *x = a, *y = b;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (x[i] != y[i]) {
+            return x[i] < y[i] ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+size_t strlen(const char *s)
+{
+    size_t n = 0;
+    while (s[n]) {
+        n++;
+    }
+    return n;
+}

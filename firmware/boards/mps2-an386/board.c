@@ -1,0 +1,46 @@
+/* ARM MPS2 AN386 (Cortex-M4 at 25 MHz), UART0: a CMSDK APB UART at 0x40004000, the first
+ * `-serial` of QEMU's mps2-an386. Polled, no interrupts. */
+#include "../../src/board.h"
+
+#define REG(a) (*(volatile uint32_t *)(a))
+#define UART0 0x40004000u
+#define UART_DATA REG(UART0 + 0x00u)
+#define UART_STATE REG(UART0 + 0x04u) /* bit0 TX full, bit1 RX full */
+#define UART_CTRL REG(UART0 + 0x08u)  /* bit0 TX enable, bit1 RX enable */
+#define UART_BAUDDIV REG(UART0 + 0x10u)
+
+#define CPU_HZ 25000000u
+
+void cortexm_cycles_start(void);
+
+const char board_name[] = "mps2-an386";
+const uint32_t board_ram_bytes = 4u * 1024u * 1024u;
+
+void board_init(void)
+{
+    UART_BAUDDIV = CPU_HZ / 115200u; /* >= 16, as the CMSDK UART requires */
+    UART_CTRL = 3u;
+    cortexm_cycles_start();
+}
+
+uint8_t board_getc(void)
+{
+    while ((UART_STATE & 2u) == 0) {
+    }
+    return (uint8_t)UART_DATA;
+}
+
+void board_write(const uint8_t *data, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        while (UART_STATE & 1u) {
+        }
+        UART_DATA = data[i];
+    }
+}
+
+uint32_t board_cycles_hz(void)
+{
+    return CPU_HZ;
+}

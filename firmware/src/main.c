@@ -1,0 +1,33 @@
+/* Firmware entry: the board, the arena, the protocol loop. */
+#include "board.h"
+#include "proto.h"
+
+#ifndef FW_ARENA_BYTES
+#error "the board's Makefile sets FW_ARENA_BYTES"
+#endif
+
+/* The network lives here: weights, feedback matrices and state (cport's arena). */
+static uint32_t arena[FW_ARENA_BYTES / 4u];
+
+#ifdef FW_HOST
+int fw_host_main(int argc, char **argv);
+int main(int argc, char **argv)
+{
+    int rc = fw_host_main(argc, argv);
+    if (rc != 0) {
+        return rc;
+    }
+#else
+int main(void)
+{
+#endif
+    board_init();
+    fw_proto_init(arena, sizeof arena);
+    for (;;) {
+        fw_proto_rx(board_getc());
+        if (fw_proto_reset_requested()) {
+            board_reset();
+            fw_proto_init(arena, sizeof arena);
+        }
+    }
+}

@@ -1,0 +1,384 @@
+/* Frame reception (COBS + CRC-32), request dispatch, replies, and the idempotency cache. */
+#include "proto.h"
+
+#include <string.h>
+
+#include "board.h"
+#include "cobs.h"
+#include "crc32.h"
+#include "fw_engine.h"
+#include "modelio.h"
+#include "proto_defs.h"
+
+#ifndef FW_VERSION_STRING
+#define FW_VERSION_STRING "erbp-fw 0.1"
+#endif
+
+#define TX_MAX (FW_HDR_BYTES + 8u + FW_MAX_CHUNK + FW_CRC_BYTES)
+/* The largest reply of a state-changing request: a SAMPLE result with 64 counts. */
+#define TX_CACHED_MAX (FW_HDR_BYTES + 28u + 4u * 64u + FW_CRC_BYTES)
+
+/* Receive buffer: encoded bytes up to the delimiter, decoded in place. */
+static uint8_t rx[FW_COBS_MAX_ENCODED(FW_RX_MAX)];
+static uint32_t rx_len;
+static uint8_t rx_overflow;
+
+/* The reply to the last state-changing request (LOAD_*, SAMPLE, RESET), kept for duplicates
+ * (same seq and same frame CRC): such a request is never applied twice. Read-only requests
+ * (HELLO, MODEL_READ, STATE_READ) are answered from a second buffer and leave the cache alone,
+ * so a host that reconnects and says HELLO can still re-send its last sample safely. */
+static uint8_t tx_cached[TX_CACHED_MAX];
+static uint8_t tx_read[TX_MAX];
+static uint8_t *tx = tx_cached;
+static uint32_t tx_len;
+static uint32_t last_seq, last_crc;
+static uint8_t have_last;
+
+static FwModel model;
+static size_t arena_size;
+static uint32_t counts[64];
+static uint8_t reset_requested;
+
+static uint32_t rd16(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    return rd16(p) | (rd16(p + 2) << 16);
+}
+
+static void wr16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    wr16(p, v);
+    wr16(p + 2, v >> 16);
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+    wr32(p, (uint32_t)v);
+    wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Send buf[0, n) as one frame: CRC appended in place (buf has room), COBS encoded. */
+static void send_frame(uint8_t *buf, uint32_t n)
+{
+    FwCobsEncoder enc;
+    static const uint8_t delim = 0;
+    wr32(buf + n, fw_crc32(0, buf, n));
+    board_write(&delim, 1); /* a leading delimiter ends any garbage the host holds */
+    fw_cobs_begin(&enc, board_write);
+    fw_cobs_feed(&enc, buf, n + FW_CRC_BYTES);
+    fw_cobs_end(&enc);
+}
+
+static uint32_t header(uint8_t *buf, uint32_t type, uint32_t seq)
+{
+    buf[0] = (uint8_t)FW_PROTOCOL_VERSION;
+    buf[1] = (uint8_t)type;
+    wr16(buf + 2, 0);
+    wr32(buf + 4, seq);
+    return FW_HDR_BYTES;
+}
+
+static uint32_t error_body(uint8_t *buf, uint32_t seq, uint32_t code, uint32_t value,
+                           const char *why)
+{
+    uint32_t n = header(buf, FW_MSG_ERROR, seq), len = (uint32_t)strlen(why);
+    if (len > 96u) {
+        len = 96u;
+    }
+    wr16(buf + n, code);
+    wr16(buf + n + 2, 0);
+    wr32(buf + n + 4, value);
+    memcpy(buf + n + 8, why, len);
+    return n + 8u + len;
+}
+
+/* An error about a frame that could not be trusted: not cached. */
+static void frame_error(uint32_t seq, uint32_t code, uint32_t value, const char *why)
+{
+    uint8_t buf[FW_HDR_BYTES + 8u + 96u + FW_CRC_BYTES];
+    send_frame(buf, error_body(buf, seq, code, value, why));
+}
+
+static uint32_t hello(uint32_t seq)
+{
+    uint8_t *b = tx;
+    uint32_t n = header(b, FW_MSG_HELLO | FW_MSG_REPLY, seq);
+    uint32_t flags = (uint32_t)(model.loaded ? 1u : 0u) | (uint32_t)(model.loading ? 2u : 0u);
+    size_t name_len = strlen(board_name), fw_len = strlen(FW_VERSION_STRING);
+    wr16(b + n, FW_PROTOCOL_VERSION);
+    wr16(b + n + 2, fw_engine_semantics());
+    wr16(b + n + 4, 1u); /* model-file format */
+    wr16(b + n + 6, flags);
+    wr32(b + n + 8, FW_RX_MAX);
+    wr32(b + n + 12, (uint32_t)arena_size);
+    wr32(b + n + 16, board_ram_bytes);
+    wr32(b + n + 20, board_cycles_hz());
+    wr32(b + n + 24, board_boot_id());
+    wr32(b + n + 28, model.loaded ? fw_engine_samples_seen() : 0u);
+    wr32(b + n + 32, FW_MAX_CHUNK);
+    wr16(b + n + 36, FW_MAX_PIXELS);
+    wr16(b + n + 38, (uint32_t)(sizeof counts / sizeof counts[0]));
+    memset(b + n + 40, 0, 2u * FW_BOARD_NAME_BYTES);
+    memcpy(b + n + 40, board_name, name_len < FW_BOARD_NAME_BYTES ? name_len : FW_BOARD_NAME_BYTES);
+    memcpy(b + n + 40 + FW_BOARD_NAME_BYTES, FW_VERSION_STRING,
+           fw_len < FW_BOARD_NAME_BYTES ? fw_len : FW_BOARD_NAME_BYTES);
+    return n + 40u + 2u * FW_BOARD_NAME_BYTES;
+}
+
+static int need(uint32_t seq, uint32_t have, uint32_t want, uint32_t *n)
+{
+    if (have != want) {
+        *n = error_body(tx, seq, FW_ERR_LENGTH, want, "wrong body length for this message");
+        return 0;
+    }
+    return 1;
+}
+
+static uint32_t status_reply(uint32_t seq, FwStatus st, uint32_t type, uint32_t value)
+{
+    uint32_t n;
+    if (st.code != 0) {
+        return error_body(tx, seq, st.code, st.value, st.why);
+    }
+    n = header(tx, type | FW_MSG_REPLY, seq);
+    wr32(tx + n, value);
+    return n + 4u;
+}
+
+static uint32_t load_end(uint32_t seq)
+{
+    FwStatus st = fw_model_end(&model);
+    uint32_t n;
+    if (st.code != 0) {
+        return error_body(tx, seq, st.code, st.value, st.why);
+    }
+    n = header(tx, FW_MSG_LOAD_END | FW_MSG_REPLY, seq);
+    wr32(tx + n, fw_model_file_size(&model));
+    wr32(tx + n + 4, (uint32_t)model.required);
+    wr32(tx + n + 8, fw_engine_samples_seen());
+    wr16(tx + n + 12, model.shape.sizes[0]);
+    wr16(tx + n + 14, model.shape.sizes[model.shape.n_layers]);
+    return n + 16u;
+}
+
+static uint32_t sample(uint32_t seq, const uint8_t *body, uint32_t len)
+{
+    uint32_t index, mode, label, npx, n_out, n, k;
+    FwResult r;
+    uint64_t t0, t1;
+    const char *why = "";
+    if (len < 8u) {
+        return error_body(tx, seq, FW_ERR_LENGTH, 8u, "sample body shorter than its header");
+    }
+    index = rd32(body);
+    mode = body[4];
+    label = body[5];
+    npx = rd16(body + 6);
+    if (len != 8u + npx) {
+        return error_body(tx, seq, FW_ERR_LENGTH, 8u + npx, "pixel count and body length differ");
+    }
+    if (!model.loaded) {
+        return error_body(tx, seq, FW_ERR_NO_MODEL, 0, "no model loaded");
+    }
+    n_out = model.shape.sizes[model.shape.n_layers];
+    if (npx != model.shape.sizes[0]) {
+        return error_body(tx, seq, FW_ERR_ARGUMENT, model.shape.sizes[0],
+                          "pixel count differs from the model's n_in");
+    }
+    if (mode != FW_MODE_INFER && mode != FW_MODE_TRAIN) {
+        return error_body(tx, seq, FW_ERR_ARGUMENT, mode, "mode must be 0 (infer) or 1 (train)");
+    }
+    if (mode == FW_MODE_TRAIN && label >= n_out) {
+        return error_body(tx, seq, FW_ERR_ARGUMENT, n_out, "training needs a label below n_out");
+    }
+    t0 = board_cycles();
+    if (fw_engine_run(body + 8, index, mode, label, &r, counts, &why) != 0) {
+        return error_body(tx, seq, FW_ERR_ARGUMENT, 0, why);
+    }
+    t1 = board_cycles();
+    n = header(tx, FW_MSG_SAMPLE | FW_MSG_REPLY, seq);
+    wr32(tx + n, index);
+    tx[n + 4] = (uint8_t)mode;
+    tx[n + 5] = (uint8_t)r.prediction;
+    tx[n + 6] = (uint8_t)n_out;
+    tx[n + 7] = 0;
+    wr32(tx + n + 8, r.samples_seen);
+    wr64(tx + n + 12, r.events);
+    wr64(tx + n + 20, t1 - t0);
+    n += 28u;
+    for (k = 0; k < n_out; k++) {
+        wr32(tx + n, counts[k]);
+        n += 4u;
+    }
+    return n;
+}
+
+static uint32_t read_reply(uint32_t seq, uint32_t type, const uint8_t *body, uint32_t len)
+{
+    uint32_t offset, want, total, n, i;
+    if (!need(seq, len, 6u, &n)) {
+        return n;
+    }
+    if (!model.loaded) {
+        return error_body(tx, seq, FW_ERR_NO_MODEL, 0, "no model loaded");
+    }
+    offset = rd32(body);
+    want = rd16(body + 4);
+    total = type == FW_MSG_MODEL_READ ? fw_model_file_size(&model) : 4u * fw_engine_state_words();
+    if (offset > total) {
+        return error_body(tx, seq, FW_ERR_ARGUMENT, total, "offset past the end");
+    }
+    if (want > FW_MAX_CHUNK) {
+        want = FW_MAX_CHUNK;
+    }
+    if (want > total - offset) {
+        want = total - offset;
+    }
+    n = header(tx, type | FW_MSG_REPLY, seq);
+    wr32(tx + n, total);
+    wr32(tx + n + 4, offset);
+    n += 8u;
+    if (type == FW_MSG_MODEL_READ) {
+        fw_model_read(&model, offset, tx + n, want);
+    } else {
+        for (i = 0; i < want; i++) {
+            uint32_t pos = offset + i;
+            uint32_t w = (uint32_t)fw_engine_state_word(pos / 4u);
+            tx[n + i] = (uint8_t)(w >> (8u * (pos % 4u)));
+        }
+    }
+    return n + want;
+}
+
+/* Handle one verified request; the reply is built in tx. */
+static uint32_t dispatch(uint32_t type, uint32_t seq, const uint8_t *body, uint32_t len)
+{
+    uint32_t n, next = 0;
+    FwStatus st;
+    switch (type) {
+    case FW_MSG_HELLO:
+        return hello(seq);
+    case FW_MSG_LOAD_BEGIN:
+        if (!need(seq, len, 4u, &n)) {
+            return n;
+        }
+        return status_reply(seq, fw_model_begin(&model, rd32(body)), type, 0);
+    case FW_MSG_LOAD_CHUNK:
+        if (len < 4u || len - 4u > FW_MAX_CHUNK) {
+            return error_body(tx, seq, FW_ERR_LENGTH, 4u + FW_MAX_CHUNK,
+                              "chunk needs an offset and at most max_chunk bytes");
+        }
+        st = fw_model_chunk(&model, rd32(body), body + 4, len - 4u, &next);
+        return status_reply(seq, st, type, next);
+    case FW_MSG_LOAD_END:
+        if (!need(seq, len, 0u, &n)) {
+            return n;
+        }
+        return load_end(seq);
+    case FW_MSG_SAMPLE:
+        return sample(seq, body, len);
+    case FW_MSG_MODEL_READ:
+    case FW_MSG_STATE_READ:
+        return read_reply(seq, type, body, len);
+    case FW_MSG_RESET:
+        if (!need(seq, len, 0u, &n)) {
+            return n;
+        }
+        reset_requested = 1;
+        return header(tx, type | FW_MSG_REPLY, seq);
+    default:
+        return error_body(tx, seq, FW_ERR_UNKNOWN_TYPE, type, "unknown message type");
+    }
+}
+
+static void frame(uint32_t n)
+{
+    long len = fw_cobs_decode(rx, n, rx);
+    uint32_t plen, seq, crc, type;
+    if (len < 0) {
+        frame_error(0, FW_ERR_FRAMING, 0, "invalid COBS encoding");
+        return;
+    }
+    plen = (uint32_t)len;
+    if (plen < FW_MIN_FRAME) {
+        frame_error(0, FW_ERR_FRAMING, plen, "frame shorter than header and CRC");
+        return;
+    }
+    seq = rd32(rx + 4);
+    crc = rd32(rx + plen - FW_CRC_BYTES);
+    if (fw_crc32(0, rx, plen - FW_CRC_BYTES) != crc) {
+        frame_error(seq, FW_ERR_CRC, 0, "frame CRC mismatch");
+        return;
+    }
+    if (rx[0] != FW_PROTOCOL_VERSION) {
+        frame_error(seq, FW_ERR_VERSION, FW_PROTOCOL_VERSION, "other protocol version");
+        return;
+    }
+    if (rd16(rx + 2) != 0) {
+        frame_error(seq, FW_ERR_FLAGS, 0, "header flags must be 0");
+        return;
+    }
+    if (have_last && seq == last_seq && crc == last_crc) {
+        send_frame(tx_cached, tx_len); /* a duplicate: the same answer, nothing applied again */
+        return;
+    }
+    type = rx[1];
+    if (type == FW_MSG_HELLO || type == FW_MSG_MODEL_READ || type == FW_MSG_STATE_READ) {
+        uint32_t len_read;
+        tx = tx_read;
+        len_read = dispatch(type, seq, rx + FW_HDR_BYTES, plen - FW_HDR_BYTES - FW_CRC_BYTES);
+        tx = tx_cached;
+        send_frame(tx_read, len_read);
+        return;
+    }
+    tx_len = dispatch(type, seq, rx + FW_HDR_BYTES, plen - FW_HDR_BYTES - FW_CRC_BYTES);
+    last_seq = seq;
+    last_crc = crc;
+    have_last = 1;
+    send_frame(tx_cached, tx_len);
+}
+
+void fw_proto_rx(uint8_t byte)
+{
+    if (byte != 0) {
+        if (rx_len < sizeof rx) {
+            rx[rx_len++] = byte;
+        } else {
+            rx_overflow = 1;
+        }
+        return;
+    }
+    if (rx_overflow) {
+        frame_error(0, FW_ERR_TOO_LONG, FW_RX_MAX, "frame longer than the receive buffer");
+    } else if (rx_len > 0) {
+        frame(rx_len);
+    }
+    rx_len = 0;
+    rx_overflow = 0;
+}
+
+void fw_proto_init(void *arena, size_t arena_bytes)
+{
+    rx_len = 0;
+    rx_overflow = 0;
+    have_last = 0;
+    tx_len = 0;
+    reset_requested = 0;
+    arena_size = arena_bytes;
+    fw_model_init(&model, arena, arena_bytes);
+}
+
+int fw_proto_reset_requested(void)
+{
+    return reset_requested;
+}

@@ -1,0 +1,22 @@
+/* The protocol engine: bytes in (fw_proto_rx), frames out (through board_write). Board-neutral;
+ * the host build and the fuzzer drive it directly. */
+#ifndef FW_PROTO_H
+#define FW_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef FW_MAX_PIXELS
+#define FW_MAX_PIXELS 4096u
+#endif
+/* Largest frame payload accepted: a SAMPLE with FW_MAX_PIXELS pixels, or a 1 KiB chunk. */
+#define FW_RX_MAX (8u + 12u + FW_MAX_PIXELS + 4u)
+
+/* Initialise with the arena that will hold the network. */
+void fw_proto_init(void *arena, size_t arena_bytes);
+/* Feed one received byte; complete frames are handled and answered at once. */
+void fw_proto_rx(uint8_t byte);
+/* Set by a RESET request once its answer is sent; the main loop then resets the board. */
+int fw_proto_reset_requested(void);
+
+#endif

@@ -1,0 +1,416 @@
+"""Talk to an erbp board over a serial link: the host side of docs/protocol.md (version 1).
+
+A board is anything that speaks the protocol: firmware on a microcontroller (a device path such as
+``/dev/ttyACM0``), the same firmware under QEMU (``socket://127.0.0.1:PORT``, see
+:mod:`erbp.qemu`), or the host build on a pseudo-terminal (``/dev/pts/N``). Any URL that pyserial's
+``serial_for_url`` accepts works.
+
+Every frame is COBS-encoded (PyPI ``cobs``), delimited by 0x00 and closed by a CRC-32 (zlib). Every
+request gets one answer: a reply or a typed error. The client retransmits on a timeout or a CRC
+error; the board recognises a retransmitted state-changing request (same sequence number, same
+frame CRC) and re-sends its answer instead of applying it twice, so a training sample is never
+learned twice however the link misbehaves.
+
+    with Board("socket://127.0.0.1:4321") as b:
+        caps = b.hello()                  # checks protocol and semantics versions
+        b.deploy(Path("model.erbp").read_bytes())
+        r = b.run(index=0, mode="infer", label=-1, pixels=image)
+        model = b.read_model()
+"""
+from __future__ import annotations
+
+import os
+import random
+import struct
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from cobs import cobs
+
+PROTOCOL_VERSION = 1
+SEMANTICS_VERSION = 1  # docs/semantics.md (the reference's erbp.reference.SEMANTICS_VERSION)
+
+HDR = struct.Struct("<BBHI")  # version, type, flags, seq
+CRC = struct.Struct("<I")
+
+MSG_HELLO = 0x01
+MSG_LOAD_BEGIN = 0x02
+MSG_LOAD_CHUNK = 0x03
+MSG_LOAD_END = 0x04
+MSG_SAMPLE = 0x05
+MSG_MODEL_READ = 0x06
+MSG_STATE_READ = 0x07
+MSG_RESET = 0x08
+MSG_REPLY = 0x80
+MSG_ERROR = 0xFF
+
+ERR_CRC = 1
+ERR_FRAMING = 2
+ERR_TOO_LONG = 3
+ERR_VERSION = 4
+ERR_UNKNOWN_TYPE = 5
+ERR_LENGTH = 6
+ERR_NO_MODEL = 7
+ERR_OFFSET = 8
+ERR_NOT_LOADING = 9
+ERR_MODEL = 10
+ERR_NO_MEMORY = 11
+ERR_ARGUMENT = 12
+ERR_FLAGS = 13
+
+ERROR_NAMES = {
+    ERR_CRC: "CRC", ERR_FRAMING: "FRAMING", ERR_TOO_LONG: "TOO_LONG", ERR_VERSION: "VERSION",
+    ERR_UNKNOWN_TYPE: "UNKNOWN_TYPE", ERR_LENGTH: "LENGTH", ERR_NO_MODEL: "NO_MODEL",
+    ERR_OFFSET: "OFFSET", ERR_NOT_LOADING: "NOT_LOADING", ERR_MODEL: "MODEL",
+    ERR_NO_MEMORY: "NO_MEMORY", ERR_ARGUMENT: "ARGUMENT", ERR_FLAGS: "FLAGS",
+}
+#: Errors about the frame itself (it was damaged on the way): the request is sent again.
+LINK_ERRORS = (ERR_CRC, ERR_FRAMING, ERR_TOO_LONG)
+
+MODE_INFER = 0
+MODE_TRAIN = 1
+MODES = {"infer": MODE_INFER, "train": MODE_TRAIN}
+
+CAPS = struct.Struct("<HHHHIIIIIIIHH16s16s")
+RESULT = struct.Struct("<IBBBBIQQ")
+READ_REPLY = struct.Struct("<II")
+LOAD_END_REPLY = struct.Struct("<IIIHH")
+ERROR_HEAD = struct.Struct("<HHI")
+
+
+class BoardError(Exception):
+    """Anything that went wrong talking to a board; the message says what and what to do."""
+
+
+class BoardNotFound(BoardError):
+    """The link cannot be opened, or nothing answers on it."""
+
+
+class ProtocolMismatch(BoardError):
+    """The board speaks another protocol or semantics version, or is not an erbp board."""
+
+
+class LinkError(BoardError):
+    """No valid answer after every retry."""
+
+
+class BoardRefused(BoardError):
+    """The board answered with a typed error."""
+
+    def __init__(self, code: int, value: int, message: str, request: str):
+        self.code, self.value, self.board_message = code, value, message
+        name = ERROR_NAMES.get(code, f"code {code}")
+        super().__init__(f"board refused {request}: {name} ({message}; value {value})")
+
+
+class FrameError(ValueError):
+    """Bytes between two delimiters that are not a valid frame."""
+
+
+# --- frames ------------------------------------------------------------------------------------
+def encode_frame(msg_type: int, seq: int, body: bytes = b"", version: int = PROTOCOL_VERSION,
+                 flags: int = 0) -> bytes:
+    """One frame on the wire: a leading delimiter (ends any garbage), COBS(payload + CRC), 0x00."""
+    payload = HDR.pack(version, msg_type, flags, seq & 0xFFFFFFFF) + bytes(body)
+    payload += CRC.pack(zlib.crc32(payload))
+    return b"\x00" + cobs.encode(payload) + b"\x00"
+
+
+def decode_frame(raw: bytes) -> tuple[int, int, int, int, bytes]:
+    """(version, type, flags, seq, body) of the bytes between two delimiters."""
+    try:
+        payload = cobs.decode(raw)
+    except cobs.DecodeError as e:
+        raise FrameError(f"not COBS: {e}") from None
+    if len(payload) < HDR.size + CRC.size:
+        raise FrameError(f"frame of {len(payload)} bytes is shorter than header + CRC")
+    (crc,) = CRC.unpack_from(payload, len(payload) - 4)
+    if zlib.crc32(payload[:-4]) != crc:
+        raise FrameError("CRC mismatch")
+    version, msg_type, flags, seq = HDR.unpack_from(payload)
+    return version, msg_type, flags, seq, payload[HDR.size:-4]
+
+
+# --- results -----------------------------------------------------------------------------------
+@dataclass
+class Caps:
+    """What a board says about itself (the HELLO reply)."""
+
+    protocol: int
+    semantics: int
+    model_format: int
+    model_loaded: bool
+    loading: bool
+    max_frame: int
+    arena_bytes: int
+    ram_bytes: int
+    cycles_hz: int
+    boot_id: int
+    samples_seen: int
+    max_chunk: int
+    max_pixels: int
+    max_out: int
+    board: str
+    firmware: str
+
+    @classmethod
+    def parse(cls, body: bytes) -> "Caps":
+        if len(body) < CAPS.size:
+            raise ProtocolMismatch(f"HELLO reply of {len(body)} bytes; expected {CAPS.size}")
+        v = CAPS.unpack_from(body)
+        return cls(protocol=v[0], semantics=v[1], model_format=v[2], model_loaded=bool(v[3] & 1),
+                   loading=bool(v[3] & 2), max_frame=v[4], arena_bytes=v[5], ram_bytes=v[6],
+                   cycles_hz=v[7], boot_id=v[8], samples_seen=v[9], max_chunk=v[10],
+                   max_pixels=v[11], max_out=v[12],
+                   board=v[13].rstrip(b"\0").decode("ascii", "replace"),
+                   firmware=v[14].rstrip(b"\0").decode("ascii", "replace"))
+
+
+@dataclass
+class BoardResult:
+    """The board's answer to one sample."""
+
+    index: int
+    mode: str
+    prediction: int
+    samples_seen: int
+    events: int
+    cycles: int
+    counts: list[int] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, body: bytes) -> "BoardResult":
+        if len(body) < RESULT.size:
+            raise FrameError("short sample result")
+        index, mode, pred, n_out, _, seen, events, cycles = RESULT.unpack_from(body)
+        if len(body) != RESULT.size + 4 * n_out:
+            raise FrameError("sample result length does not match n_out")
+        counts = list(struct.unpack_from(f"<{n_out}I", body, RESULT.size))
+        return cls(index=index, mode="train" if mode == MODE_TRAIN else "infer", prediction=pred,
+                   samples_seen=seen, events=events, cycles=cycles, counts=counts)
+
+
+# --- the client --------------------------------------------------------------------------------
+class Board:
+    """A protocol client on a pyserial link (``serial_for_url``: device, ``socket://``, pty).
+
+    ``timeout`` is how long to wait for an answer before sending the request again; ``retries``
+    how many times to send it at most. ``log`` (optional) receives one line per retransmission.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 5.0, retries: int = 8,
+                 baudrate: int = 115200, log: Callable[[str], None] | None = None,
+                 connect_timeout: float = 10.0):
+        import serial  # pyserial
+
+        self.url, self.timeout, self.retries, self.log = url, timeout, retries, log
+        self._buf = bytearray()
+        self._seq = random.SystemRandom().randrange(1 << 31)
+        self.retransmissions = 0
+        deadline = time.monotonic() + connect_timeout
+        while True:
+            try:
+                self.ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05)
+                break
+            except (serial.SerialException, OSError, ValueError) as e:
+                if time.monotonic() > deadline or not url.startswith("socket://"):
+                    raise BoardNotFound(f"cannot open {url}: {e}. Is the board connected (or the "
+                                        f"emulator started: `erbp board start`)?") from None
+                time.sleep(0.1)
+        self.caps: Caps | None = None
+
+    # context manager
+    def __enter__(self) -> "Board":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.ser.close()
+        except Exception:  # noqa: BLE001 - closing a dead link must not mask the real error
+            pass
+
+    # --- frames on the link ---------------------------------------------------------------------
+    def next_seq(self) -> int:
+        self._seq = (self._seq + 1) & 0xFFFFFFFF
+        return self._seq
+
+    def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are (tests use it to send damaged frames)."""
+        self.ser.write(data)
+        self.ser.flush()
+
+    def _read_frame(self, deadline: float) -> bytes | None:
+        """The next non-empty run of bytes between delimiters, or None at the deadline."""
+        while True:
+            i = self._buf.find(b"\x00")
+            while i == 0:
+                del self._buf[:1]
+                i = self._buf.find(b"\x00")
+            if i > 0:
+                raw = bytes(self._buf[:i])
+                del self._buf[: i + 1]
+                return raw
+            if time.monotonic() >= deadline:
+                return None
+            chunk = self.ser.read(max(1, min(self.ser.in_waiting, 65536)))
+            if chunk:
+                self._buf += chunk
+
+    def request(self, msg_type: int, body: bytes = b"", *, seq: int | None = None,
+                timeout: float | None = None, what: str | None = None) -> bytes:
+        """Send a request and return the body of its reply; raises BoardRefused on a typed error
+        and LinkError when no valid answer arrives after every retry."""
+        seq = self.next_seq() if seq is None else seq & 0xFFFFFFFF
+        what = what or f"message 0x{msg_type:02x}"
+        frame = encode_frame(msg_type, seq, body)
+        timeout = self.timeout if timeout is None else timeout
+        problems: list[str] = []
+        for attempt in range(self.retries):
+            if attempt:
+                self.retransmissions += 1
+                if self.log:
+                    self.log(f"retransmitting {what} (seq {seq}): {problems[-1]}")
+            self.send_raw(frame)
+            deadline = time.monotonic() + timeout
+            while True:
+                raw = self._read_frame(deadline)
+                if raw is None:
+                    problems.append(f"no answer within {timeout:g} s")
+                    break
+                try:
+                    version, rtype, _flags, rseq, rbody = decode_frame(raw)
+                except FrameError as e:
+                    problems.append(f"damaged answer ({e})")
+                    break  # our answer may be the damaged one: ask again
+                if version != PROTOCOL_VERSION:
+                    if rtype == MSG_ERROR and len(rbody) >= ERROR_HEAD.size:
+                        raise ProtocolMismatch(self._version_message(rbody))
+                    raise ProtocolMismatch(f"{self.url} answers in protocol version {version}; "
+                                           f"this erbp speaks version {PROTOCOL_VERSION}")
+                if rtype == MSG_ERROR:
+                    code, _, value = ERROR_HEAD.unpack_from(rbody)
+                    message = rbody[ERROR_HEAD.size:].decode("ascii", "replace")
+                    if code in LINK_ERRORS:
+                        problems.append(f"board saw a damaged frame ({message})")
+                        break  # most likely our request was damaged: send it again
+                    if rseq != seq:
+                        continue  # a stale answer to an earlier request
+                    if code == ERR_VERSION:
+                        raise ProtocolMismatch(self._version_message(rbody))
+                    raise BoardRefused(code, value, message, what)
+                if rseq != seq:
+                    continue  # a duplicate answer to an earlier request: already handled
+                if rtype != msg_type | MSG_REPLY:
+                    raise ProtocolMismatch(f"answer of type 0x{rtype:02x} to {what}")
+                return rbody
+        raise LinkError(f"no valid answer to {what} from {self.url} after {self.retries} "
+                        f"attempts ({'; '.join(problems[-3:])})")
+
+    def _version_message(self, rbody: bytes) -> str:
+        _, _, value = ERROR_HEAD.unpack_from(rbody)
+        return (f"the board at {self.url} speaks protocol version {value}; this erbp speaks "
+                f"version {PROTOCOL_VERSION}: update the firmware (`erbp board flash`) or erbp")
+
+    # --- requests ---------------------------------------------------------------------------------
+    def hello(self, *, check: bool = True, timeout: float | None = None) -> Caps:
+        """Ask the board who it is; with ``check``, refuse other protocol/semantics versions."""
+        try:
+            body = self.request(MSG_HELLO, what="HELLO", timeout=timeout)
+        except LinkError as e:
+            raise BoardNotFound(f"no erbp board answers on {self.url}: {e}. Check the port, that "
+                                f"the board runs the erbp firmware, and the baud rate.") from None
+        caps = Caps.parse(body)
+        if check and caps.protocol != PROTOCOL_VERSION:
+            raise ProtocolMismatch(f"board speaks protocol {caps.protocol}, erbp {PROTOCOL_VERSION}")
+        if check and caps.semantics != SEMANTICS_VERSION:
+            raise ProtocolMismatch(
+                f"board {caps.board} implements semantics version {caps.semantics}; this erbp "
+                f"implements version {SEMANTICS_VERSION}: flash matching firmware "
+                f"(`erbp board flash`) so that results stay bit-exact")
+        self.caps = caps
+        return caps
+
+    def deploy(self, model: bytes, *, progress: Callable[[int], None] | None = None) -> dict:
+        """Upload a model file (chunked); the board validates it whole (sizes, configuration,
+        weight ranges, CRC) and makes it live. Returns the board's summary."""
+        caps = self.caps or self.hello()
+        chunk = max(16, min(caps.max_chunk, 1024))
+        self.request(MSG_LOAD_BEGIN, struct.pack("<I", len(model)), what="LOAD_BEGIN")
+        off = 0
+        while off < len(model):
+            piece = model[off: off + chunk]
+            try:
+                body = self.request(MSG_LOAD_CHUNK, struct.pack("<I", off) + piece,
+                                    what=f"LOAD_CHUNK at {off}")
+            except BoardRefused as e:
+                if e.code != ERR_OFFSET:
+                    raise
+                body = struct.pack("<I", e.value)  # the board says where to go on
+            (nxt,) = struct.unpack_from("<I", body)
+            if progress:
+                progress(nxt - off)
+            off = nxt
+        size, arena, seen, n_in, n_out = LOAD_END_REPLY.unpack(self.request(MSG_LOAD_END,
+                                                                            what="LOAD_END"))
+        return {"model_bytes": size, "arena_bytes": arena, "samples_seen": seen, "n_in": n_in,
+                "n_out": n_out}
+
+    def run(self, index: int, mode: str, label: int, pixels, *, seq: int | None = None
+            ) -> BoardResult:
+        """Run one sample on the board. ``seq`` fixes the sequence number (a stream derives it from
+        the sample's position so a resumed stream's re-sent sample is recognised)."""
+        px = bytes(bytearray(pixels))
+        lab = 255 if label is None or label < 0 else int(label)
+        body = struct.pack("<IBBH", index & 0xFFFFFFFF, MODES[mode], lab, len(px)) + px
+        return BoardResult.parse(self.request(MSG_SAMPLE, body, seq=seq,
+                                              what=f"sample {index} ({mode})"))
+
+    def _read_all(self, msg_type: int, what: str,
+                  progress: Callable[[int], None] | None = None) -> bytes:
+        out = bytearray()
+        total = None
+        chunk = (self.caps.max_chunk if self.caps else 1024) or 1024
+        while total is None or len(out) < total:
+            body = self.request(msg_type, struct.pack("<IH", len(out), chunk),
+                                what=f"{what} at {len(out)}")
+            total, off = READ_REPLY.unpack_from(body)
+            data = body[READ_REPLY.size:]
+            if off != len(out) or (not data and len(out) < total):
+                raise LinkError(f"{what}: board answered offset {off} for {len(out)}")
+            out += data
+            if progress:
+                progress(len(data))
+        return bytes(out)
+
+    def read_model(self, *, progress: Callable[[int], None] | None = None) -> bytes:
+        """The live network as a model file (weights after every sample learned on the board)."""
+        data = self._read_all(MSG_MODEL_READ, "MODEL_READ", progress)
+        if len(data) < 8 or zlib.crc32(data[:-4]) != struct.unpack_from("<I", data, len(data) - 4)[0]:
+            raise LinkError("the model read back fails its CRC")
+        return data
+
+    def read_state(self) -> list[int]:
+        """The dynamic state after the last sample as int32 words (docs/protocol.md)."""
+        data = self._read_all(MSG_STATE_READ, "STATE_READ")
+        return list(struct.unpack(f"<{len(data) // 4}i", data))
+
+    def reset(self) -> None:
+        """Reset the board (the model is gone afterwards)."""
+        self.request(MSG_RESET, what="RESET")
+        self.caps = None
+
+
+def seq_for_position(position: int) -> int:
+    """The sequence number of the sample at ``position`` of a stream (deterministic, so that a
+    stream resumed by a new process re-sends an unanswered sample under the same number)."""
+    return (0x5A000000 + position) & 0xFFFFFFFF
+
+
+def default_url() -> str | None:
+    """The board URL from $ERBP_BOARD, if set."""
+    return os.environ.get("ERBP_BOARD") or None
