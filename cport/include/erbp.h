@@ -1,0 +1,277 @@
+/* erbp.h - the portable eRBP engine: public API.
+ *
+ * Freestanding C99: no malloc, no stdio, no libm, no global mutable state. The caller owns all
+ * memory: an erbp_net_t (the instance, fixed size) and one arena of erbp_net_required_bytes()
+ * bytes that holds the weights, feedback matrices and every neuron state. Every function returns
+ * an erbp_status_t (ERBP_OK = 0, errors negative) or documents its result; no function asserts or
+ * aborts on bad input. Results are bit-exact with the reference engine (docs/semantics.md).
+ *
+ * Integer formats (docs/semantics.md section 1.6):
+ *   weights    weight_bits-bit signed, stored int8 if weight_bits <= 8 else int16
+ *   I, V, U    state_bits-bit signed, stored int16
+ *   G          int16;  ref counters 0..255;  spike flags 0/1;  spike counts 0..65535
+ *   ep, en     0 .. err_threshold-1
+ * The read/write functions below exchange every one of them as int32_t.
+ *
+ * Typical use:
+ *     erbp_config_t cfg = ...;                        // or erbp_model_check() on a model file
+ *     static erbp_net_t net;  static uint32_t arena[N];   // N*4 >= erbp_net_required_bytes(&cfg)
+ *     erbp_net_init(&net, arena, sizeof arena, &cfg, seed);
+ *     erbp_run_sample(&net, pixels, n_in, label, ERBP_TRAIN, index, &result);
+ */
+#ifndef ERBP_H
+#define ERBP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "erbp_params.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes ---------------------------------------------------------------------------- */
+typedef enum erbp_status {
+    ERBP_OK = 0,
+    ERBP_E_NULL = -1,            /* a required pointer argument is NULL */
+    ERBP_E_SIZE = -2,            /* a buffer is too small, or a length does not match the network */
+    ERBP_E_ALIGN = -3,           /* the arena is not 4-byte aligned */
+    ERBP_E_ARG = -4,             /* an argument is out of range (mode, variable id, index, seed) */
+    ERBP_E_STATE = -5,           /* no sample in progress, or its tick counter reached 65535 */
+    ERBP_E_LABEL = -6,           /* training label outside [0, n_out) */
+    ERBP_E_VALUE = -7,           /* a written state or weight value lies outside its width */
+    ERBP_E_CONFIG_RANGE = -8,    /* a configuration field lies outside its range (params.FIELDS) */
+    ERBP_E_CONFIG_SLOT = -9,     /* an unused slot of a per-layer or per-hidden field is not 0 */
+    ERBP_E_CONFIG_THRESHOLD = -10, /* threshold > smax */
+    ERBP_E_CONFIG_ERR_W = -11,   /* err_label_w or err_pred_w > err_threshold */
+    ERBP_E_CONFIG_BURN_IN = -12, /* burn_in > ticks_train */
+    ERBP_E_CONFIG_G_AMP = -13,   /* 2 * n_out * g_amp > 32767 */
+    ERBP_E_CONFIG_GATE = -14,    /* gate_lo[l] >= gate_hi[l] */
+    ERBP_E_CONFIG_INIT_AMP = -15, /* init_amp[l] > wmax */
+    ERBP_E_CONFIG_GAIN = -16,    /* n_pre(l) * 2^(weight_bits-1) * 2^w_shift[l] > 2^30 */
+    ERBP_E_FILE_TRUNCATED = -17, /* model file shorter than its header or its declared size */
+    ERBP_E_FILE_MAGIC = -18,     /* not a model file (magic is not "ERBP") */
+    ERBP_E_FILE_FORMAT = -19,    /* another model-file format version */
+    ERBP_E_FILE_SEMANTICS = -20, /* made for another semantics version */
+    ERBP_E_FILE_TRAILING = -21,  /* bytes after the declared end */
+    ERBP_E_FILE_CRC = -22,       /* CRC-32 mismatch: the file is corrupt */
+    ERBP_E_FILE_WORDS = -23,     /* the configuration has another number of words */
+    ERBP_E_FILE_SIZE = -24,      /* the declared size does not match the configuration's arrays */
+    ERBP_E_FILE_WEIGHT = -25,    /* a weight lies outside the weight_bits range */
+    ERBP_E_FILE_PADDING = -26    /* nonzero padding before the CRC */
+} erbp_status_t;
+
+#define ERBP_STATUS_COUNT 27 /* number of status codes: 0 .. -(ERBP_STATUS_COUNT - 1) */
+
+/* A constant, human-readable name of a status ("ERBP_E_CRC: ..."); never NULL (unknown codes
+ * give "unknown status"). */
+const char *erbp_status_str(erbp_status_t s);
+
+/* ---- configuration --------------------------------------------------------------------------- */
+
+/* Check a configuration against every rule of docs/semantics.md section 3, in the same order as
+ * the reference (NetConfig.from_words then NetConfig.validate): n_hidden's range, unused slots,
+ * each field's range in field order, then the cross-field rules. Returns ERBP_OK or the
+ * ERBP_E_CONFIG_* code of the first rule broken; *where (if not NULL) receives the word offset
+ * (ERBP_OFF_*, plus the slot) of the value that broke it, or -1 on success. */
+erbp_status_t erbp_config_check(const erbp_config_t *cfg, int32_t *where);
+
+/* Copy n = ERBP_CONFIG_WORDS int32 words (model-file order) into *cfg (not checked). Errors:
+ * ERBP_E_NULL, ERBP_E_SIZE (n != ERBP_CONFIG_WORDS). */
+erbp_status_t erbp_config_from_words(erbp_config_t *cfg, const int32_t *words, size_t n);
+
+/* The inverse: write ERBP_CONFIG_WORDS words. Errors: ERBP_E_NULL, ERBP_E_SIZE (n too small). */
+erbp_status_t erbp_config_to_words(const erbp_config_t *cfg, int32_t *words, size_t n);
+
+/* ---- memory ---------------------------------------------------------------------------------- */
+
+/* Alignment (bytes) of every array inside the arena, relative to the arena's start. The arena
+ * itself must be at least 4-byte aligned; 16-byte alignment helps SIMD code. */
+#define ERBP_ARENA_ALIGN 16u
+
+/* Bytes of arena a network of this configuration needs (weights, G, every state and scratch
+ * array); 0 if cfg is NULL or invalid. The same arithmetic is mirrored in Python
+ * (erbp.cengine.required_bytes) and tested equal. Does not include sizeof(erbp_net_t). */
+size_t erbp_net_required_bytes(const erbp_config_t *cfg);
+
+/* ---- the network instance ---------------------------------------------------------------------- */
+
+typedef enum erbp_mode { ERBP_INFER = 0, ERBP_TRAIN = 1 } erbp_mode_t;
+
+/* One population of two-compartment neurons (private: use the functions below). */
+typedef struct erbp_pop {
+    int16_t *I, *V, *U;   /* state_bits values */
+    int16_t *dw;          /* phase-1 update factor of each neuron (scratch) */
+    int32_t *acc;         /* phase-3 synaptic sum (scratch; also the feedback sum of phase 5) */
+    uint16_t *count;      /* spikes in this sample */
+    uint16_t *list;       /* indices of the neurons that spiked in the last tick */
+    uint8_t *ref, *spk;
+    uint32_t n, n_spk;
+} erbp_pop_t;
+
+/* The network instance. Its size is fixed (sizeof(erbp_net_t), also erbp_net_struct_bytes());
+ * its members are private and hold pointers into the caller's arena, which must outlive it and
+ * must not move. */
+typedef struct erbp_net {
+    erbp_config_t cfg;
+    uint32_t seed, samples_seen;
+    uint32_t n_layers, n_pops;             /* n_hidden + 1 each */
+    uint32_t size[ERBP_MAX_LAYERS + 1];   /* population sizes: input, hidden..., output */
+    void *w[ERBP_MAX_LAYERS];             /* int8_t or int16_t, [n_pre][n_post] */
+    int16_t *g[ERBP_MAX_HIDDEN];          /* [n_out][h_h] */
+    erbp_pop_t pop[ERBP_MAX_LAYERS];
+    uint8_t *pixels, *in_ref, *in_spk;
+    uint16_t *in_nz, *in_list;            /* nonzero pixels; inputs that spiked this tick */
+    uint32_t n_nz, n_in_spk;
+    int16_t *ep, *en;
+    uint8_t *ep_spk, *en_spk;
+    int16_t *mask;                        /* blank-out mask of one row (scratch) */
+    /* the sample in progress */
+    uint32_t key_input, key_noise[ERBP_MAX_LAYERS], key_round[ERBP_MAX_LAYERS],
+        key_blank[ERBP_MAX_LAYERS];       /* per-sample stream keys */
+    uint32_t sample, tick, ticks, label_phase;
+    int32_t label, mode;
+    uint64_t events;
+    uint32_t input_spikes, hidden_spikes;
+    uint32_t begun, in_dirty, ready;
+} erbp_net_t;
+
+/* sizeof(erbp_net_t), for bindings that cannot see the struct. */
+size_t erbp_net_struct_bytes(void);
+
+/* Lay a network out in the caller's arena and generate its weights and G from the seed exactly as
+ * docs/semantics.md section 6; samples_seen = 0, state reset. Errors: ERBP_E_NULL, ERBP_E_ALIGN,
+ * ERBP_E_CONFIG_* (cfg invalid), ERBP_E_SIZE (arena_bytes < erbp_net_required_bytes(cfg)). On
+ * error *net is left unusable (every later call returns ERBP_E_STATE). */
+erbp_status_t erbp_net_init(erbp_net_t *net, void *arena, size_t arena_bytes,
+                            const erbp_config_t *cfg, uint32_t seed);
+
+/* Reset every dynamic state to 0 (docs/semantics.md section 4); weights, G, samples_seen kept.
+ * No sample is in progress afterwards. Errors: ERBP_E_NULL, ERBP_E_STATE (not initialised). */
+erbp_status_t erbp_net_reset_state(erbp_net_t *net);
+
+/* Read-only views of the instance (net must be initialised; NULL gives NULL/0). */
+const erbp_config_t *erbp_net_config(const erbp_net_t *net);
+uint32_t erbp_net_seed(const erbp_net_t *net);
+uint32_t erbp_net_samples_seen(const erbp_net_t *net);
+/* Set samples_seen (e.g. after resuming). Errors: ERBP_E_NULL, ERBP_E_STATE. */
+erbp_status_t erbp_net_set_samples_seen(erbp_net_t *net, uint32_t samples_seen);
+
+/* ---- model files (docs/semantics.md section 9) -------------------------------------------------- */
+
+/* Exact size in bytes of the model file of a configuration; 0 if cfg is NULL or invalid. */
+size_t erbp_model_bytes(const erbp_config_t *cfg);
+
+/* Fully validate model-file bytes without loading them: sizes, magic, versions, CRC-32, the
+ * configuration, every weight's range and the padding, in the reference's order. On ERBP_OK the
+ * configuration, seed and samples_seen are written to the non-NULL out pointers (so the caller can
+ * size the arena). Errors: ERBP_E_NULL (data), ERBP_E_FILE_*, ERBP_E_CONFIG_*. */
+erbp_status_t erbp_model_check(const uint8_t *data, size_t n, erbp_config_t *cfg,
+                               uint32_t *seed, uint32_t *samples_seen);
+
+/* Validate (as erbp_model_check) and load a model file into a network laid out in the arena; the
+ * state is reset. Errors: those of erbp_model_check, ERBP_E_ALIGN, ERBP_E_SIZE (arena). */
+erbp_status_t erbp_net_load(erbp_net_t *net, void *arena, size_t arena_bytes,
+                            const uint8_t *data, size_t n);
+
+/* Write the network (config, seed, samples_seen, W, G) as a model file into out[0..cap). *written
+ * (if not NULL) receives erbp_model_bytes(). Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_SIZE. */
+erbp_status_t erbp_net_save(const erbp_net_t *net, uint8_t *out, size_t cap, size_t *written);
+
+/* CRC-32 (IEEE 802.3, as zlib.crc32) of n bytes, continuing from crc (0 to start). */
+uint32_t erbp_crc32(uint32_t crc, const uint8_t *data, size_t n);
+
+/* ---- samples (docs/semantics.md section 7) ------------------------------------------------------ */
+
+/* Start a sample: reset the state and remember the pixels (n_pixels must equal n_in; values
+ * 0..255), the label (used in training only, must be in [0, n_out) then; ignored in inference),
+ * the mode and the sample index (the u32 that keys the randomness). The pixels are copied.
+ * Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_SIZE, ERBP_E_ARG (mode), ERBP_E_LABEL. */
+erbp_status_t erbp_begin_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
+                                int32_t label, erbp_mode_t mode, uint32_t sample);
+
+/* Advance the sample by one tick (phases 1-5). A sample has ticks_train (train) or ticks_infer
+ * (infer) ticks; ticking beyond is allowed (as in the reference) up to 65535 ticks.
+ * Errors: ERBP_E_NULL, ERBP_E_STATE (no sample begun, or 65535 ticks reached). */
+erbp_status_t erbp_tick(erbp_net_t *net);
+
+/* What a sample produced. */
+typedef struct erbp_result {
+    int32_t prediction;       /* output neuron with most spikes, lowest index on ties */
+    uint32_t input_spikes;    /* input spikes over the sample */
+    uint32_t hidden_spikes;   /* spikes of every hidden layer over the sample */
+    uint64_t events;          /* synaptic events: pre spikes x fan-out, every layer */
+} erbp_result_t;
+
+/* Run one whole sample: begin, ticks_train or ticks_infer ticks, result into *res (may be NULL).
+ * In training samples_seen is incremented afterwards (mod 2^32). Errors: as erbp_begin_sample. */
+erbp_status_t erbp_run_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
+                              int32_t label, erbp_mode_t mode, uint32_t sample,
+                              erbp_result_t *res);
+
+/* Run n_samples samples in order, sample s with pixels + s * stride (n_in bytes), label
+ * labels[s] (training: required, each in [0, n_out); inference: may be NULL) and index
+ * first_index + s (mod 2^32). Outputs (each may be NULL): predictions[s], counts[s * n_out + k]
+ * (output spike counts), events[s]. All labels are checked before the first sample runs.
+ * Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_SIZE (stride < n_in), ERBP_E_ARG, ERBP_E_LABEL. */
+erbp_status_t erbp_run_samples(erbp_net_t *net, const uint8_t *pixels, uint32_t n_samples,
+                               size_t stride, const int32_t *labels, erbp_mode_t mode,
+                               uint32_t first_index, int32_t *predictions, uint32_t *counts,
+                               uint64_t *events);
+
+/* The prediction of the current (or last) sample: argmax of the output spike counts, lowest index
+ * on ties; -1 if net is NULL or not initialised. */
+int32_t erbp_prediction(const erbp_net_t *net);
+
+/* Synaptic events of the current (or last) sample (0 if net is NULL). */
+uint64_t erbp_events(const erbp_net_t *net);
+
+/* Ticks run in the current sample (0 if net is NULL). */
+uint32_t erbp_tick_count(const erbp_net_t *net);
+
+/* Output spike counts of the current sample into out[0..n_out). Errors: ERBP_E_NULL,
+ * ERBP_E_STATE, ERBP_E_SIZE (n < n_out). */
+erbp_status_t erbp_output_counts(const erbp_net_t *net, uint32_t *out, size_t n);
+
+/* ---- full state, for verification (the keys of the reference's Network.snapshot) -------------- */
+
+typedef enum erbp_var {
+    ERBP_VAR_W = 0,       /* index = layer 0..n_hidden: n_pre * n_post weights, row = pre neuron */
+    ERBP_VAR_G = 1,       /* index = hidden layer: n_out * h_h entries, row = class */
+    ERBP_VAR_I = 2,       /* index = population 0..n_hidden (the last is the output): per neuron */
+    ERBP_VAR_V = 3,
+    ERBP_VAR_U = 4,
+    ERBP_VAR_REF = 5,
+    ERBP_VAR_SPK = 6,
+    ERBP_VAR_COUNT = 7,
+    ERBP_VAR_IN_REF = 8,  /* index = 0: per input neuron */
+    ERBP_VAR_IN_SPK = 9,
+    ERBP_VAR_EP = 10,     /* index = 0: per class */
+    ERBP_VAR_EN = 11,
+    ERBP_VAR_EP_SPK = 12,
+    ERBP_VAR_EN_SPK = 13
+} erbp_var_t;
+
+#define ERBP_VAR_KINDS 14
+
+/* Number of values of a variable into *n. Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_ARG. */
+erbp_status_t erbp_var_size(const erbp_net_t *net, erbp_var_t var, uint32_t index, uint32_t *n);
+
+/* Copy a variable into out[0..n) as int32 (n must be at least its size). Errors: ERBP_E_NULL,
+ * ERBP_E_STATE, ERBP_E_ARG, ERBP_E_SIZE. */
+erbp_status_t erbp_read_var(const erbp_net_t *net, erbp_var_t var, uint32_t index,
+                            int32_t *out, size_t n);
+
+/* Overwrite a variable from in[0..n) (n must equal its size). Every value is checked against its
+ * width first (W: [wmin, wmax]; G: int16; I, V, U: [smin, smax]; ref, in_ref: 0..255; spikes: 0/1;
+ * count: 0..65535; ep, en: [0, err_threshold)); nothing is written on error. Errors: ERBP_E_NULL,
+ * ERBP_E_STATE, ERBP_E_ARG, ERBP_E_SIZE, ERBP_E_VALUE. */
+erbp_status_t erbp_write_var(erbp_net_t *net, erbp_var_t var, uint32_t index,
+                             const int32_t *in, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ERBP_H */

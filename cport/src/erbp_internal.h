@@ -1,0 +1,53 @@
+/* erbp_internal.h - shared between the cport source files; not part of the public API. */
+#ifndef ERBP_INTERNAL_H
+#define ERBP_INTERNAL_H
+
+#include "erbp.h"
+#include "erbp_intmath.h"
+
+/* Static assertion usable in C99 (negative array size) and C11 (_Static_assert). */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define ERBP_STATIC_ASSERT(cond, name) _Static_assert(cond, #name)
+#else
+#define ERBP_STATIC_ASSERT(cond, name) typedef char erbp_static_assert_##name[(cond) ? 1 : -1]
+#endif
+
+/* Marks an initialised erbp_net_t (net->ready). */
+#define ERBP_READY 0x45524250u
+
+/* The most ticks one sample may run (keeps spike counts in uint16). */
+#define ERBP_MAX_TICKS 65535u
+
+/* Lay the arrays of a (valid) configuration out from byte offset 0, in this order, each array
+ * starting at a multiple of ERBP_ARENA_ALIGN: W_l (l = 0..H), G_h (h = 0..H-1); for each
+ * population p = 0..H: I, V, U, dw (int16), acc (int32), count, list (uint16), ref, spk (uint8);
+ * input: pixels, in_ref, in_spk (uint8), in_nz, in_list (uint16); ep, en (int16), ep_spk, en_spk
+ * (uint8); mask (int16, max n_post rounded up to 4). Returns the total bytes; when net is not NULL
+ * also sets its sizes and pointers into arena. */
+uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena);
+
+/* Bytes per stored weight. */
+static inline uint32_t erbp__wbytes(const erbp_config_t *cfg)
+{
+    return cfg->weight_bits <= 8 ? 1u : 2u;
+}
+
+static inline int32_t erbp__wmax(const erbp_config_t *cfg)
+{
+    return (int32_t)((1u << (uint32_t)(cfg->weight_bits - 1)) - 1u);
+}
+
+static inline int32_t erbp__smax(const erbp_config_t *cfg)
+{
+    return (int32_t)((1u << (uint32_t)(cfg->state_bits - 1)) - 1u);
+}
+
+/* Check cfg, lay the network out in the arena, reset its state (weights not set): the common part
+ * of erbp_net_init and erbp_net_load. */
+erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,
+                               const erbp_config_t *cfg, uint32_t seed);
+
+/* Generate W and G from the seed (semantics section 6). net laid out, cfg valid. */
+void erbp__init_weights(erbp_net_t *net);
+
+#endif /* ERBP_INTERNAL_H */

@@ -1,0 +1,134 @@
+"""cffi builder (out-of-line API mode) of ``erbp._cport``, the binding of the C engine in cport/.
+
+setup.py names it in ``cffi_modules``, so ``pip install .`` and ``pip install -e .`` compile the
+same ``cport/src/*.c`` files the firmware uses. ``build(tmpdir, extra_cflags)`` builds a variant
+elsewhere (the sanitizer tests use it). The compiler checks every declaration below against the
+real headers (API mode), and the enum constants are read from erbp.h, so nothing here can drift.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from cffi import FFI
+
+ROOT = Path(__file__).resolve().parents[1]
+CPORT = ROOT / "cport"
+HEADERS = [CPORT / "include" / "erbp.h", CPORT / "include" / "erbp_params.h"]
+SOURCES = sorted((CPORT / "src").glob("*.c"))
+#: Flags of the Python binding: -O2, portable (no -march), no flag changes a result.
+CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra"]
+
+
+def _enum_names(text: str, typedef: str) -> list[str]:
+    m = re.search(r"typedef enum \w+ \{(.*?)\} " + typedef + ";", text, re.S)
+    if not m:
+        raise RuntimeError(f"enum {typedef} not found in erbp.h")
+    return re.findall(r"(ERBP_\w+)\s*=", m.group(1))
+
+
+def cdef_source() -> str:
+    text = HEADERS[0].read_text()
+    consts = [n for t in ("erbp_status_t", "erbp_mode_t", "erbp_var_t") for n in _enum_names(text, t)]
+    defines = re.findall(r"^#define (ERBP_\w+) \d+u?\b", text + HEADERS[1].read_text(), re.M)
+    return "\n".join(
+        ["typedef int... erbp_status_t;", "typedef int... erbp_mode_t;", "typedef int... erbp_var_t;",
+         "typedef struct { ...; } erbp_config_t;", "typedef struct { ...; } erbp_net_t;"]
+        + [f"static const int {n};" for n in consts]
+        + [f"#define {n} ..." for n in sorted(set(defines))]
+        + [_CDEF_FUNCTIONS])
+
+
+_CDEF_FUNCTIONS = """
+typedef struct {
+    int32_t prediction;
+    uint32_t input_spikes;
+    uint32_t hidden_spikes;
+    uint64_t events;
+} erbp_result_t;
+
+const char *erbp_status_str(erbp_status_t s);
+erbp_status_t erbp_config_check(const erbp_config_t *cfg, int32_t *where);
+erbp_status_t erbp_config_from_words(erbp_config_t *cfg, const int32_t *words, size_t n);
+erbp_status_t erbp_config_to_words(const erbp_config_t *cfg, int32_t *words, size_t n);
+size_t erbp_net_required_bytes(const erbp_config_t *cfg);
+size_t erbp_net_struct_bytes(void);
+erbp_status_t erbp_net_init(erbp_net_t *net, void *arena, size_t arena_bytes,
+                            const erbp_config_t *cfg, uint32_t seed);
+erbp_status_t erbp_net_reset_state(erbp_net_t *net);
+const erbp_config_t *erbp_net_config(const erbp_net_t *net);
+uint32_t erbp_net_seed(const erbp_net_t *net);
+uint32_t erbp_net_samples_seen(const erbp_net_t *net);
+erbp_status_t erbp_net_set_samples_seen(erbp_net_t *net, uint32_t samples_seen);
+size_t erbp_model_bytes(const erbp_config_t *cfg);
+erbp_status_t erbp_model_check(const uint8_t *data, size_t n, erbp_config_t *cfg,
+                               uint32_t *seed, uint32_t *samples_seen);
+erbp_status_t erbp_net_load(erbp_net_t *net, void *arena, size_t arena_bytes,
+                            const uint8_t *data, size_t n);
+erbp_status_t erbp_net_save(const erbp_net_t *net, uint8_t *out, size_t cap, size_t *written);
+uint32_t erbp_crc32(uint32_t crc, const uint8_t *data, size_t n);
+erbp_status_t erbp_begin_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
+                                int32_t label, erbp_mode_t mode, uint32_t sample);
+erbp_status_t erbp_tick(erbp_net_t *net);
+erbp_status_t erbp_run_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
+                              int32_t label, erbp_mode_t mode, uint32_t sample,
+                              erbp_result_t *res);
+erbp_status_t erbp_run_samples(erbp_net_t *net, const uint8_t *pixels, uint32_t n_samples,
+                               size_t stride, const int32_t *labels, erbp_mode_t mode,
+                               uint32_t first_index, int32_t *predictions, uint32_t *counts,
+                               uint64_t *events);
+int32_t erbp_prediction(const erbp_net_t *net);
+uint64_t erbp_events(const erbp_net_t *net);
+uint32_t erbp_tick_count(const erbp_net_t *net);
+erbp_status_t erbp_output_counts(const erbp_net_t *net, uint32_t *out, size_t n);
+erbp_status_t erbp_var_size(const erbp_net_t *net, erbp_var_t var, uint32_t index, uint32_t *n);
+erbp_status_t erbp_read_var(const erbp_net_t *net, erbp_var_t var, uint32_t index,
+                            int32_t *out, size_t n);
+erbp_status_t erbp_write_var(erbp_net_t *net, erbp_var_t var, uint32_t index,
+                             const int32_t *in, size_t n);
+
+/* erbp_intmath.h (static inline), exposed for the tests */
+int32_t erbp_sat(int32_t x, int32_t lo, int32_t hi);
+int32_t erbp_asr(int32_t x, uint32_t k);
+int32_t erbp_decay(int32_t x, uint32_t k);
+int32_t erbp_srs(int32_t q, uint32_t k, uint32_t r);
+int32_t erbp_uniform(uint32_t r, int32_t a);
+uint32_t erbp_mix32(uint32_t x);
+uint32_t erbp_absorb(uint32_t h, uint32_t v);
+uint32_t erbp_sample_key(uint32_t seed, uint32_t stream, uint32_t sample);
+uint32_t erbp_key(uint32_t seed, uint32_t stream, uint32_t sample, uint32_t tick);
+uint32_t erbp_draw(uint32_t key, uint32_t i);
+"""
+
+
+def make_ffi(module: str = "erbp._cport", extra_cflags: list[str] | None = None,
+             extra_ldflags: list[str] | None = None, relative: bool = False) -> FFI:
+    """The FFI of the binding. ``relative``: source paths relative to the project root (what
+    setuptools wants when it builds from setup.py's directory); ``FFI.compile`` needs them
+    absolute because it compiles from inside its tmpdir."""
+    def _rel(p: Path) -> str:
+        return os.path.relpath(p, ROOT) if relative else str(p)
+
+    ffi = FFI()
+    ffi.cdef(cdef_source())
+    ffi.set_source(module, '#include "erbp.h"\n#include "erbp_intmath.h"\n',
+                   sources=[_rel(s) for s in SOURCES], include_dirs=[_rel(CPORT / "include")],
+                   extra_compile_args=CFLAGS + list(extra_cflags or []),
+                   extra_link_args=list(extra_ldflags or []),
+                   depends=[_rel(h) for h in HEADERS + [CPORT / "include" / "erbp_intmath.h",
+                                                        CPORT / "src" / "erbp_internal.h"]])
+    return ffi
+
+
+def build(tmpdir: str | os.PathLike, module: str = "_cport_variant",
+          extra_cflags: list[str] | None = None, extra_ldflags: list[str] | None = None) -> str:
+    """Compile a variant of the extension into tmpdir; returns the path of the shared object."""
+    ffi = make_ffi(module, extra_cflags, extra_ldflags)
+    return ffi.compile(tmpdir=str(tmpdir), verbose=False)
+
+
+ffibuilder = make_ffi(relative=Path.cwd().resolve() == ROOT)
+
+if __name__ == "__main__":
+    make_ffi().compile(tmpdir=str(ROOT / "host"), verbose=True)

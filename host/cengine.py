@@ -1,0 +1,433 @@
+"""The C engine (cport/) from Python: :class:`CNetwork` mirrors :class:`erbp.reference.Network`.
+
+Both engines compute the same integers (docs/semantics.md), so a CNetwork can stand in for a
+reference Network anywhere: ``CNetwork.from_network(net)`` / ``.to_network()`` convert, and
+``run_sample``, ``begin_sample``, ``tick``, ``snapshot`` and ``samples_seen`` behave the same. The
+C engine is ~1000x faster; :meth:`CNetwork.run_samples` runs a whole batch inside C (no Python per
+sample), which is what training on the full MNIST uses.
+
+Memory: the network lives in one numpy-owned arena of :func:`required_bytes` bytes (the same
+number ``erbp_net_required_bytes`` computes in C; this module repeats the arithmetic in Python and
+the tests check both agree) plus the fixed-size ``erbp_net_t`` instance.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .reference import INFER, MODES, TRAIN, ConfigError, NetConfig, Network, SampleResult
+from .reference import modelfile
+from .reference.modelfile import ModelFileError
+from .reference.params import FIELDS, word_count
+
+#: Alignment of every array in the arena (ERBP_ARENA_ALIGN in cport/include/erbp.h).
+ARENA_ALIGN = 16
+
+_LIB = None
+
+
+def _load():
+    """The compiled binding (ffi, lib); built by ``pip install -e .`` (setup.py, cffi)."""
+    global _LIB
+    if _LIB is None:
+        try:
+            from . import _cport  # type: ignore[attr-defined]
+        except ImportError as e:  # pragma: no cover - depends on the installation
+            raise ImportError(
+                "the C engine binding erbp._cport is not built: run `pip install -e .` (or "
+                "`make setup`) in the project root") from e
+        _LIB = (_cport.ffi, _cport.lib)
+    return _LIB
+
+
+def available() -> bool:
+    """Whether the compiled C engine can be imported."""
+    try:
+        _load()
+    except ImportError:
+        return False
+    return True
+
+
+class CEngineError(RuntimeError):
+    """An error status from the C engine that is not a configuration, file or argument error."""
+
+
+def _field_at(word: int) -> str:
+    off = 0
+    for f in FIELDS:
+        if off <= word < off + f.slots:
+            return f.name if f.slots == 1 else f"{f.name}[{word - off}]"
+        off += f.slots
+    return "?"
+
+
+def _check(status: int, where: int | None = None) -> None:
+    """Raise the Python exception that matches a C status (ERBP_OK passes)."""
+    if status == 0:
+        return
+    ffi, lib = _load()
+    msg = ffi.string(lib.erbp_status_str(status)).decode()
+    name = msg.split(":", 1)[0]
+    if where is not None and where >= 0:
+        msg += f" (field {_field_at(where)})"
+    if name.startswith("ERBP_E_CONFIG"):
+        raise ConfigError(msg)
+    if name.startswith("ERBP_E_FILE"):
+        raise ModelFileError(msg)
+    if name in ("ERBP_E_LABEL", "ERBP_E_SIZE", "ERBP_E_ARG", "ERBP_E_VALUE", "ERBP_E_NULL"):
+        raise ValueError(msg)
+    raise CEngineError(msg)
+
+
+def status_name(status: int) -> str:
+    """The enum name of a C status code, e.g. ``ERBP_E_FILE_CRC``."""
+    ffi, lib = _load()
+    return ffi.string(lib.erbp_status_str(status)).decode().split(":", 1)[0]
+
+
+def _c_config(cfg: NetConfig):
+    ffi, lib = _load()
+    c = ffi.new("erbp_config_t *")
+    words = ffi.new("int32_t[]", cfg.to_words())
+    _check(lib.erbp_config_from_words(c, words, word_count()))
+    return c
+
+
+def config_check(words: Iterable[int]) -> tuple[int, int]:
+    """Run the C validator on raw configuration words: (status, offending word or -1)."""
+    ffi, lib = _load()
+    w = [int(x) for x in words]
+    if len(w) != word_count():
+        raise ValueError(f"a configuration has {word_count()} words")
+    c = ffi.new("erbp_config_t *")
+    _check(lib.erbp_config_from_words(c, ffi.new("int32_t[]", w), len(w)))
+    where = ffi.new("int32_t *")
+    st = lib.erbp_config_check(c, where)
+    return int(st), int(where[0])
+
+
+def required_bytes(cfg: NetConfig) -> int:
+    """Arena bytes of a network: the arithmetic of ``erbp__layout`` (cport/src/erbp_config.c),
+    in Python. Arrays in order, each starting at a multiple of ARENA_ALIGN: W_l, G_h; per population
+    I, V, U, dw (int16), acc (int32), count, list (uint16), ref, spk (uint8); pixels, in_ref, in_spk
+    (uint8), in_nz, in_list (uint16); ep, en (int16), ep_spk, en_spk (uint8); the blank-out mask
+    (int16, largest post population rounded up to 4)."""
+    sizes, n_in, n_out = cfg.sizes, cfg.n_in, cfg.n_out
+    blocks = [sizes[l] * sizes[l + 1] * cfg.weight_bytes for l in range(cfg.n_layers)]
+    blocks += [n_out * sizes[h + 1] * 2 for h in range(cfg.n_hidden)]
+    for n in sizes[1:]:
+        blocks += [2 * n, 2 * n, 2 * n, 2 * n, 4 * n, 2 * n, 2 * n, n, n]
+    blocks += [n_in, n_in, n_in, 2 * n_in, 2 * n_in, 2 * n_out, 2 * n_out, n_out, n_out]
+    blocks.append(2 * ((max(sizes[1:]) + 3) // 4 * 4))
+    off = 0
+    for b in blocks:
+        off = -(-(off + b) // ARENA_ALIGN) * ARENA_ALIGN
+    return off
+
+
+def _mode(mode: str) -> int:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    _, lib = _load()
+    return lib.ERBP_TRAIN if mode == TRAIN else lib.ERBP_INFER
+
+
+def _pixels(pixels, n_in: int) -> np.ndarray:
+    px = np.asarray(pixels)
+    if px.shape != (n_in,):
+        raise ValueError(f"expected {n_in} pixels, got shape {px.shape}")
+    if px.size and (px.min() < 0 or px.max() > 255):
+        raise ValueError("pixels must be integers in 0..255")
+    return np.ascontiguousarray(px, dtype=np.uint8)
+
+
+@dataclass
+class BatchResult:
+    """What :meth:`CNetwork.run_samples` produced, one row per sample."""
+
+    predictions: np.ndarray  # int64 [N]
+    counts: np.ndarray  # int64 [N, n_out]: output spike counts
+    events: np.ndarray  # int64 [N]: synaptic events
+
+
+class CNetwork:
+    """An eRBP network held and run by the C engine (same API as the reference ``Network``)."""
+
+    def __init__(self, cfg: NetConfig, _model: bytes | None = None, _seed: int = 0):
+        ffi, lib = _load()
+        self._ffi, self._lib = ffi, lib
+        self.cfg = cfg
+        self._ccfg = _c_config(cfg)
+        nbytes = required_bytes(cfg)
+        c_bytes = lib.erbp_net_required_bytes(self._ccfg)
+        if c_bytes != nbytes:  # the Python mirror and C disagree: a bug, never silently ignore
+            raise CEngineError(f"required_bytes mismatch: C {c_bytes}, Python {nbytes}")
+        raw = np.zeros(nbytes + ARENA_ALIGN, dtype=np.uint8)
+        start = (-raw.ctypes.data) % ARENA_ALIGN
+        self._arena = raw[start:start + nbytes]  # numpy owns the memory
+        self._net = ffi.new("erbp_net_t *")
+        buf = ffi.from_buffer(self._arena)
+        if _model is None:
+            _check(lib.erbp_net_init(self._net, buf, nbytes, self._ccfg, _seed))
+        else:
+            _check(lib.erbp_net_load(self._net, buf, nbytes, _model, len(_model)))
+        self.mode, self.sample, self.label = INFER, 0, -1
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, cfg: NetConfig, seed: int) -> "CNetwork":
+        """A fresh network whose weights and G the C engine generates from ``seed`` (uint32)."""
+        if not 0 <= seed <= 0xFFFFFFFF:
+            raise ValueError("seed must be a uint32")
+        return cls(cfg, _seed=seed)
+
+    @classmethod
+    def loads(cls, data: bytes) -> "CNetwork":
+        """A network from model-file bytes, validated by the C loader."""
+        ffi, lib = _load()
+        data = bytes(data)
+        c = ffi.new("erbp_config_t *")
+        _check(lib.erbp_model_check(data, len(data), c, ffi.NULL, ffi.NULL))
+        words = ffi.new("int32_t[]", word_count())
+        _check(lib.erbp_config_to_words(c, words, word_count()))
+        return cls(NetConfig.from_words(list(words)), _model=data)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "CNetwork":
+        with open(path, "rb") as f:
+            return cls.loads(f.read())
+
+    @classmethod
+    def from_network(cls, net: Network) -> "CNetwork":
+        """The C twin of a reference network (weights, G, seed, samples_seen; state reset)."""
+        return cls.loads(modelfile.dumps(net))
+
+    def to_network(self) -> Network:
+        """A reference Network with the same configuration, seed, weights, G and samples_seen."""
+        return modelfile.loads(self.dumps())
+
+    def dumps(self) -> bytes:
+        """The network as model-file bytes, written by the C engine."""
+        n = self._lib.erbp_model_bytes(self._ccfg)
+        out = self._ffi.new("uint8_t[]", n)
+        written = self._ffi.new("size_t *")
+        _check(self._lib.erbp_net_save(self._net, out, n, written))
+        return bytes(self._ffi.buffer(out, written[0]))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write a model file atomically."""
+        tmp = f"{path}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(self.dumps())
+        os.replace(tmp, path)
+
+    @staticmethod
+    def required_bytes(cfg: NetConfig) -> int:
+        """Arena bytes, as the C library computes them (0 for an invalid configuration)."""
+        ffi, lib = _load()
+        return int(lib.erbp_net_required_bytes(_c_config(cfg)))
+
+    # --- properties -----------------------------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        return int(self._lib.erbp_net_seed(self._net))
+
+    @property
+    def samples_seen(self) -> int:
+        return int(self._lib.erbp_net_samples_seen(self._net))
+
+    @samples_seen.setter
+    def samples_seen(self, value: int) -> None:
+        _check(self._lib.erbp_net_set_samples_seen(self._net, int(value) & 0xFFFFFFFF))
+
+    @property
+    def W(self) -> list[np.ndarray]:
+        """Copies of the weight matrices W[l][pre, post] (int64)."""
+        return [self._read("W", l) for l in range(self.cfg.n_layers)]
+
+    @property
+    def G(self) -> list[np.ndarray]:
+        """Copies of the feedback matrices G[h][class, i] (int64)."""
+        return [self._read("G", h) for h in range(self.cfg.n_hidden)]
+
+    @property
+    def tick_no(self) -> int:
+        return int(self._lib.erbp_tick_count(self._net))
+
+    @property
+    def events(self) -> int:
+        return int(self._lib.erbp_events(self._net))
+
+    @property
+    def ticks(self) -> int:
+        return self.cfg.ticks_train if self.mode == TRAIN else self.cfg.ticks_infer
+
+    # --- samples ----------------------------------------------------------------------------------
+    def reset_state(self) -> None:
+        _check(self._lib.erbp_net_reset_state(self._net))
+
+    def begin_sample(self, pixels, label: int, mode: str, sample: int) -> None:
+        """Start a sample: check inputs, reset state. ``sample`` (uint32) keys the randomness."""
+        m = _mode(mode)
+        px = _pixels(pixels, self.cfg.n_in)
+        if mode == TRAIN and not 0 <= label < self.cfg.n_out:
+            raise ValueError(f"training needs a label in [0, {self.cfg.n_out}), got {label}")
+        if not 0 <= sample <= 0xFFFFFFFF:
+            raise ValueError("sample index must be a uint32")
+        _check(self._lib.erbp_begin_sample(self._net, self._ffi.from_buffer("uint8_t[]", px),
+                                           px.size, int(label) if mode == TRAIN else -1, m,
+                                           int(sample)))
+        self.mode, self.sample, self.label = mode, int(sample), int(label)
+
+    def tick(self) -> None:
+        """Advance the sample by one tick."""
+        _check(self._lib.erbp_tick(self._net))
+
+    def output_counts(self) -> np.ndarray:
+        out = np.zeros(self.cfg.n_out, dtype=np.uint32)
+        _check(self._lib.erbp_output_counts(self._net, self._ffi.from_buffer("uint32_t[]", out),
+                                            out.size))
+        return out.astype(np.int64)
+
+    def run_sample(self, pixels, label: int = -1, mode: str = INFER, sample: int | None = None,
+                   on_tick: Callable[["CNetwork"], None] | None = None) -> SampleResult:
+        """Run one whole sample (as ``Network.run_sample``: in training ``samples_seen`` is the
+        default sample index and is incremented afterwards)."""
+        if sample is None:
+            sample = self.samples_seen if mode == TRAIN else 0
+        if on_tick is None:
+            m = _mode(mode)
+            px = _pixels(pixels, self.cfg.n_in)
+            if mode == TRAIN and not 0 <= label < self.cfg.n_out:
+                raise ValueError(f"training needs a label in [0, {self.cfg.n_out}), got {label}")
+            if not 0 <= sample <= 0xFFFFFFFF:
+                raise ValueError("sample index must be a uint32")
+            res = self._ffi.new("erbp_result_t *")
+            _check(self._lib.erbp_run_sample(self._net, self._ffi.from_buffer("uint8_t[]", px),
+                                             px.size, int(label) if mode == TRAIN else -1, m,
+                                             int(sample), res))
+            self.mode, self.sample, self.label = mode, int(sample), int(label)
+            return SampleResult(prediction=int(res.prediction), counts=self.output_counts(),
+                                events=int(res.events), hidden_spikes=int(res.hidden_spikes),
+                                input_spikes=int(res.input_spikes))
+        self.begin_sample(pixels, label, mode, sample)
+        input_spikes = hidden_spikes = 0
+        for _ in range(self.ticks):
+            self.tick()
+            input_spikes += int(self._read("in_spk", 0).sum())
+            hidden_spikes += sum(int(self._read("spk", p).sum()) for p in range(self.cfg.n_hidden))
+            on_tick(self)
+        if mode == TRAIN:
+            self.samples_seen = self.samples_seen + 1
+        counts = self.output_counts()
+        return SampleResult(prediction=int(self._lib.erbp_prediction(self._net)), counts=counts,
+                            events=self.events, hidden_spikes=hidden_spikes,
+                            input_spikes=input_spikes)
+
+    def run_samples(self, X, labels=None, mode: str = INFER, start_index: int | None = None,
+                    chunk: int = 1000,
+                    progress: Callable[[int], None] | None = None) -> BatchResult:
+        """Run the samples X[s] (N x n_in pixels, 0..255) in order inside C, sample s with index
+        ``start_index + s`` (default: samples_seen in training, 0 in inference) and, in training,
+        label labels[s]. ``progress(n_done)`` is called after every ``chunk`` samples."""
+        m = _mode(mode)
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.cfg.n_in:
+            raise ValueError(f"expected an array of shape (N, {self.cfg.n_in}), got {X.shape}")
+        if X.size and (X.min() < 0 or X.max() > 255):
+            raise ValueError("pixels must be integers in 0..255")
+        X = np.ascontiguousarray(X, dtype=np.uint8)
+        n = X.shape[0]
+        if start_index is None:
+            start_index = self.samples_seen if mode == TRAIN else 0
+        if not (0 <= start_index and start_index + max(n - 1, 0) <= 0xFFFFFFFF):
+            raise ValueError("sample indices must be uint32")
+        lab = None
+        if mode == TRAIN:
+            if labels is None:
+                raise ValueError("training needs labels")
+            lab = np.ascontiguousarray(labels, dtype=np.int64)
+            if lab.shape != (n,):
+                raise ValueError(f"expected {n} labels, got shape {lab.shape}")
+            if n and (lab.min() < 0 or lab.max() >= self.cfg.n_out):
+                raise ValueError(f"labels must lie in [0, {self.cfg.n_out})")
+            lab = lab.astype(np.int32)
+        pred = np.zeros(n, dtype=np.int32)
+        counts = np.zeros((n, self.cfg.n_out), dtype=np.uint32)
+        events = np.zeros(n, dtype=np.uint64)
+        ffi, lib = self._ffi, self._lib
+        chunk = max(1, int(chunk))
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            _check(lib.erbp_run_samples(
+                self._net, ffi.from_buffer("uint8_t[]", X[a:b]), b - a, self.cfg.n_in,
+                ffi.from_buffer("int32_t[]", lab[a:b]) if lab is not None else ffi.NULL, m,
+                start_index + a, ffi.from_buffer("int32_t[]", pred[a:b]),
+                ffi.from_buffer("uint32_t[]", counts[a:b]), ffi.from_buffer("uint64_t[]", events[a:b])))
+            if progress is not None:
+                progress(b)
+        self.mode = mode
+        return BatchResult(predictions=pred.astype(np.int64), counts=counts.astype(np.int64),
+                           events=events.astype(np.int64))
+
+    # --- observation ----------------------------------------------------------------------------------
+    _VARS = ("W", "G", "I", "V", "U", "ref", "spk", "count", "in_ref", "in_spk", "ep", "en",
+             "ep_spk", "en_spk")
+
+    def _var_id(self, name: str) -> int:
+        return self._VARS.index(name)
+
+    def _shape(self, name: str, index: int) -> tuple[int, ...]:
+        s = self.cfg.sizes
+        if name == "W":
+            return (s[index], s[index + 1])
+        if name == "G":
+            return (self.cfg.n_out, s[index + 1])
+        n = self._ffi.new("uint32_t *")
+        _check(self._lib.erbp_var_size(self._net, self._var_id(name), index, n))
+        return (int(n[0]),)
+
+    def _read(self, name: str, index: int) -> np.ndarray:
+        shape = self._shape(name, index)
+        out = np.zeros(shape, dtype=np.int32)
+        _check(self._lib.erbp_read_var(self._net, self._var_id(name), index,
+                                       self._ffi.from_buffer("int32_t[]", out), out.size))
+        return out.astype(np.int64)
+
+    def _write(self, name: str, index: int, values) -> None:
+        a = np.ascontiguousarray(np.asarray(values).reshape(-1), dtype=np.int64)
+        if a.size and (a.min() < -(1 << 31) or a.max() >= (1 << 31)):
+            raise ValueError(f"{name}{index}: values outside int32")
+        a = a.astype(np.int32)
+        _check(self._lib.erbp_write_var(self._net, self._var_id(name), index,
+                                        self._ffi.from_buffer("int32_t[]", a), a.size))
+
+    @staticmethod
+    def _key(key: str) -> tuple[str, int]:
+        for name in ("in_ref", "in_spk", "ep_spk", "en_spk", "ep", "en"):
+            if key == name:
+                return name, 0
+        head = key.rstrip("0123456789")
+        return head, int(key[len(head):])
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        """The full state, with the keys, shapes and int64 dtype of ``Network.snapshot``."""
+        c = self.cfg
+        keys = [f"W{l}" for l in range(c.n_layers)] + [f"G{h}" for h in range(c.n_hidden)]
+        for p in range(c.n_layers):
+            keys += [f"{v}{p}" for v in ("I", "V", "U", "ref", "spk", "count")]
+        keys += ["in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk"]
+        return {k: self._read(*self._key(k)) for k in keys}
+
+    def write_state(self, snap: dict[str, np.ndarray]) -> None:
+        """Overwrite every variable named in ``snap`` (keys as in :meth:`snapshot`); values are
+        checked against their widths (ValueError, nothing of that key written)."""
+        for k, v in snap.items():
+            self._write(*self._key(k), v)
+
+    def prediction(self) -> int:
+        return int(self._lib.erbp_prediction(self._net))
