@@ -89,7 +89,7 @@ def command_line() -> str:
     return shlex.join(["erbp", *argv])
 
 
-@click.group(cls=ErbpGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("erbp", cls=ErbpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="erbp")
 def main() -> None:
     """erbp: on-device learning for spiking neural networks with eRBP.

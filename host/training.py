@@ -277,13 +277,14 @@ def stop_on_sigint() -> Iterator[Callable[[], bool]]:
 @dataclass
 class RunOptions:
     """The training options of a run, stored in config.json ("options"). ``samples`` is the total
-    number of training samples the run aims at (samples_seen at its end)."""
+    number of training samples the run aims at (samples_seen at its end); the other fields are
+    those of :func:`train`."""
 
     dataset: str
     samples: int
     protocol: str = "balanced"
-    epoch_size: int = PAPER_EPOCH
-    order_seed: int = 0
+    epoch_size: int | None = None  # None: default_epoch_size
+    order_seed: int | None = None  # None: the network's seed
     test_every: int = 0
     test_samples: int = 1000
     window: int = 1000
@@ -318,6 +319,8 @@ def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None
         options = RunOptions(**config["options"])
         epochs = changes.pop("epochs", None)
         if epochs is not None:
+            if options.epoch_size is None:
+                raise RunDirError("this run has no stored epoch size: use --samples")
             changes["samples"] = round(epochs * options.epoch_size)
         options = RunOptions(**{**asdict(options), **changes})
     except (KeyError, TypeError) as e:
