@@ -1,0 +1,100 @@
+"""The floating-point eRBP twin (erbp.float_erbp): same network, same events, no rounding.
+
+* Where no integer rule rounds (leak shifts 0, i2v_shift 0, lr_shift 0) and nothing saturates, the
+  float network must equal the integer reference exactly, tick by tick, in both modes: this pins
+  the phases, event order, random draws and feedback paths to the specification.
+* With the default (rounding) configuration on MNIST it must track the reference closely.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from erbp.float_erbp import FloatNetwork, leak
+from erbp.reference import INFER, TRAIN, NetConfig, Network
+
+
+def test_starts_from_the_integer_networks_weights():
+    cfg = NetConfig.default("784-100-10")
+    a, b = Network.create(cfg, 5), FloatNetwork.create(cfg, 5)
+    for l in range(cfg.n_layers):
+        assert b.W[l].dtype == np.float64
+        np.testing.assert_array_equal(b.W[l], a.W[l] * 2.0 ** cfg.w_shift[l])
+        np.testing.assert_array_equal(b.weights_in_weight_units()[l], a.W[l])
+    np.testing.assert_array_equal(b.G[0], a.G[0])
+    back = b.to_network()
+    for l in range(cfg.n_layers):
+        np.testing.assert_array_equal(back.W[l], a.W[l])
+    assert FloatNetwork.from_network(a).W[1].tolist() == b.W[1].tolist()
+    assert leak(0) == 0.0 and leak(2) == 0.75
+
+
+@pytest.mark.parametrize("variant", ["erbp", "perbp"])
+def test_equals_reference_tick_by_tick_where_nothing_rounds(variant):
+    # Every shift 0: DECAY(x, 0) = 0 = x * (1 - 2^0), ASR(I, 0) = I, SRS(q, 0, r) = q. Widths are
+    # wide enough that nothing saturates, so the two networks must agree exactly (as floats).
+    cfg = NetConfig.default(
+        (16, 8, 3), variant, syn_shift=0, mem_shift=0, dend_shift=0, i2v_shift=0,
+        lr_mult=(1, 1), lr_shift=(0, 0), w_shift=(0, 0), init_amp=(20, 30), weight_bits=16,
+        threshold=12, g_amp=2, fb_out=2, noise_weight=10, ticks_train=30, ticks_infer=30,
+        burn_in=0, in_gain=257)
+    a, b = Network.create(cfg, 7), FloatNetwork.create(cfg, 7)
+    gen = np.random.default_rng(0)
+    out_spikes = 0
+    for s in range(6):
+        px = gen.integers(0, 256, cfg.n_in)
+        label, mode = int(gen.integers(0, cfg.n_out)), (TRAIN if s % 2 == 0 else INFER)
+        sa: list[dict] = []
+        sb: list[dict] = []
+        ra = a.run_sample(px, label, mode, sample=s, on_tick=lambda n: sa.append(n.snapshot()))
+        rb = b.run_sample(px, label, mode, sample=s, on_tick=lambda n: sb.append(n.snapshot()))
+        assert len(sa) == len(sb) == cfg.ticks_train
+        for t, (x, y) in enumerate(zip(sa, sb)):
+            for k in x:
+                np.testing.assert_array_equal(x[k], y[k], err_msg=f"sample {s} tick {t} {k}")
+        assert ra.prediction == rb.prediction and ra.events == rb.events
+        out_spikes += int(ra.counts.sum())
+    assert out_spikes > 5  # the error and feedback paths were exercised
+    assert any(not np.array_equal(w, w0) for w, w0 in
+               zip(a.W, Network.create(cfg, 7).W))  # and learning happened
+
+
+def test_infer_tracks_the_reference_on_mnist(mnist):
+    cfg = NetConfig.default("784-100-10")
+    a, b = Network.create(cfg, 1), FloatNetwork.create(cfg, 1)
+    n = 20
+    same = 0
+    hid_a, hid_b, out_a, out_b = [], [], [], []
+    for i in range(n):
+        ha: list = []
+        hb: list = []
+        ra = a.run_sample(mnist.test_x[i], -1, INFER, sample=i,
+                          on_tick=lambda net: ha.append(net.pops[0].count))
+        rb = b.run_sample(mnist.test_x[i], -1, INFER, sample=i,
+                          on_tick=lambda net: hb.append(net.pops[0].count))
+        same += ra.prediction == rb.prediction
+        hid_a.append(ha[-1].copy())
+        hid_b.append(hb[-1].copy())
+        out_a.append(ra.counts)
+        out_b.append(rb.counts)
+    hid_a, hid_b = np.array(hid_a).ravel(), np.array(hid_b).ravel()
+    assert hid_a.sum() > 1000  # the hidden layer is active
+    assert np.corrcoef(hid_a, hid_b)[0, 1] > 0.98
+    assert abs(int(hid_b.sum()) - int(hid_a.sum())) < 0.05 * hid_a.sum()
+    assert same >= 0.8 * n
+    assert np.corrcoef(np.ravel(out_a), np.ravel(out_b))[0, 1] > 0.9
+
+
+def test_training_tracks_the_reference_without_quantising(mnist):
+    cfg = NetConfig.default("784-100-10")
+    a, b = Network.create(cfg, 1), FloatNetwork.create(cfg, 1)
+    w0 = [w.copy() for w in a.W]
+    for i in range(5):
+        a.run_sample(mnist.train_x[i], int(mnist.train_y[i]), TRAIN)
+        b.run_sample(mnist.train_x[i], int(mnist.train_y[i]), TRAIN)
+    assert a.samples_seen == b.samples_seen == 5
+    for l, wf in enumerate(b.weights_in_weight_units()):
+        da, db = (a.W[l] - w0[l]).ravel(), (wf - w0[l]).ravel()
+        assert np.abs(db).sum() > 0
+        assert np.corrcoef(da, db)[0, 1] > 0.6, l
+        assert not np.allclose(db, np.rint(db))  # float updates are not quantised
