@@ -21,7 +21,8 @@ from .training import (PROTOCOLS, RunOptions, TrainResult, default_epoch_size, o
 FIXED_ON_RESUME = ("dataset", "topology", "variant", "seed", "protocol", "epoch_size", "sets",
                    "out")
 #: Options that --resume may change (stored in the run's config.json).
-CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every")
+CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
+              "train_eval_samples")
 
 
 @click.command()
@@ -50,7 +51,10 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every")
 @click.option("--test-samples", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Test samples per evaluation (the first N of the test set).")
 @click.option("--window", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Training samples in the train-error window.")
+              help="Training samples in the train-error window (predictions made during "
+                   "training, with the label present).")
+@click.option("--train-eval-samples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="At each evaluation also run inference on the first N training examples.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0,
               help="Checkpoint every N samples [default: --test-every, or 10000].")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",

@@ -111,20 +111,24 @@ class EvalResult:
 
 
 def evaluate(engine: Any, data: Dataset, n: int | None = None, start: int = 0,
-             batch_size: int = 1000, progress: bool = False) -> EvalResult:
-    """Inference over test samples ``start .. start+n-1`` (all from ``start`` if n is None); the
-    sample index of each is its test-set position. Weights are not changed."""
-    total = len(data.test_y)
+             batch_size: int = 1000, progress: bool = False, split: str = "test") -> EvalResult:
+    """Inference over the samples at positions ``start .. start+n-1`` of the test set (or, with
+    ``split="train"``, of the training set in file order); all from ``start`` if n is None. The
+    sample index of each is its position in that set. Weights are not changed."""
+    if split not in ("test", "train"):
+        raise ValueError(f"split must be 'test' or 'train', got {split!r}")
+    X, Y = (data.test_x, data.test_y) if split == "test" else (data.train_x, data.train_y)
+    total = len(Y)
     if not 0 <= start <= total:
-        raise ValueError(f"test start {start} outside [0, {total}]")
+        raise ValueError(f"{split} start {start} outside [0, {total}]")
     n = total - start if n is None else min(int(n), total - start)
     correct = events = 0
     step = batch_size if hasattr(engine, "run_samples") else 1
-    with _bar(progress, n, "test", leave=False) as bar:
+    with _bar(progress, n, split, leave=False) as bar:
         for a in range(start, start + n, step):
             b = min(a + step, start + n)
-            preds, ev = run_batch(engine, data.test_x[a:b], data.test_y[a:b], INFER, a)
-            correct += int((preds == data.test_y[a:b]).sum())
+            preds, ev = run_batch(engine, X[a:b], Y[a:b], INFER, a)
+            correct += int((preds == Y[a:b]).sum())
             events += ev
             bar.update(b - a)
     return EvalResult(error=1.0 - correct / n if n else float("nan"), n=n, correct=correct,
@@ -147,7 +151,8 @@ class TrainResult:
 def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python",
           protocol: str = "balanced", epoch_size: int | None = None,
           order_seed: int | None = None, test_every: int = 0, test_samples: int = 1000,
-          window: int = 1000, run: RunDir | None = None, checkpoint_every: int | None = None,
+          window: int = 1000, train_eval_samples: int = 0, run: RunDir | None = None,
+          checkpoint_every: int | None = None,
           state: RunState | None = None, batch_size: int = 500, progress: bool = False,
           stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train ``net`` on ``samples`` more training samples, one at a time in protocol order.
@@ -157,9 +162,12 @@ def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python
     ``epoch_size`` defaults to :func:`default_epoch_size`; ``order_seed`` to the network's seed.
     Every ``test_every`` samples (at multiples of samples_seen; 0 = only at the end) the first
     ``test_samples`` test samples are evaluated and a record is written to ``run``'s
-    metrics.jsonl: samples_seen, epoch (fractional), train_error (over the last ``window``
-    training samples; None if none yet), train_window, test_error, test_samples, time_s (wall
-    seconds since the run began, across resumes), events (synaptic events of all training samples).
+    metrics.jsonl: samples_seen, epoch (fractional), train_error (the predictions of the last
+    ``window`` training samples themselves, made while the label drives learning: a measure of
+    fit, not of generalisation; None if none yet), train_window, train_eval_error (inference
+    error on the first ``train_eval_samples`` training examples; None if 0), test_error,
+    test_samples, time_s (wall seconds since the run began, across resumes), events (synaptic
+    events of all training samples).
     ``run`` also gets a checkpoint every ``checkpoint_every`` samples (default ``test_every``, or
     10,000), at the end, and when ``stop()`` returns true (checked between samples or batches).
     Engines with a batch path ``run_samples`` get up to ``batch_size`` samples per call.
@@ -194,6 +202,10 @@ def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python
                "epoch": round(eng.samples_seen / order.epoch_size, 6),
                "train_error": round(1.0 - sum(recent) / len(recent), 6) if recent else None,
                "train_window": len(recent),
+               "train_eval_error": round(evaluate(eng, data, train_eval_samples,
+                                                  batch_size=batch_size, progress=progress,
+                                                  split="train").error, 6)
+               if train_eval_samples else None,
                "test_error": round(ev.error, 6), "test_samples": ev.n,
                "time_s": round(state.elapsed_s, 3), "events": state.events}
         result.records.append(rec)
@@ -289,6 +301,7 @@ class RunOptions:
     test_samples: int = 1000
     window: int = 1000
     checkpoint_every: int = 0
+    train_eval_samples: int = 0
 
 
 def start_run(out: str | Path, net: Network, options: RunOptions,
@@ -345,7 +358,8 @@ def run_training(run: RunDir, net: Network, data: Dataset, options: RunOptions,
     return train(net, data, max(0, options.samples - net.samples_seen), engine=engine,
                  protocol=options.protocol, epoch_size=options.epoch_size,
                  order_seed=options.order_seed, test_every=options.test_every,
-                 test_samples=options.test_samples, window=options.window, run=run,
+                 test_samples=options.test_samples, window=options.window,
+                 train_eval_samples=options.train_eval_samples, run=run,
                  checkpoint_every=options.checkpoint_every or None, state=state,
                  batch_size=batch_size, progress=progress, stop=stop)
 

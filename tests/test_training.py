@@ -98,10 +98,16 @@ def test_evaluate_uses_test_positions_and_keeps_weights(digits):
 def test_periodic_metrics(digits, tmp_path):
     net = fresh()
     run = start_run(tmp_path / "r", net, RunOptions("digits", 25))
-    res = train(net, digits, 25, test_every=10, test_samples=4, window=8, run=run)
+    res = train(net, digits, 25, test_every=10, test_samples=4, window=8, run=run,
+                train_eval_samples=6)
     recs = run.read_metrics()
     assert [r["samples_seen"] for r in recs] == [10, 20, 25]
     assert recs == res.records
+    final = evaluate(net, digits, 6, split="train")
+    assert recs[-1]["train_eval_error"] == round(final.error, 6) and final.n == 6
+    ref = net.copy()
+    assert final.correct == sum(ref.run_sample(digits.train_x[p], -1, INFER, sample=p).prediction
+                                == digits.train_y[p] for p in range(6))
     assert all(r["train_window"] == 8 and r["test_samples"] == 4 for r in recs[1:])
     assert recs[0]["train_window"] == 8
     assert 0 <= recs[-1]["test_error"] <= 1 and recs[-1]["events"] > recs[0]["events"] > 0
