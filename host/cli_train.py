@@ -14,8 +14,9 @@ from .configure import make_config, parse_overrides
 from .datasets import DATASETS, load_dataset
 from .engines import engine_class
 from .reference import VARIANTS, Network
+from .runs import RunDir
 from .training import (PROTOCOLS, RunOptions, TrainResult, default_epoch_size, open_run,
-                       run_training, start_run, stop_on_sigint)
+                       run_options, run_training, start_run, stop_on_sigint)
 
 #: Options that define a run; --resume keeps the run's own values and refuses new ones.
 FIXED_ON_RESUME = ("dataset", "topology", "variant", "seed", "protocol", "epoch_size", "sets",
@@ -82,8 +83,9 @@ def train(ctx: click.Context, **o) -> None:
     progress = sys.stderr.isatty() if o["progress"] is None else o["progress"]
     engine_class(o["engine"])  # fail early if the engine is unknown or not built
     if o["resume"] is not None:
+        # the data first: a resume that cannot run leaves the run directory untouched
+        data = load_dataset(run_options(RunDir.open(o["resume"])).dataset, o["data_dir"])
         run, net, state, options = _resume(ctx, o)
-        data = load_dataset(options.dataset, o["data_dir"])
         click.echo(f"resuming {run.path} at {net.samples_seen} samples, target {options.samples}")
     else:
         data = load_dataset(o["dataset"], o["data_dir"])

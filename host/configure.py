@@ -1,4 +1,4 @@
-"""Network configurations from user-facing inputs: a topology, a variant and ``key=value`` overrides.
+"""Network configurations from user input: a topology, a variant and ``key=value`` overrides.
 
 Overrides name any field of :data:`erbp.reference.params.FIELDS`. Values are integers (decimal,
 or with a 0x/0o/0b prefix); per-layer fields (one value per weight layer) and per-hidden fields

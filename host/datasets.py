@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -129,10 +130,14 @@ def download_mnist(directory: str | os.PathLike, mirrors: Sequence[str] | None =
         stem, sha, _ = MNIST_FILES[role]
         try:
             out.append(fetch(stem + ".gz", directory, mnist_mirrors(mirrors), sha,
-                             digest=idx_content_sha256, timeout=timeout))
+                             digest=idx_content_sha256, timeout=timeout, log=_stderr))
         except DownloadError as e:
             raise DatasetError(f"MNIST download failed: {e}") from e
     return out
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool | None = None,

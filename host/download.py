@@ -43,13 +43,14 @@ def join_url(base: str, name: str) -> str:
 
 
 def fetch(name: str, dest_dir: str | os.PathLike, mirrors: Sequence[str], sha256: str, *,
-          digest: Callable[[Path], str] = sha256_file, timeout: float = 60.0) -> Path:
+          digest: Callable[[Path], str] = sha256_file, timeout: float = 60.0,
+          log: Callable[[str], None] | None = None) -> Path:
     """Download ``name`` into ``dest_dir`` from the first mirror that delivers a verified copy.
 
     ``digest(path)`` computes the hex SHA-256 that must equal ``sha256`` (by default that of the
     file's bytes; a caller may hash a decompressed form instead). ``timeout`` is in seconds per
-    network operation. Returns the final path. Raises DownloadError if every mirror fails; no
-    partial or unverified file is left behind.
+    network operation; ``log(message)``, if given, is told of each attempt. Returns the final
+    path. Raises DownloadError if every mirror fails; no partial or unverified file is left.
     """
     if not mirrors:
         raise DownloadError(f"cannot download {name}: the mirror list is empty")
@@ -62,6 +63,8 @@ def fetch(name: str, dest_dir: str | os.PathLike, mirrors: Sequence[str], sha256
     failures: list[str] = []
     for base in mirrors:
         url = join_url(base, name)
+        if log is not None:
+            log(f"downloading {url}")
         fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest_dir)
         tmp = Path(tmp_name)
         try:

@@ -41,7 +41,7 @@ ORDER_STREAM = stream(0x80, 0)  # the host's stream kind for the data order
 PAPER_EPOCH = 50_000  # draws per balanced epoch in the paper's MNIST protocol
 
 
-# --- the sample order ------------------------------------------------------------------------------
+# --- the sample order -----------------------------------------------------------------------------
 def default_epoch_size(data: Dataset, protocol: str) -> int:
     """Samples per epoch: 50,000 for balanced MNIST (the paper's), else the training-set size."""
     if protocol == "balanced" and data.name == "mnist":
@@ -98,7 +98,7 @@ class SampleOrder:
         return out
 
 
-# --- evaluation ------------------------------------------------------------------------------------
+# --- evaluation -----------------------------------------------------------------------------------
 @dataclass
 class EvalResult:
     """Test error over test-set positions start .. start+n-1 (error as a fraction, 0..1)."""
@@ -135,7 +135,7 @@ def evaluate(engine: Any, data: Dataset, n: int | None = None, start: int = 0,
                       events=events, start=start)
 
 
-# --- training --------------------------------------------------------------------------------------
+# --- training -------------------------------------------------------------------------------------
 @dataclass
 class TrainResult:
     """What :func:`train` did: the engine and its network (reference form) at the end, the metric
@@ -285,7 +285,7 @@ def stop_on_sigint() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, old)
 
 
-# --- whole runs (what `erbp train` does) -----------------------------------------------------------
+# --- whole runs (what `erbp train` does) ----------------------------------------------------------
 @dataclass
 class RunOptions:
     """The training options of a run, stored in config.json ("options"). ``samples`` is the total
@@ -318,6 +318,14 @@ def start_run(out: str | Path, net: Network, options: RunOptions,
     return run
 
 
+def run_options(run: RunDir) -> RunOptions:
+    """The training options stored in a run's config.json."""
+    try:
+        return RunOptions(**run.read_config()["options"])
+    except (KeyError, TypeError) as e:
+        raise RunDirError(f"{run.config_path}: no valid training options ({e})") from e
+
+
 def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None = None
              ) -> tuple[RunDir, Network, RunState, RunOptions]:
     """Open a run directory to resume it: the checkpointed network, its bookkeeping and the
@@ -328,8 +336,8 @@ def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None
     run = RunDir.open(path)
     config = run.read_config()
     changes = dict(changes or {})
+    options = run_options(run)
     try:
-        options = RunOptions(**config["options"])
         epochs = changes.pop("epochs", None)
         if epochs is not None:
             if options.epoch_size is None:

@@ -120,7 +120,7 @@ def test_mnist_smoke(mnist_dir, tmp_path):
     assert "mnist" in r.output
 
 
-# --- user errors: one line, nonzero exit -----------------------------------------------------------
+# --- user errors: one line, nonzero exit ----------------------------------------------------------
 @pytest.mark.parametrize("args, message", [
     (["--data-dir", "/nonexistent/mnist"], "MNIST data directory /nonexistent/mnist"),
     (["--dataset", "digits", "--topology", "abc"], "bad topology 'abc'"),
@@ -180,7 +180,7 @@ def test_missing_model_file(tmp_path):
     assert "cannot read model file" in user_error("info", tmp_path / "none.erbp")
 
 
-# --- the command group -----------------------------------------------------------------------------
+# --- the command group ----------------------------------------------------------------------------
 def test_help_lists_subcommands():
     text = erbp("--help").output
     for name in ("train", "eval", "info"):

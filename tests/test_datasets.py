@@ -40,7 +40,7 @@ def no_env(monkeypatch, tmp_path):
     return tmp_path / "home" / ".cache" / "erbp" / "mnist"
 
 
-# --- the real MNIST --------------------------------------------------------------------------------
+# --- the real MNIST -------------------------------------------------------------------------------
 def test_real_mnist(mnist):
     assert mnist.name == "mnist" and mnist.image_shape == (28, 28) and mnist.n_in == 784
     assert mnist.train_x.shape == (60000, 784) and mnist.test_x.shape == (10000, 784)
@@ -55,7 +55,7 @@ def test_real_mnist_content_hashes(mnist_dir):
         assert idx_content_sha256(mnist_dir / (stem + ".gz")) == sha
 
 
-# --- where MNIST is looked for ---------------------------------------------------------------------
+# --- where MNIST is looked for --------------------------------------------------------------------
 def test_precedence_argument_then_env_then_default_cache(no_env, tmp_path, monkeypatch):
     arg, env = tmp_path / "arg", tmp_path / "env"
     write_fake_mnist(arg, 11)
@@ -103,7 +103,7 @@ def test_inconsistent_or_corrupt_files(tmp_path):
         load_mnist(tmp_path)
 
 
-# --- downloads -------------------------------------------------------------------------------------
+# --- downloads ------------------------------------------------------------------------------------
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -172,7 +172,7 @@ def test_all_mirrors_failing_names_each(tmp_path, http_root, no_env, monkeypatch
         load_mnist()
     msg = str(e.value)
     assert "could not download train-images-idx3-ubyte.gz from any mirror" in msg
-    assert f"{url}/junk/train-images-idx3-ubyte.gz: not an IDX file" not in msg  # hashed, not parsed
+    assert f"{url}/junk/train-images-idx3-ubyte.gz: not an IDX file" not in msg
     assert f"{url}/junk/train-images-idx3-ubyte.gz: SHA-256 mismatch" in msg
     assert f"{url}/nothing/train-images-idx3-ubyte.gz: HTTP 404" in msg
     assert "file:///nonexistent/dir/train-images-idx3-ubyte.gz" in msg
@@ -197,7 +197,7 @@ def test_mirror_list_sources(monkeypatch):
     assert mnist_mirrors(["x"]) == ["x"]
 
 
-# --- the 8x8 digits --------------------------------------------------------------------------------
+# --- the 8x8 digits -------------------------------------------------------------------------------
 def test_digits(digits):
     from sklearn.datasets import load_digits as sk
 

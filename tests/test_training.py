@@ -9,7 +9,6 @@ import pytest
 from erbp import engines
 from erbp.engines import EngineUnavailable, make_engine, register_engine, run_batch
 from erbp.reference import INFER, TRAIN, NetConfig, Network, modelfile
-from erbp.runs import RunDir
 from erbp.training import (RunOptions, SampleOrder, balanced_epoch, default_epoch_size,
                            evaluate, open_run, run_training, start_run, train)
 
@@ -30,7 +29,7 @@ def assert_same_weights(a: Network, b: Network) -> None:
         np.testing.assert_array_equal(wa, wb)
 
 
-# --- sample order ----------------------------------------------------------------------------------
+# --- sample order ---------------------------------------------------------------------------------
 def test_balanced_epoch_pinned_values():
     # the order is part of what makes runs reproducible everywhere: pin it
     labels = np.arange(20) % 4
@@ -69,7 +68,7 @@ def test_default_epoch_size(digits, mnist):
     assert default_epoch_size(digits, "balanced") == 1438
 
 
-# --- what one training sample is ------------------------------------------------------------------
+# --- what one training sample is -----------------------------------------------------------------
 def test_train_runs_samples_in_order_with_samples_seen_as_index(digits):
     a, b = fresh(), fresh()
     train(a, digits, 6, protocol="sequential", test_samples=0)
@@ -114,7 +113,7 @@ def test_periodic_metrics(digits, tmp_path):
     assert recs[-1]["time_s"] >= recs[0]["time_s"]
 
 
-# --- exact resume ----------------------------------------------------------------------------------
+# --- exact resume ---------------------------------------------------------------------------------
 def test_resume_through_model_file_is_bit_identical(digits, tmp_path):
     straight = fresh()
     train(straight, digits, 40, test_samples=0)
@@ -169,7 +168,7 @@ def test_resume_drops_metrics_after_the_checkpoint(digits, tmp_path):
     assert_same_weights(net, net2)
 
 
-# --- engines ---------------------------------------------------------------------------------------
+# --- engines --------------------------------------------------------------------------------------
 class BatchEngine:
     """A stand-in for an engine with a batch path (like the C engine), wrapping the reference."""
 
