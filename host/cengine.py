@@ -25,6 +25,12 @@ from .reference.params import FIELDS, word_count
 
 #: Alignment of every array in the arena (ERBP_ARENA_ALIGN in cport/include/erbp.h).
 ARENA_ALIGN = 16
+#: Neuron arrays are padded to a multiple of this many elements (ERBP_BLOCK, erbp_internal.h).
+BLOCK = 16
+
+
+def _pad(n: int) -> int:
+    return -(-n // BLOCK) * BLOCK
 
 _LIB = None
 
@@ -114,14 +120,18 @@ def required_bytes(cfg: NetConfig) -> int:
     """Arena bytes of a network: the arithmetic of ``erbp__layout`` (cport/src/erbp_config.c),
     in Python. Arrays in order, each starting at a multiple of ARENA_ALIGN: W_l, G_h; per population
     I, V, U, dw (int16), acc (int32), count, list (uint16), ref, spk (uint8); pixels, in_ref, in_spk
-    (uint8), in_nz, in_list (uint16); ep, en (int16), ep_spk, en_spk (uint8); the blank-out mask
+    (uint8), in_nz, in_list, in_thr (uint16), in_hit (uint8); ep, en (int16), ep_spk, en_spk (uint8);
+    the blank-out mask
     (int16, largest post population rounded up to 4)."""
     sizes, n_in, n_out = cfg.sizes, cfg.n_in, cfg.n_out
     blocks = [sizes[l] * sizes[l + 1] * cfg.weight_bytes for l in range(cfg.n_layers)]
     blocks += [n_out * sizes[h + 1] * 2 for h in range(cfg.n_hidden)]
     for n in sizes[1:]:
-        blocks += [2 * n, 2 * n, 2 * n, 2 * n, 4 * n, 2 * n, 2 * n, n, n]
-    blocks += [n_in, n_in, n_in, 2 * n_in, 2 * n_in, 2 * n_out, 2 * n_out, n_out, n_out]
+        p = _pad(n)
+        blocks += [2 * p, 2 * p, 2 * p, 2 * p, 4 * p, 2 * p, 2 * n, p, p]
+    q = _pad(n_in)
+    blocks += [n_in, n_in, n_in, 2 * q, 2 * n_in, 2 * q, q]
+    blocks += [2 * n_out, 2 * n_out, n_out, n_out]
     blocks.append(2 * ((max(sizes[1:]) + 3) // 4 * 4))
     off = 0
     for b in blocks:
@@ -270,14 +280,19 @@ class CNetwork:
     def reset_state(self) -> None:
         _check(self._lib.erbp_net_reset_state(self._net))
 
-    def begin_sample(self, pixels, label: int, mode: str, sample: int) -> None:
-        """Start a sample: check inputs, reset state. ``sample`` (uint32) keys the randomness."""
+    def _sample_args(self, pixels, label: int, mode: str, sample: int) -> tuple[int, np.ndarray]:
+        """Check a sample's arguments as the reference does: (C mode, uint8 pixels)."""
         m = _mode(mode)
         px = _pixels(pixels, self.cfg.n_in)
         if mode == TRAIN and not 0 <= label < self.cfg.n_out:
             raise ValueError(f"training needs a label in [0, {self.cfg.n_out}), got {label}")
         if not 0 <= sample <= 0xFFFFFFFF:
             raise ValueError("sample index must be a uint32")
+        return m, px
+
+    def begin_sample(self, pixels, label: int, mode: str, sample: int) -> None:
+        """Start a sample: check inputs, reset state. ``sample`` (uint32) keys the randomness."""
+        m, px = self._sample_args(pixels, label, mode, sample)
         _check(self._lib.erbp_begin_sample(self._net, self._ffi.from_buffer("uint8_t[]", px),
                                            px.size, int(label) if mode == TRAIN else -1, m,
                                            int(sample)))
@@ -300,12 +315,7 @@ class CNetwork:
         if sample is None:
             sample = self.samples_seen if mode == TRAIN else 0
         if on_tick is None:
-            m = _mode(mode)
-            px = _pixels(pixels, self.cfg.n_in)
-            if mode == TRAIN and not 0 <= label < self.cfg.n_out:
-                raise ValueError(f"training needs a label in [0, {self.cfg.n_out}), got {label}")
-            if not 0 <= sample <= 0xFFFFFFFF:
-                raise ValueError("sample index must be a uint32")
+            m, px = self._sample_args(pixels, label, mode, sample)
             res = self._ffi.new("erbp_result_t *")
             _check(self._lib.erbp_run_sample(self._net, self._ffi.from_buffer("uint8_t[]", px),
                                              px.size, int(label) if mode == TRAIN else -1, m,

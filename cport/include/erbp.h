@@ -123,6 +123,8 @@ typedef struct erbp_net {
     erbp_pop_t pop[ERBP_MAX_LAYERS];
     uint8_t *pixels, *in_ref, *in_spk;
     uint16_t *in_nz, *in_list;            /* nonzero pixels; inputs that spiked this tick */
+    uint16_t *in_thr;                     /* pixel * in_gain of each nonzero pixel */
+    uint8_t *in_hit;                      /* phase-2 draw outcome of each nonzero pixel (scratch) */
     uint32_t n_nz, n_in_spk;
     int16_t *ep, *en;
     uint8_t *ep_spk, *en_spk;

@@ -21,24 +21,17 @@ static inline int32_t erbp_sat(int32_t x, int32_t lo, int32_t hi)
  * infinity): for x < 0, floor(x / 2^k) = -1 - floor((-1 - x) / 2^k), and -1 - x >= 0. */
 static inline int32_t erbp_asr(int32_t x, uint32_t k)
 {
-    if (x >= 0)
-        return (int32_t)((uint32_t)x >> k);
-    return -1 - (int32_t)((uint32_t)(-1 - x) >> k);
+    /* written as one select (no branch) so that loops calling it vectorise */
+    return x >= 0 ? (int32_t)((uint32_t)x >> k) : -1 - (int32_t)((uint32_t)(-1 - x) >> k);
 }
 
 /* DECAY(x, k) = x - sign(x) * ceil(|x| / 2^k), k in 0..15, |x| < 2^31 - 2^15: one tick of leak,
  * the decayed value rounded toward zero (DECAY(5,2) = 3, DECAY(-5,2) = -3, DECAY(x,0) = 0). */
 static inline int32_t erbp_decay(int32_t x, uint32_t k)
 {
-    uint32_t mag, leak;
-    if (x >= 0) {
-        mag = (uint32_t)x;
-        leak = (mag + ((1u << k) - 1u)) >> k;
-        return x - (int32_t)leak;
-    }
-    mag = 0u - (uint32_t)x;
-    leak = (mag + ((1u << k) - 1u)) >> k;
-    return x + (int32_t)leak;
+    uint32_t mag = x >= 0 ? (uint32_t)x : 0u - (uint32_t)x;
+    int32_t leak = (int32_t)((mag + ((1u << k) - 1u)) >> k); /* ceil(|x| / 2^k) <= |x| */
+    return x >= 0 ? x - leak : x + leak;
 }
 
 /* SRS(q, k, r) = ASR(q, k) + [ (r mod 2^k) < (q mod 2^k) ], k in 0..30: unbiased stochastic

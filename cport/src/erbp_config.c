@@ -211,25 +211,27 @@ uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena)
             net->g[h] = (int16_t *)ptr;
     }
     for (p = 0; p < n_layers; p++) {
-        uint32_t n = size[p + 1];
+        uint32_t n = size[p + 1], np = erbp__pad(n);
         erbp_pop_t tmp, *q = net ? &net->pop[p] : &tmp;
         q->n = n;
-        q->I = (int16_t *)take(a, &off, 2u * n);
-        q->V = (int16_t *)take(a, &off, 2u * n);
-        q->U = (int16_t *)take(a, &off, 2u * n);
-        q->dw = (int16_t *)take(a, &off, 2u * n);
-        q->acc = (int32_t *)take(a, &off, 4u * n);
-        q->count = (uint16_t *)take(a, &off, 2u * n);
+        q->I = (int16_t *)take(a, &off, 2u * np);
+        q->V = (int16_t *)take(a, &off, 2u * np);
+        q->U = (int16_t *)take(a, &off, 2u * np);
+        q->dw = (int16_t *)take(a, &off, 2u * np);
+        q->acc = (int32_t *)take(a, &off, 4u * np);
+        q->count = (uint16_t *)take(a, &off, 2u * np);
         q->list = (uint16_t *)take(a, &off, 2u * n);
-        q->ref = (uint8_t *)take(a, &off, n);
-        q->spk = (uint8_t *)take(a, &off, n);
+        q->ref = (uint8_t *)take(a, &off, np);
+        q->spk = (uint8_t *)take(a, &off, np);
     }
     {
         uint8_t *px = (uint8_t *)take(a, &off, n_in);
         uint8_t *in_ref = (uint8_t *)take(a, &off, n_in);
         uint8_t *in_spk = (uint8_t *)take(a, &off, n_in);
-        uint16_t *in_nz = (uint16_t *)take(a, &off, 2u * n_in);
+        uint16_t *in_nz = (uint16_t *)take(a, &off, 2u * erbp__pad(n_in));
         uint16_t *in_list = (uint16_t *)take(a, &off, 2u * n_in);
+        uint16_t *in_thr = (uint16_t *)take(a, &off, 2u * erbp__pad(n_in));
+        uint8_t *in_hit = (uint8_t *)take(a, &off, erbp__pad(n_in));
         int16_t *ep = (int16_t *)take(a, &off, 2u * n_out);
         int16_t *en = (int16_t *)take(a, &off, 2u * n_out);
         uint8_t *ep_spk = (uint8_t *)take(a, &off, n_out);
@@ -241,6 +243,8 @@ uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena)
             net->in_spk = in_spk;
             net->in_nz = in_nz;
             net->in_list = in_list;
+            net->in_thr = in_thr;
+            net->in_hit = in_hit;
             net->ep = ep;
             net->en = en;
             net->ep_spk = ep_spk;

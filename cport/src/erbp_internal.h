@@ -18,10 +18,33 @@
 /* The most ticks one sample may run (keeps spike counts in uint16). */
 #define ERBP_MAX_TICKS 65535u
 
+/* Neuron arrays are padded to a multiple of ERBP_BLOCK elements, so that on cores with SIMD the
+ * per-neuron loops run whole blocks with no scalar tail (the padding lanes hold a phantom neuron
+ * whose state follows the same rules, is never read and never changes a result). */
+#define ERBP_BLOCK 16u
+
+static inline uint32_t erbp__pad(uint32_t n)
+{
+    return (n + (ERBP_BLOCK - 1u)) & ~(ERBP_BLOCK - 1u);
+}
+
+/* ERBP_PAD_LOOPS = 1: per-neuron loops run over erbp__pad(n) lanes in blocks (vector cores);
+ * 0: over exactly n (scalar cores, less work). Either gives the same numbers. */
+#ifndef ERBP_PAD_LOOPS
+#if defined(__SSE2__) || defined(__ARM_NEON) || defined(__ARM_FEATURE_MVE) || \
+    defined(__riscv_vector) || defined(__wasm_simd128__) || defined(__ALTIVEC__)
+#define ERBP_PAD_LOOPS 1
+#else
+#define ERBP_PAD_LOOPS 0
+#endif
+#endif
+
 /* Lay the arrays of a (valid) configuration out from byte offset 0, in this order, each array
  * starting at a multiple of ERBP_ARENA_ALIGN: W_l (l = 0..H), G_h (h = 0..H-1); for each
- * population p = 0..H: I, V, U, dw (int16), acc (int32), count, list (uint16), ref, spk (uint8);
- * input: pixels, in_ref, in_spk (uint8), in_nz, in_list (uint16); ep, en (int16), ep_spk, en_spk
+ * population p = 0..H of n neurons, with P = erbp__pad(n): I, V, U, dw (int16, P), acc (int32, P),
+ * count (uint16, P), list (uint16, n), ref, spk (uint8, P); input, with Q = erbp__pad(n_in):
+ * pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list (uint16, n_in), in_thr
+ * (uint16, Q), in_hit (uint8, Q); ep, en (int16), ep_spk, en_spk
  * (uint8); mask (int16, max n_post rounded up to 4). Returns the total bytes; when net is not NULL
  * also sets its sizes and pointers into arena. */
 uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena);

@@ -39,47 +39,82 @@ static int is_ready(const erbp_net_t *net)
     return net && net->ready == ERBP_READY;
 }
 
+ERBP_STATIC_ASSERT(ERBP_N_OUT_MAX % ERBP_BLOCK == 0, n_out_max_is_whole_blocks);
+
 /* ---- row kernels (phase 3) ---------------------------------------------------------------------- */
 
-/* T: weight storage type, S: name suffix, WIDE: a type that holds w + dw exactly. */
+/* Loops over i = 0..n-1 run as blocks of ERBP_BLOCK with a constant inner trip count, then a
+ * tail: a constant-count inner loop is what compilers vectorise even under their cheapest cost
+ * models (gcc -O2), and on cores without SIMD it is the same scalar work. */
+#define ERBP_BLOCKED(n, i, ...) \
+    do { \
+        size_t o_, k_, i; \
+        for (o_ = 0; o_ + ERBP_BLOCK <= (n); o_ += ERBP_BLOCK) \
+            for (k_ = 0; k_ < ERBP_BLOCK; k_++) { \
+                i = o_ + k_; \
+                __VA_ARGS__; \
+            } \
+        for (i = o_; i < (n); i++) { \
+            __VA_ARGS__; \
+        } \
+    } while (0)
+
+/* A per-neuron loop over arrays padded to erbp__pad(n) (see ERBP_PAD_LOOPS). */
+#if ERBP_PAD_LOOPS
+#define ERBP_NEURON_LOOP(n, i, ...) \
+    do { \
+        size_t o_, k_, i, np_ = erbp__pad(n); \
+        for (o_ = 0; o_ < np_; o_ += ERBP_BLOCK) \
+            for (k_ = 0; k_ < ERBP_BLOCK; k_++) { \
+                i = o_ + k_; \
+                __VA_ARGS__; \
+            } \
+    } while (0)
+#else
+#define ERBP_NEURON_LOOP(n, i, ...) \
+    do { \
+        size_t i; \
+        for (i = 0; i < (n); i++) { \
+            __VA_ARGS__; \
+        } \
+    } while (0)
+#endif
+
+/* T: weight storage type, S: name suffix, WIDE: a type that holds w + dw exactly. The learning
+ * kernels do w = SAT(w + dw) and add the updated weight; the mask m (0 or -1 per synapse) is the
+ * peRBP blank-out. */
 #define ERBP_ROW_KERNELS(T, S, WIDE) \
     static void row_sum_##S(const T *restrict w, int32_t *restrict acc, uint32_t n) \
     { \
-        uint32_t i; \
-        for (i = 0; i < n; i++) \
-            acc[i] += w[i]; \
+        ERBP_BLOCKED(n, i, acc[i] += w[i]); \
     } \
     static void row_sum_mask_##S(const T *restrict w, const int16_t *restrict m, \
                                  int32_t *restrict acc, uint32_t n) \
     { \
-        uint32_t i; \
-        for (i = 0; i < n; i++) \
-            acc[i] += w[i] & m[i]; \
+        ERBP_BLOCKED(n, i, acc[i] += w[i] & m[i]); \
     } \
     static void row_learn_##S(T *restrict w, const int16_t *restrict dw, int32_t *restrict acc, \
                               uint32_t n, WIDE lo, WIDE hi) \
     { \
-        uint32_t i; \
-        for (i = 0; i < n; i++) { \
+        ERBP_BLOCKED(n, i, { \
             WIDE x = (WIDE)(w[i] + dw[i]); \
             x = x < lo ? lo : x; \
             x = x > hi ? hi : x; \
             w[i] = (T)x; \
             acc[i] += x; \
-        } \
+        }); \
     } \
     static void row_learn_mask_##S(T *restrict w, const int16_t *restrict dw, \
                                    const int16_t *restrict m, int32_t *restrict acc, uint32_t n, \
                                    WIDE lo, WIDE hi) \
     { \
-        uint32_t i; \
-        for (i = 0; i < n; i++) { \
+        ERBP_BLOCKED(n, i, { \
             WIDE x = (WIDE)(w[i] + dw[i]); \
             x = x < lo ? lo : x; \
             x = x > hi ? hi : x; \
             w[i] = (T)x; \
             acc[i] += x & m[i]; \
-        } \
+        }); \
     }
 
 /* int8 storage (weight_bits <= 8): w + dw fits int16 because dw lies in [wmin, wmax]. */
@@ -137,12 +172,13 @@ static void reset_state(erbp_net_t *net)
     uint32_t p;
     for (p = 0; p < net->n_pops; p++) {
         erbp_pop_t *q = &net->pop[p];
-        zero_i16(q->I, q->n);
-        zero_i16(q->V, q->n);
-        zero_i16(q->U, q->n);
-        zero_u16(q->count, q->n);
-        zero_u8(q->ref, q->n);
-        zero_u8(q->spk, q->n);
+        uint32_t np = erbp__pad(q->n); /* the padding lanes too: they must hold defined values */
+        zero_i16(q->I, np);
+        zero_i16(q->V, np);
+        zero_i16(q->U, np);
+        zero_u16(q->count, np);
+        zero_u8(q->ref, np);
+        zero_u8(q->spk, np);
         q->n_spk = 0;
     }
     zero_u8(net->in_ref, net->size[0]);
@@ -270,10 +306,16 @@ static void begin(erbp_net_t *net, const uint8_t *pixels, int32_t label, erbp_mo
     for (j = 0; j < n_in; j++) {
         uint8_t px = pixels[j];
         net->pixels[j] = px;
-        if (px != 0)
+        if (px != 0) {
+            net->in_thr[nz] = (uint16_t)(px * (uint32_t)c->in_gain); /* <= 255 * 257 */
             net->in_nz[nz++] = (uint16_t)j;
+        }
     }
     net->n_nz = c->in_gain > 0 ? nz : 0u; /* with in_gain = 0 no input ever spikes */
+    for (j = net->n_nz; j < erbp__pad(net->n_nz); j++) { /* padding lanes of hit_pass */
+        net->in_nz[j] = 0;
+        net->in_thr[j] = 0;
+    }
     net->label = mode == ERBP_TRAIN ? label : -1;
     net->mode = (int32_t)mode;
     net->sample = sample;
@@ -300,23 +342,35 @@ erbp_status_t erbp_begin_sample(erbp_net_t *net, const uint8_t *pixels, size_t n
 
 /* Phase 1 for layer l: dw_i = SAT(SRS(U_i * lr_mult, lr_shift, r_i)) inside the gate, else 0.
  * Returns nonzero when some dw_i != 0 (otherwise the update leaves every weight unchanged). */
+static int32_t dw_pass(const int16_t *restrict I, const int16_t *restrict U, int16_t *restrict dw,
+                       uint32_t n, uint32_t key, uint32_t k, int32_t mult, int32_t lo, int32_t hi,
+                       int32_t wmax)
+{
+    int32_t any = 0, wmin = -wmax - 1;
+    ERBP_NEURON_LOOP(n, i, {
+        int32_t cur = I[i]; /* |U * mult| <= 2^15 * (2^15 - 1) */
+        int32_t d = erbp_sat(erbp_srs(U[i] * mult, k, erbp_draw(key, (uint32_t)i)), wmin, wmax);
+        d = lo < cur && cur < hi ? d : 0;
+        dw[i] = (int16_t)d;
+        any |= d;
+    });
+    return any;
+}
+
 static int32_t update_factors(erbp_net_t *net, uint32_t l, uint32_t t)
 {
     const erbp_config_t *c = &net->cfg;
     erbp_pop_t *q = &net->pop[l];
-    uint32_t i, n = q->n, k = (uint32_t)c->lr_shift[l];
-    uint32_t key = erbp_absorb(net->key_round[l], t);
-    int32_t lo = c->gate_lo[l], hi = c->gate_hi[l], mult = c->lr_mult[l];
-    int32_t wmax = erbp__wmax(c), wmin = -wmax - 1, any = 0;
-    for (i = 0; i < n; i++) {
-        int32_t cur = q->I[i], d = 0, qv = (int32_t)q->U[i] * mult;
-        /* SRS(0, k, r) = 0 for every r: skip the draw when the product is 0 */
-        if (lo < cur && cur < hi && qv != 0)
-            d = erbp_sat(erbp_srs(qv, k, erbp_draw(key, i)), wmin, wmax);
-        q->dw[i] = (int16_t)d;
-        any |= d;
-    }
-    return any;
+    return dw_pass(q->I, q->U, q->dw, q->n, erbp_absorb(net->key_round[l], t),
+                   (uint32_t)c->lr_shift[l], c->lr_mult[l], c->gate_lo[l], c->gate_hi[l],
+                   erbp__wmax(c));
+}
+
+/* hit[s] = [ (DRAW(key, nz[s]) >> 16) < thr[s] ] for the nonzero pixels (vectorises). */
+static void hit_pass(const uint16_t *restrict nz, const uint16_t *restrict thr,
+                     uint8_t *restrict hit, uint32_t n, uint32_t key)
+{
+    ERBP_NEURON_LOOP(n, s, hit[s] = (uint8_t)((erbp_draw(key, nz[s]) >> 16) < thr[s]));
 }
 
 /* Phase 2: input spikes. */
@@ -331,16 +385,21 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
         /* invariant: zero pixels have in_ref = in_spk = 0 */
         for (s = 0; s < net->n_in_spk; s++)
             in_spk[net->in_list[s]] = 0;
-        for (s = 0; s < net->n_nz; s++) {
-            uint32_t j = net->in_nz[s];
-            if (in_ref[j] > 0) {
-                in_ref[j]--;
-                continue;
+        hit_pass(net->in_nz, net->in_thr, net->in_hit, net->n_nz, key);
+        if (refr == 0) { /* no input refractory period: in_ref stays 0, spikes = hits */
+            for (s = 0; s < net->n_nz; s++) { /* branch-free: spikes are unpredictable */
+                net->in_list[n] = net->in_nz[s];
+                n += net->in_hit[s];
             }
-            if ((erbp_draw(key, j) >> 16) < px[j] * gain) {
-                in_spk[j] = 1;
-                in_ref[j] = refr;
-                net->in_list[n++] = (uint16_t)j;
+            for (s = 0; s < n; s++)
+                in_spk[net->in_list[s]] = 1;
+        } else {
+            for (s = 0; s < net->n_nz; s++) {
+                uint32_t j = net->in_nz[s], r0 = in_ref[j], fire = net->in_hit[s] & (r0 == 0);
+                in_ref[j] = (uint8_t)(r0 > 0 ? r0 - 1u : (fire ? refr : 0u));
+                in_spk[j] = (uint8_t)fire;
+                net->in_list[n] = (uint16_t)j;
+                n += fire;
             }
         }
     } else {
@@ -391,7 +450,7 @@ static void deliver(erbp_net_t *net, uint32_t l, int32_t learn, uint32_t t)
     int32_t *acc = post->acc;
     int32_t wmax = erbp__wmax(c), wmin = -wmax - 1;
     int32_t blank = p < (uint32_t)ERBP_P_ONE;
-    for (i = 0; i < n_post; i++)
+    for (i = 0; i < erbp__pad(n_post); i++)
         acc[i] = 0;
     if (l == 0) {
         list = net->in_list;
@@ -441,43 +500,67 @@ static void deliver(erbp_net_t *net, uint32_t l, int32_t learn, uint32_t t)
     }
 }
 
-/* Phase 4 for population p. */
+/* Phase 4 for population p, as one branch-free pass over the neurons (it vectorises; a noise
+ * draw computed for a refractory neuron is simply not used, as in the rule). */
+typedef struct neuron_params {
+    uint32_t syn, mem, i2v, np, key;
+    int32_t gain, smin, smax, thr, nw, refr;
+} neuron_params_t;
+
+#define ERBP_NEURON(NOISE) \
+    ERBP_NEURON_LOOP(n, i, { \
+        int32_t cur = erbp_sat(erbp_decay(I[i], syn) + acc[i] * gain, smin, smax); \
+        int32_t r0 = ref[i], noise = (NOISE); \
+        int32_t v = erbp_sat(erbp_decay(V[i], mem) + erbp_asr(cur, i2v) + noise, smin, smax); \
+        int32_t fire = r0 == 0 && v >= thr; \
+        I[i] = (int16_t)cur; \
+        V[i] = (int16_t)(r0 > 0 || fire ? 0 : v); \
+        ref[i] = (uint8_t)(r0 > 0 ? r0 - 1 : (fire ? refr : 0)); \
+        spk[i] = (uint8_t)fire; \
+        count[i] = (uint16_t)(count[i] + fire); \
+        fired |= fire; \
+    })
+
+/* Returns nonzero if some neuron fired. */
+static int32_t neuron_pass(int16_t *restrict I, int16_t *restrict V, const int32_t *restrict acc,
+                           uint8_t *restrict ref, uint8_t *restrict spk,
+                           uint16_t *restrict count, uint32_t n, const neuron_params_t *prm)
+{
+    const uint32_t syn = prm->syn, mem = prm->mem, i2v = prm->i2v, np = prm->np, key = prm->key;
+    const int32_t gain = prm->gain, smin = prm->smin, smax = prm->smax, thr = prm->thr;
+    const int32_t nw = prm->nw, refr = prm->refr;
+    int32_t fired = 0;
+    if (np)
+        ERBP_NEURON((erbp_draw(key, (uint32_t)i) >> 16) < np ? nw : 0);
+    else
+        ERBP_NEURON(0);
+    return fired;
+}
+
+#undef ERBP_NEURON
+
 static void neurons(erbp_net_t *net, uint32_t p, uint32_t t)
 {
     const erbp_config_t *c = &net->cfg;
     erbp_pop_t *q = &net->pop[p];
-    uint32_t i, n = q->n, n_spk = 0;
-    uint32_t syn = (uint32_t)c->syn_shift, mem = (uint32_t)c->mem_shift;
-    uint32_t i2v = (uint32_t)c->i2v_shift, np = (uint32_t)c->noise_prob;
-    uint32_t key = np ? erbp_absorb(net->key_noise[p], t) : 0u;
-    int32_t gain = (int32_t)(1u << (uint32_t)c->w_shift[p]);
-    int32_t smax = erbp__smax(c), smin = -smax - 1, thr = c->threshold, nw = c->noise_weight;
-    uint8_t refr = (uint8_t)c->refractory;
-    for (i = 0; i < n; i++) {
-        /* |acc * gain| <= 2^30 by the configuration rule of section 3 */
-        int32_t cur = erbp_sat(erbp_decay(q->I[i], syn) + q->acc[i] * gain, smin, smax);
-        int32_t v, noise = 0;
-        q->I[i] = (int16_t)cur;
-        if (q->ref[i] > 0) {
-            q->ref[i]--;
-            q->V[i] = 0;
-            q->spk[i] = 0;
-            continue;
+    uint32_t j, n_spk = 0;
+    neuron_params_t prm;
+    prm.syn = (uint32_t)c->syn_shift;
+    prm.mem = (uint32_t)c->mem_shift;
+    prm.i2v = (uint32_t)c->i2v_shift;
+    prm.np = (uint32_t)c->noise_prob;
+    prm.key = erbp_absorb(net->key_noise[p], t);
+    prm.gain = (int32_t)(1u << (uint32_t)c->w_shift[p]); /* |acc * gain| <= 2^30 (section 3) */
+    prm.smax = erbp__smax(c);
+    prm.smin = -prm.smax - 1;
+    prm.thr = c->threshold;
+    prm.nw = c->noise_weight;
+    prm.refr = c->refractory;
+    if (neuron_pass(q->I, q->V, q->acc, q->ref, q->spk, q->count, q->n, &prm))
+        for (j = 0; j < q->n; j++) { /* branch-free list of the spiking neurons */
+            q->list[n_spk] = (uint16_t)j;
+            n_spk += q->spk[j];
         }
-        if (np && (erbp_draw(key, i) >> 16) < np)
-            noise = nw;
-        v = erbp_sat(erbp_decay(q->V[i], mem) + erbp_asr(cur, i2v) + noise, smin, smax);
-        if (v >= thr) {
-            q->V[i] = 0;
-            q->spk[i] = 1;
-            q->ref[i] = refr;
-            q->count[i]++;
-            q->list[n_spk++] = (uint16_t)i;
-        } else {
-            q->V[i] = (int16_t)v;
-            q->spk[i] = 0;
-        }
-    }
     q->n_spk = n_spk;
     if (p + 1u < net->n_pops)
         net->hidden_spikes += n_spk;
@@ -497,14 +580,21 @@ static int32_t error_neuron(int16_t *x, uint8_t *spk, int32_t jump, int32_t thr)
     return 0;
 }
 
+/* U = SAT(DECAY(U, dend) + fb) for n neurons (vectorises). */
+static void dendrite_pass(int16_t *restrict U, const int32_t *restrict fb, uint32_t n,
+                          uint32_t dend, int32_t smax)
+{
+    ERBP_NEURON_LOOP(n, i,
+                     U[i] = (int16_t)erbp_sat(erbp_decay(U[i], dend) + fb[i], -smax - 1, smax));
+}
+
 /* Phase 5 (training): label, error neurons, feedback into the dendrites. */
 static void errors_feedback(erbp_net_t *net)
 {
     const erbp_config_t *c = &net->cfg;
     erbp_pop_t *out = &net->pop[net->n_pops - 1u];
     uint32_t k, h, i, n_out = (uint32_t)c->n_out, dend = (uint32_t)c->dend_shift;
-    int32_t thr = c->err_threshold, e[ERBP_N_OUT_MAX], any = 0;
-    int32_t smax = erbp__smax(c), smin = -smax - 1;
+    int32_t thr = c->err_threshold, e[ERBP_N_OUT_MAX], any = 0, smax = erbp__smax(c);
     for (k = 0; k < n_out; k++) {
         int32_t jump = 0;
         if (net->label_phase == 0 && (int32_t)k == net->label)
@@ -519,7 +609,7 @@ static void errors_feedback(erbp_net_t *net)
         erbp_pop_t *q = &net->pop[h];
         int32_t *fb = q->acc; /* phase 3's sums are consumed: reuse as scratch */
         uint32_t n = q->n;
-        for (i = 0; i < n; i++)
+        for (i = 0; i < erbp__pad(n); i++)
             fb[i] = 0;
         if (any) {
             for (k = 0; k < n_out; k++) {
@@ -532,11 +622,11 @@ static void errors_feedback(erbp_net_t *net)
                         fb[i] -= g[i];
             }
         }
-        for (i = 0; i < n; i++)
-            q->U[i] = (int16_t)erbp_sat(erbp_decay(q->U[i], dend) + fb[i], smin, smax);
+        dendrite_pass(q->U, fb, n, dend, smax);
     }
-    for (k = 0; k < n_out; k++)
-        out->U[k] = (int16_t)erbp_sat(erbp_decay(out->U[k], dend) + e[k] * c->fb_out, smin, smax);
+    for (k = 0; k < erbp__pad(n_out); k++) /* <= ERBP_N_OUT_MAX: a multiple of ERBP_BLOCK */
+        e[k] = k < n_out ? e[k] * c->fb_out : 0;
+    dendrite_pass(out->U, e, n_out, dend, smax);
 }
 
 static void tick(erbp_net_t *net)
