@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import struct
 import time
 import zlib
@@ -68,6 +69,8 @@ ERROR_NAMES = {
 }
 #: Errors about the frame itself (it was damaged on the way): the request is sent again.
 LINK_ERRORS = (ERR_CRC, ERR_FRAMING, ERR_TOO_LONG)
+
+MIN_CHUNK = 64  # chunks of model data shrink down to this on a noisy link
 
 MODE_INFER = 0
 MODE_TRAIN = 1
@@ -212,7 +215,9 @@ class Board:
         deadline = time.monotonic() + connect_timeout
         while True:
             try:
-                self.ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05)
+                # Non-blocking reads (timeout 0): read() returns what has arrived; waiting is done
+                # with select() on the port's descriptor (see _read_frame).
+                self.ser = serial.serial_for_url(url, baudrate=baudrate, timeout=0)
                 break
             except (serial.SerialException, OSError, ValueError) as e:
                 if time.monotonic() > deadline or not url.startswith("socket://"):
@@ -255,14 +260,26 @@ class Board:
                 raw = bytes(self._buf[:i])
                 del self._buf[: i + 1]
                 return raw
-            if time.monotonic() >= deadline:
-                return None
-            chunk = self.ser.read(max(1, min(self.ser.in_waiting, 65536)))
+            chunk = self.ser.read(65536)
             if chunk:
                 self._buf += chunk
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self._wait_readable(min(left, 0.2))
+
+    def _wait_readable(self, seconds: float) -> None:
+        try:
+            fd = self.ser.fileno()
+        except (AttributeError, NotImplementedError, OSError, ValueError):
+            time.sleep(min(seconds, 0.002))  # e.g. loop:// has no descriptor
+            return
+        select.select([fd], [], [], seconds)
 
     def request(self, msg_type: int, body: bytes = b"", *, seq: int | None = None,
-                timeout: float | None = None, what: str | None = None) -> bytes:
+                timeout: float | None = None, what: str | None = None,
+                retries: int | None = None) -> bytes:
         """Send a request and return the body of its reply; raises BoardRefused on a typed error
         and LinkError when no valid answer arrives after every retry."""
         seq = self.next_seq() if seq is None else seq & 0xFFFFFFFF
@@ -270,7 +287,8 @@ class Board:
         frame = encode_frame(msg_type, seq, body)
         timeout = self.timeout if timeout is None else timeout
         problems: list[str] = []
-        for attempt in range(self.retries):
+        retries = self.retries if retries is None else retries
+        for attempt in range(retries):
             if attempt:
                 self.retransmissions += 1
                 if self.log:
@@ -308,7 +326,7 @@ class Board:
                 if rtype != msg_type | MSG_REPLY:
                     raise ProtocolMismatch(f"answer of type 0x{rtype:02x} to {what}")
                 return rbody
-        raise LinkError(f"no valid answer to {what} from {self.url} after {self.retries} "
+        raise LinkError(f"no valid answer to {what} from {self.url} after {retries} "
                         f"attempts ({'; '.join(problems[-3:])})")
 
     def _version_message(self, rbody: bytes) -> str:
@@ -320,7 +338,9 @@ class Board:
     def hello(self, *, check: bool = True, timeout: float | None = None) -> Caps:
         """Ask the board who it is; with ``check``, refuse other protocol/semantics versions."""
         try:
-            body = self.request(MSG_HELLO, what="HELLO", timeout=timeout)
+            # Short first waits: a board that just booted may have missed the first frame.
+            body = self.request(MSG_HELLO, what="HELLO",
+                                timeout=min(self.timeout, 1.0) if timeout is None else timeout)
         except LinkError as e:
             raise BoardNotFound(f"no erbp board answers on {self.url}: {e}. Check the port, that "
                                 f"the board runs the erbp firmware, and the baud rate.") from None
@@ -343,10 +363,10 @@ class Board:
         self.request(MSG_LOAD_BEGIN, struct.pack("<I", len(model)), what="LOAD_BEGIN")
         off = 0
         while off < len(model):
-            piece = model[off: off + chunk]
             try:
-                body = self.request(MSG_LOAD_CHUNK, struct.pack("<I", off) + piece,
-                                    what=f"LOAD_CHUNK at {off}")
+                body, chunk = self._adaptive(
+                    MSG_LOAD_CHUNK, lambda c: struct.pack("<I", off) + model[off: off + c],
+                    f"LOAD_CHUNK at {off}", chunk)
             except BoardRefused as e:
                 if e.code != ERR_OFFSET:
                     raise
@@ -370,14 +390,27 @@ class Board:
         return BoardResult.parse(self.request(MSG_SAMPLE, body, seq=seq,
                                               what=f"sample {index} ({mode})"))
 
+    def _adaptive(self, msg_type: int, make_body: Callable[[int], bytes], what: str,
+                  chunk: int) -> tuple[bytes, int]:
+        """A chunked request; on a noisy link the chunk is halved (smaller frames get through
+        more often) down to MIN_CHUNK, which gets every retry. Returns (reply body, chunk)."""
+        while True:
+            retries = self.retries if chunk <= MIN_CHUNK else min(self.retries, 4)
+            try:
+                return self.request(msg_type, make_body(chunk), what=what, retries=retries), chunk
+            except LinkError:
+                if chunk <= MIN_CHUNK:
+                    raise
+                chunk //= 2
+
     def _read_all(self, msg_type: int, what: str,
                   progress: Callable[[int], None] | None = None) -> bytes:
         out = bytearray()
         total = None
         chunk = (self.caps.max_chunk if self.caps else 1024) or 1024
         while total is None or len(out) < total:
-            body = self.request(msg_type, struct.pack("<IH", len(out), chunk),
-                                what=f"{what} at {len(out)}")
+            body, chunk = self._adaptive(msg_type, lambda c: struct.pack("<IH", len(out), c),
+                                         f"{what} at {len(out)}", chunk)
             total, off = READ_REPLY.unpack_from(body)
             data = body[READ_REPLY.size:]
             if off != len(out) or (not data and len(out) < total):

@@ -24,6 +24,9 @@ __attribute__((section(".noinit"))) static uint32_t boot_magic, boot_count;
 void Reset_Handler(void);
 void Default_Handler(void);
 void SysTick_Handler(void);
+void Irq_Handler(void);
+/* The board's interrupt handler (its UART receiver); every external interrupt lands there. */
+void board_irq(void);
 
 void Reset_Handler(void)
 {
@@ -55,7 +58,16 @@ void SysTick_Handler(void)
     systick_wraps++;
 }
 
-__attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
+void Irq_Handler(void)
+{
+    board_irq();
+}
+
+#define IRQ16 Irq_Handler, Irq_Handler, Irq_Handler, Irq_Handler, Irq_Handler, Irq_Handler, \
+    Irq_Handler, Irq_Handler, Irq_Handler, Irq_Handler, Irq_Handler, Irq_Handler, Irq_Handler, \
+    Irq_Handler, Irq_Handler, Irq_Handler
+
+__attribute__((section(".vectors"), used)) static void (*const vectors[16 + 64])(void) = {
     (void (*)(void))(uintptr_t)__stack_top,
     Reset_Handler,
     Default_Handler, /* NMI */
@@ -69,7 +81,41 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void
     0,
     Default_Handler, /* PendSV */
     SysTick_Handler,
+    IRQ16, IRQ16, IRQ16, IRQ16, /* external interrupts 0..63 */
 };
+
+/* Received bytes, from the UART interrupt to board_getc. */
+static uint8_t rx_ring[1024];
+static volatile uint32_t rx_head, rx_tail;
+
+void cortexm_rx_push(uint8_t byte)
+{
+    uint32_t next = (rx_head + 1u) % sizeof rx_ring;
+    if (next != rx_tail) { /* a full ring drops the byte: the frame fails its CRC, is re-sent */
+        rx_ring[rx_head] = byte;
+        rx_head = next;
+    }
+}
+
+uint8_t board_getc(void)
+{
+    uint8_t byte;
+    /* Sleep until the UART interrupt brings a byte; interrupts are masked between the check and
+     * WFI (WFI still wakes on a pending interrupt), so no wake-up is lost. Sleeping instead of
+     * polling also lets an emulator's I/O thread run. */
+    for (;;) {
+        __asm__ volatile("cpsid i" ::: "memory");
+        if (rx_head != rx_tail) {
+            __asm__ volatile("cpsie i" ::: "memory");
+            break;
+        }
+        __asm__ volatile("wfi" ::: "memory");
+        __asm__ volatile("cpsie i" ::: "memory");
+    }
+    byte = rx_ring[rx_tail];
+    rx_tail = (rx_tail + 1u) % sizeof rx_ring;
+    return byte;
+}
 
 void cortexm_cycles_start(void)
 {

@@ -1,5 +1,5 @@
 /* ARM MPS2 AN386 (Cortex-M4 at 25 MHz), UART0: a CMSDK APB UART at 0x40004000, the first
- * `-serial` of QEMU's mps2-an386. Polled, no interrupts. */
+ * `-serial` of QEMU's mps2-an386 (RX interrupt 0; TX polled). */
 #include "../../src/board.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
@@ -7,11 +7,16 @@
 #define UART_DATA REG(UART0 + 0x00u)
 #define UART_STATE REG(UART0 + 0x04u) /* bit0 TX full, bit1 RX full */
 #define UART_CTRL REG(UART0 + 0x08u)  /* bit0 TX enable, bit1 RX enable */
+#define UART_INTSTATUS REG(UART0 + 0x0Cu) /* write 1 to clear; bit1 RX */
 #define UART_BAUDDIV REG(UART0 + 0x10u)
+#define NVIC_ISER0 REG(0xE000E100u)
+#define UART0_RX_IRQ 0u
 
 #define CPU_HZ 25000000u
 
 void cortexm_cycles_start(void);
+void cortexm_rx_push(uint8_t byte);
+void board_irq(void);
 
 const char board_name[] = "mps2-an386";
 const uint32_t board_ram_bytes = 4u * 1024u * 1024u;
@@ -19,15 +24,17 @@ const uint32_t board_ram_bytes = 4u * 1024u * 1024u;
 void board_init(void)
 {
     UART_BAUDDIV = CPU_HZ / 115200u; /* >= 16, as the CMSDK UART requires */
-    UART_CTRL = 3u;
+    UART_CTRL = 3u | 8u; /* TX, RX, RX interrupt */
+    NVIC_ISER0 = 1u << UART0_RX_IRQ;
     cortexm_cycles_start();
 }
 
-uint8_t board_getc(void)
+void board_irq(void)
 {
-    while ((UART_STATE & 2u) == 0) {
+    UART_INTSTATUS = 2u; /* clear first: a byte arriving after the drain raises it again */
+    while (UART_STATE & 2u) {
+        cortexm_rx_push((uint8_t)UART_DATA);
     }
-    return (uint8_t)UART_DATA;
 }
 
 void board_write(const uint8_t *data, size_t n)

@@ -21,11 +21,16 @@
 #define CR1_UE (1u << 13)
 #define CR1_TE (1u << 3)
 #define CR1_RE (1u << 2)
+#define CR1_RXNEIE (1u << 5)
+#define NVIC_ISER1 REG(0xE000E104u)
+#define USART1_IRQ 37u
 
 #define HSI_HZ 16000000u
 #define QEMU_SYSCLK_HZ 168000000u
 
 void cortexm_cycles_start(void);
+void cortexm_rx_push(uint8_t byte);
+void board_irq(void);
 
 const char board_name[] = "netduinoplus2";
 const uint32_t board_ram_bytes = 128u * 1024u;
@@ -37,15 +42,16 @@ void board_init(void)
     GPIOA_MODER = (GPIOA_MODER & ~(0xFu << 18)) | (0xAu << 18); /* PA9, PA10: alternate */
     GPIOA_AFRH = (GPIOA_AFRH & ~(0xFFu << 4)) | (0x77u << 4);   /* AF7 = USART1 */
     USART_BRR = (8u << 4) | 11u; /* 16 MHz / (16 * 8.6875) = 115108 baud (-0.08 %) */
-    USART_CR1 = CR1_UE | CR1_TE | CR1_RE;
+    USART_CR1 = CR1_UE | CR1_TE | CR1_RE | CR1_RXNEIE;
+    NVIC_ISER1 = 1u << (USART1_IRQ - 32u);
     cortexm_cycles_start();
 }
 
-uint8_t board_getc(void)
+void board_irq(void)
 {
-    while ((USART_SR & SR_RXNE) == 0) {
+    while (USART_SR & SR_RXNE) {
+        cortexm_rx_push((uint8_t)USART_DR); /* reading DR clears RXNE */
     }
-    return (uint8_t)USART_DR;
 }
 
 void board_write(const uint8_t *data, size_t n)

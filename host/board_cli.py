@@ -1,0 +1,235 @@
+"""``erbp board``: boards over a serial link (docs/firmware.md has the user story).
+
+    erbp board list                                   # known boards, serial ports
+    erbp board start mps2-an386                       # an emulated board; prints its URL
+    erbp board flash netduinoplus2 --probe pyocd      # a real board (pyOCD or OpenOCD)
+    erbp board info   --port socket://127.0.0.1:PORT
+    erbp board deploy runs/first/model.erbp --port ...
+    erbp board stream --port ... --mode infer --split test --count 200 --out results.jsonl
+    erbp board pull   --port ... --out trained.erbp
+
+``--port`` takes anything pyserial opens (``/dev/ttyACM0``, ``socket://host:port``, a pty); it
+defaults to $ERBP_BOARD.
+"""
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .board import Board, BoardError, default_url
+from .qemu import BOARDS, EmulatorError, image_path, qemu_command, start_board
+
+
+def _user_errors(fn):
+    """Print board, emulator and stream errors as one line (exit code 1)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (BoardError, EmulatorError, OSError) as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+port_option = click.option("--port", "-p", default=default_url, show_default="$ERBP_BOARD",
+                           help="serial device, socket://HOST:PORT (QEMU) or pty of the board")
+timeout_option = click.option("--timeout", default=5.0, show_default=True, type=float,
+                              help="seconds to wait for an answer before sending again")
+
+
+def _open(port: str | None, timeout: float = 5.0, retries: int = 8) -> Board:
+    if not port:
+        raise click.UsageError("no board: give --port (or set ERBP_BOARD); `erbp board start "
+                               "mps2-an386` starts an emulated one and prints its URL")
+    return Board(port, timeout=timeout, retries=retries,
+                 log=lambda m: click.echo(f"warning: {m}", err=True))
+
+
+@click.group()
+def board() -> None:
+    """Run eRBP on a microcontroller board (or an emulated one) over a serial link."""
+
+
+@board.command("list")
+def list_boards() -> None:
+    """Known boards and the serial ports of this computer."""
+    click.echo("boards (emulated by `erbp board start NAME`, images from `make -C firmware`):")
+    for spec in BOARDS.values():
+        img = image_path(spec.name)
+        state = "built" if img.exists() else "not built"
+        click.echo(f"  {spec.name:14s} {spec.cpu:28s} RAM {spec.ram:30s} [{state}]")
+        click.echo(f"  {'':14s} {spec.description}")
+    try:
+        from serial.tools import list_ports
+
+        ports = list(list_ports.comports())
+    except ImportError:  # pragma: no cover - pyserial always has it
+        ports = []
+    click.echo("serial ports:" if ports else "serial ports: none found")
+    for p in ports:
+        click.echo(f"  {p.device:20s} {p.description}")
+
+
+@board.command()
+@click.argument("name", type=click.Choice(sorted(BOARDS)))
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="firmware image (default: firmware/build/NAME/erbp-fw.elf)")
+@click.option("--tcp-port", type=int, default=None, help="TCP port of the UART (default: free)")
+@click.option("--icount/--no-icount", default=True, show_default=True,
+              help="count instructions (-icount shift=0): deterministic cycle counts")
+@_user_errors
+def start(name: str, image: Path | None, tcp_port: int | None, icount: bool) -> None:
+    """Start an emulated board and keep it running until Ctrl-C."""
+    emu = start_board(name, image, icount=icount, port=tcp_port)
+    click.echo(f"board {name} at {emu.url}")
+    click.echo(f"  {' '.join(emu.command)}")
+    click.echo(f"  e.g.  export ERBP_BOARD={emu.url}; erbp board info   (Ctrl-C stops it)")
+    try:
+        while emu.running:
+            time.sleep(0.5)
+        click.echo("the emulator exited", err=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+
+
+@board.command()
+@click.argument("name", type=click.Choice(sorted(BOARDS)))
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--probe", type=click.Choice(["pyocd", "openocd"]), default="pyocd",
+              show_default=True, help="debug-probe tool for real boards")
+@click.option("--dry-run", is_flag=True, help="print the command only")
+@_user_errors
+def flash(name: str, image: Path | None, probe: str, dry_run: bool) -> None:
+    """Write the firmware to a real board through a debug probe.
+
+    Emulated boards need no flashing: `erbp board start NAME` runs QEMU with the image."""
+    image = image or image_path(name)
+    if name == "host":
+        raise click.ClickException("the host board is a program: run " + str(image))
+    if name == "mps2-an386":
+        raise click.ClickException(
+            "the MPS2 board loads images from its USB mass-storage configuration: "
+            + BOARDS[name].flash_hint)
+    if probe == "pyocd":
+        cmd = ["pyocd", "flash", "-t", "stm32f405rg", str(image)]
+    else:
+        cmd = ["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg", "-c",
+               f"program {image} verify reset exit"]
+    click.echo(" ".join(cmd))
+    if dry_run:
+        return
+    if not image.exists():
+        raise click.ClickException(f"no image {image}: run `make -C firmware` first")
+    if shutil.which(cmd[0]) is None:
+        raise click.ClickException(f"{cmd[0]} not found: install it (pip install pyocd, or the "
+                                   f"Debian package openocd) or use the other --probe")
+    r = subprocess.run(cmd)
+    if r.returncode:
+        raise click.ClickException(f"{cmd[0]} failed with exit code {r.returncode}")
+
+
+@board.command()
+@port_option
+@timeout_option
+@_user_errors
+def info(port: str | None, timeout: float) -> None:
+    """What the board says about itself (versions, memory, model)."""
+    with _open(port, timeout) as b:
+        c = b.hello()
+        click.echo(f"board      {c.board} ({c.firmware}), boot {c.boot_id}")
+        click.echo(f"protocol   {c.protocol}, semantics {c.semantics}, model format "
+                   f"{c.model_format}")
+        click.echo(f"memory     arena {c.arena_bytes} bytes, RAM {c.ram_bytes} bytes, frames up "
+                   f"to {c.max_frame} bytes, chunks {c.max_chunk}")
+        click.echo(f"counter    {c.cycles_hz} Hz" + (f" ({1e9 / c.cycles_hz:g} instructions per "
+                                                      f"tick under QEMU -icount shift=0)"
+                                                      if c.cycles_hz else ""))
+        click.echo(f"model      {'loaded' if c.model_loaded else 'none'}"
+                   + (f", {c.samples_seen} training samples seen" if c.model_loaded else ""))
+
+
+@board.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@port_option
+@timeout_option
+@_user_errors
+def deploy(model: Path, port: str | None, timeout: float) -> None:
+    """Upload a model file; the board validates it whole before using it."""
+    from tqdm import tqdm
+
+    data = model.read_bytes()
+    with _open(port, timeout) as b:
+        c = b.hello()
+        with tqdm(total=len(data), unit="B", unit_scale=True, desc=f"deploy to {c.board}",
+                  disable=not sys.stderr.isatty()) as bar:
+            s = b.deploy(data, progress=bar.update)
+    click.echo(f"deployed {model} ({s['model_bytes']} bytes, {s['n_in']} inputs, {s['n_out']} "
+               f"outputs, {s['samples_seen']} samples seen) using {s['arena_bytes']} of "
+               f"{c.arena_bytes} arena bytes on {c.board}")
+
+
+@board.command()
+@port_option
+@click.option("--mode", type=click.Choice(["train", "infer"]), required=True)
+@click.option("--dataset", default="mnist", show_default=True, help="mnist or digits")
+@click.option("--data-dir", default=None, help="MNIST directory (default $ERBP_DATA)")
+@click.option("--split", type=click.Choice(["train", "test"]), default=None,
+              help="default: train for --mode train, test for --mode infer")
+@click.option("--first", default=0, show_default=True, help="first row of the split")
+@click.option("--count", default=None, type=int, help="rows to stream (default: all)")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="results file (JSON lines); an existing one is resumed")
+@click.option("--checkpoint-every", default=100, show_default=True,
+              help="pull the model every N training samples (recovery after a board reset)")
+@timeout_option
+@click.option("--retries", default=10, show_default=True)
+@_user_errors
+def stream(port, mode, dataset, data_dir, split, first, count, out, checkpoint_every, timeout,
+           retries) -> None:
+    """Stream samples for training or inference; results are appended as they arrive."""
+    from .board_stream import load_split, run_stream
+
+    split = split or ("train" if mode == "train" else "test")
+    x, y = load_split(dataset, split, first, count, data_dir)
+    with _open(port, timeout, retries) as b:
+        t0 = time.monotonic()
+        lines = run_stream(b, x, y, mode, out, first_index=first, progress=True,
+                           checkpoint_every=checkpoint_every,
+                           log=lambda m: click.echo(f"warning: {m}", err=True))
+        dt = time.monotonic() - t0
+    correct = sum(1 for r in lines if r["prediction"] == r["label"])
+    click.echo(f"{len(lines)} samples in {out}; accuracy {correct / max(1, len(lines)):.4f}; "
+               f"this run {dt:.1f} s, {b.retransmissions} retransmissions")
+
+
+@board.command()
+@port_option
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@timeout_option
+@_user_errors
+def pull(port: str | None, out: Path, timeout: float) -> None:
+    """Read the board's network (weights learned on the chip) back into a model file."""
+    from .reference import modelfile
+
+    with _open(port, timeout) as b:
+        b.hello()
+        data = b.read_model()
+    net = modelfile.loads(data)  # validated again on the PC
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+    click.echo(f"pulled {len(data)} bytes ({'-'.join(map(str, net.cfg.sizes))}, "
+               f"{net.samples_seen} samples seen) into {out}")
+
+
+__all__ = ["board", "qemu_command"]

@@ -1,0 +1,202 @@
+"""Stream a data set through a board, resumably: one JSON line per answered sample.
+
+The results file is the stream's memory. A line is written (and flushed to disk) as soon as the
+board answers, so an interrupted stream continues at the first position without a line: no sample
+is lost, none is recorded twice. Sample requests carry a sequence number derived from their position
+(:func:`erbp.board.seq_for_position`), so a sample the board applied but whose answer never arrived
+is answered again from the board's cache, not learned twice.
+
+A board that loses its model (reset, power cycle) answers NO_MODEL. The stream then re-deploys its
+last checkpoint (a model file pulled from the board every ``checkpoint_every`` training samples,
+kept beside the results as ``<results>.ckpt.erbp``), re-runs the training samples recorded since
+that checkpoint (checking that the board answers exactly as before) and goes on. Samples are pure
+functions of the weights and the sample index (docs/semantics.md section 4), so the results and
+the final weights equal those of an undisturbed run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .board import (ERR_NO_MODEL, ERR_NOT_LOADING, ERR_OFFSET, Board, BoardError, BoardRefused,
+                    BoardResult, seq_for_position)
+
+RESULT_KEYS = ("prediction", "counts", "events")
+
+
+class StreamError(BoardError):
+    """A stream that cannot go on (the message says why and how to continue)."""
+
+
+def checkpoint_path(results: Path) -> Path:
+    return results.with_name(results.name + ".ckpt.erbp")
+
+
+def model_samples_seen(model: bytes) -> int:
+    """samples_seen from a model file's header (docs/semantics.md section 9)."""
+    return struct.unpack_from("<I", model, 16)[0]
+
+
+def read_results(path: Path) -> list[dict]:
+    """The lines of a results file; a torn last line (the writer was killed mid-line) is cut off."""
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    keep = raw[: raw.rfind(b"\n") + 1]
+    if len(keep) != len(raw):
+        with open(path, "r+b") as f:
+            f.truncate(len(keep))
+    lines = [json.loads(s) for s in keep.decode().splitlines() if s.strip()]
+    for i, line in enumerate(lines):
+        if line.get("pos") != i:
+            raise StreamError(f"{path}: line {i + 1} records position {line.get('pos')}, expected "
+                              f"{i}: not a results file of one stream")
+    return lines
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def run_stream(board: Board, x, y, mode: str, out: Path, *, first_index: int | None = None,
+               checkpoint_every: int = 100, progress: bool = False,
+               on_result: Callable[[dict], None] | None = None,
+               max_recoveries: int = 5, log: Callable[[str], None] | None = None) -> list[dict]:
+    """Stream samples ``x[pos]`` (uint8 rows) with labels ``y[pos]`` through ``board``.
+
+    ``checkpoint_every``: pull the model every N training samples (and once at the start, also in
+    inference) so that a board reset can be recovered from; 0 disables checkpoints and recovery.
+    ``mode``: "train" or "infer". Sample indices: in training ``samples_seen`` of the board when
+    the stream starts, plus the position (the convention of docs/semantics.md section 7); in
+    inference ``first_index + pos`` (default: the position). Returns every line of the results file.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lines = read_results(out)
+    n = len(x)
+    if lines and lines[0].get("mode") != mode:
+        raise StreamError(f"{out} holds a {lines[0].get('mode')} stream; this one is {mode}: "
+                          f"use another results file")
+    if len(lines) > n:
+        raise StreamError(f"{out} has {len(lines)} results but the stream has {n} samples")
+    caps = board.hello()
+    if not caps.model_loaded:
+        ckpt = checkpoint_path(out)
+        if not ckpt.exists():
+            raise StreamError(f"no model on the board {caps.board}: deploy one first "
+                              f"(`erbp board deploy MODEL`)")
+    if lines:
+        base = lines[0]["index"]
+    elif mode == "train":
+        base = caps.samples_seen
+    else:
+        base = 0 if first_index is None else first_index
+    ckpt = checkpoint_path(out)
+    if checkpoint_every > 0 and (not lines or not ckpt.exists()) and caps.model_loaded:
+        _write_atomic(ckpt, board.read_model())
+    recoveries = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, initial=len(lines), unit="sample", desc=f"{mode} on {caps.board}")
+
+    def record(pos: int, r: BoardResult) -> dict:
+        return {"pos": pos, "label": int(y[pos]) if y is not None else -1, **asdict(r)}
+
+    with open(out, "a", encoding="utf-8") as f:
+        pos = len(lines)
+        if mode == "train" and lines and caps.model_loaded:
+            expect = lines[-1]["samples_seen"]
+            if caps.samples_seen not in (expect, expect + 1):
+                raise StreamError(
+                    f"the board has seen {caps.samples_seen} training samples but {out} ends "
+                    f"after {expect}: it was retrained or reset in between; deploy the checkpoint "
+                    f"{ckpt} and stream again")
+        while pos < n:
+            label = int(y[pos]) if y is not None else -1
+            index = (base + pos) & 0xFFFFFFFF
+            try:
+                r = board.run(index, mode, label, x[pos], seq=seq_for_position(pos))
+            except BoardRefused as e:
+                if e.code != ERR_NO_MODEL or recoveries >= max_recoveries or not ckpt.exists():
+                    raise
+                recoveries += 1
+                if log:
+                    log(f"board lost its model at position {pos} (reset?): restoring {ckpt}")
+                _recover(board, ckpt, lines, x, y, mode, base, pos, log)
+                continue
+            line = record(pos, r)
+            f.write(json.dumps(line) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+            lines.append(line)
+            if on_result:
+                on_result(line)
+            if bar:
+                bar.update(1)
+            pos += 1
+            if mode == "train" and checkpoint_every > 0 and pos % checkpoint_every == 0 and pos < n:
+                _write_atomic(ckpt, board.read_model())
+    if bar:
+        bar.close()
+    return lines
+
+
+def _recover(board: Board, ckpt: Path, lines: list[dict], x, y, mode: str, base: int, pos: int,
+             log: Callable[[str], None] | None) -> None:
+    """Re-deploy the checkpoint and replay the recorded training samples after it."""
+    model = ckpt.read_bytes()
+    for attempt in range(3):
+        try:
+            board.caps = None
+            board.deploy(model)
+            break
+        except BoardRefused as e:
+            if e.code not in (ERR_NOT_LOADING, ERR_OFFSET) or attempt == 2:
+                raise
+    if mode != "train":
+        return
+    start = (model_samples_seen(model) - base) & 0xFFFFFFFF
+    if start > pos:
+        raise StreamError(f"checkpoint {ckpt} is ahead of the results ({start} > {pos})")
+    for p in range(start, pos):
+        # A fresh sequence number: the board's cache must not answer for the lost weights.
+        r = board.run((base + p) & 0xFFFFFFFF, mode, int(y[p]), x[p])
+        old = lines[p]
+        if [r.prediction, r.counts, r.events] != [old[k] for k in RESULT_KEYS]:
+            raise StreamError(f"replaying position {p} after a reset gave another result "
+                              f"({r.prediction} {r.counts} vs {old['prediction']} "
+                              f"{old['counts']}): the board is not deterministic")
+    if log:
+        log(f"replayed positions {start}..{pos - 1} from the checkpoint")
+
+
+def load_split(dataset: str, split: str, first: int, count: int | None,
+               data_dir: str | None = None) -> tuple[object, object]:
+    """Rows [first, first + count) of a data set split as (uint8 pixels [N, n_in], labels [N])."""
+    from .datasets import load_dataset
+
+    ds = load_dataset(dataset, data_dir)
+    x, y = (ds.train_x, ds.train_y) if split == "train" else (ds.test_x, ds.test_y)
+    end = len(x) if count is None else min(len(x), first + count)
+    return x[first:end], y[first:end]
+
+
+def compare(lines: Iterable[dict], expected: Iterable[dict]) -> list[int]:
+    """Positions where a stream's results differ from expected ones (prediction, counts, events)."""
+    bad = []
+    for a, b in zip(lines, expected):
+        if [a[k] for k in RESULT_KEYS] != [list(b[k]) if k == "counts" else b[k]
+                                           for k in RESULT_KEYS]:
+            bad.append(a["pos"])
+    return bad

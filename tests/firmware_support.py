@@ -1,0 +1,133 @@
+"""Shared pieces of the firmware tests (tests/test_firmware_*.py): building the images, the PC
+twin of a board run, and a fault-injecting TCP proxy between the host and an emulated board."""
+from __future__ import annotations
+
+import random
+import shutil
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+GOLDEN = ROOT / "tests" / "golden"
+ARM_BOARDS = ["mps2-an386", "netduinoplus2"]
+
+_built: set[str] = set()
+
+
+def require_tools(*tools: str) -> None:
+    """Fail (never skip) when a tool the firmware tests need is missing."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found: the firmware tests need the Arm cross "
+                    f"compiler and QEMU; run `make setup`")
+
+
+def make(*targets: str, env_args: tuple[str, ...] = ()) -> str:
+    """Run make in firmware/ (once per target set per session); returns its output."""
+    key = " ".join(targets + env_args)
+    require_tools("make", *(["arm-none-eabi-gcc"] if any(t in ("arm", *ARM_BOARDS)
+                                                         for t in targets) else []))
+    r = subprocess.run(["make", "-C", str(FIRMWARE), *targets, *env_args], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        pytest.fail(f"make {key} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    _built.add(key)
+    return r.stdout + r.stderr
+
+
+class FaultyLink:
+    """A TCP proxy that damages the byte stream in both directions (seeded, reproducible):
+    each byte is corrupted, dropped or duplicated with the given probabilities. ``url`` is what
+    the host opens; the proxy connects to ``upstream`` (host, port) on the first client."""
+
+    def __init__(self, upstream: tuple[str, int], *, corrupt: float = 0.0, drop: float = 0.0,
+                 dup: float = 0.0, seed: int = 1):
+        self.upstream, self.p = upstream, (corrupt, drop, dup)
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.stats = {"corrupted": 0, "dropped": 0, "duplicated": 0, "bytes": 0}
+        self.enabled = True
+        self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(1)
+        self.url = f"socket://127.0.0.1:{self.srv.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._socks: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _mangle(self, data: bytes) -> bytes:
+        if not self.enabled:
+            return data
+        corrupt, drop, dup = self.p
+        out = bytearray()
+        with self.lock:
+            for b in data:
+                self.stats["bytes"] += 1
+                r = self.rng.random()
+                if r < corrupt:
+                    out.append(b ^ (1 << self.rng.randrange(8)))
+                    self.stats["corrupted"] += 1
+                elif r < corrupt + drop:
+                    self.stats["dropped"] += 1
+                elif r < corrupt + drop + dup:
+                    out += bytes((b, b))
+                    self.stats["duplicated"] += 1
+                else:
+                    out.append(b)
+        return bytes(out)
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while not self._stop.is_set():
+                data = src.recv(4096)
+                if not data:
+                    break
+                dst.sendall(self._mangle(data))
+        except OSError:
+            pass
+        finally:
+            self._stop.set()
+
+    def _serve(self) -> None:
+        try:
+            client, _ = self.srv.accept()
+        except OSError:
+            return
+        up = socket.create_connection(self.upstream)
+        self._socks += [client, up]
+        a = threading.Thread(target=self._pump, args=(client, up), daemon=True)
+        b = threading.Thread(target=self._pump, args=(up, client), daemon=True)
+        a.start()
+        b.start()
+        a.join()
+        b.join()
+
+    def close(self) -> None:
+        self._stop.set()
+        for s in [self.srv, *self._socks]:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self._thread.join(timeout=5)
+
+
+def pc_results(model: bytes, x: np.ndarray, y: np.ndarray | None, mode: str, first_index: int):
+    """What the PC's C engine computes for the same samples: (lines, model bytes afterwards)."""
+    from erbp.cengine import CNetwork
+
+    net = CNetwork.loads(model)
+    out = []
+    for i in range(len(x)):
+        r = net.run_sample(x[i], int(y[i]) if mode == "train" else -1, mode, first_index + i)
+        out.append({"prediction": int(r.prediction), "counts": [int(c) for c in r.counts],
+                    "events": int(r.events)})
+    return out, net.dumps()
