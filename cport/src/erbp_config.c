@@ -50,14 +50,23 @@ const char *erbp_status_str(erbp_status_t s)
 
 /* Word i of a configuration, through the X-macro table (no assumption about struct layout): the
  * fields come in increasing offset order, so the first one that ends after i holds it. */
-static int32_t *config_word(erbp_config_t *cfg, uint32_t i)
+static const int32_t *config_word(const erbp_config_t *cfg, uint32_t i)
 {
 #define ERBP_WORD(name, off, slots, lo, hi, kind) \
     if (i < (uint32_t)(off) + (uint32_t)(slots)) \
-        return (int32_t *)&cfg->name + (i - (uint32_t)(off));
+        return (const int32_t *)&cfg->name + (i - (uint32_t)(off));
     ERBP_CONFIG_FIELDS(ERBP_WORD)
 #undef ERBP_WORD
     return 0;
+}
+
+/* (word by word: a struct assignment may compile to a memcpy call, which a freestanding
+ * library cannot assume) */
+void erbp__config_copy(erbp_config_t *dst, const erbp_config_t *src)
+{
+    uint32_t i;
+    for (i = 0; i < ERBP_CONFIG_WORDS; i++)
+        *(int32_t *)config_word(dst, i) = *config_word(src, i);
 }
 
 erbp_status_t erbp_config_from_words(erbp_config_t *cfg, const int32_t *words, size_t n)
@@ -68,21 +77,19 @@ erbp_status_t erbp_config_from_words(erbp_config_t *cfg, const int32_t *words, s
     if (n != ERBP_CONFIG_WORDS)
         return ERBP_E_SIZE;
     for (i = 0; i < ERBP_CONFIG_WORDS; i++)
-        *config_word(cfg, i) = words[i];
+        *(int32_t *)config_word(cfg, i) = words[i];
     return ERBP_OK;
 }
 
 erbp_status_t erbp_config_to_words(const erbp_config_t *cfg, int32_t *words, size_t n)
 {
     uint32_t i;
-    erbp_config_t c;
     if (!cfg || !words)
         return ERBP_E_NULL;
     if (n < ERBP_CONFIG_WORDS)
         return ERBP_E_SIZE;
-    c = *cfg;
     for (i = 0; i < ERBP_CONFIG_WORDS; i++)
-        words[i] = *config_word(&c, i);
+        words[i] = *config_word(cfg, i);
     return ERBP_OK;
 }
 

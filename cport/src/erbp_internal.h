@@ -65,6 +65,9 @@ static inline int32_t erbp__smax(const erbp_config_t *cfg)
     return (int32_t)((1u << (uint32_t)(cfg->state_bits - 1)) - 1u);
 }
 
+/* *dst = *src, word by word (no memcpy). */
+void erbp__config_copy(erbp_config_t *dst, const erbp_config_t *src);
+
 /* Check cfg, lay the network out in the arena, reset its state (weights not set): the common part
  * of erbp_net_init and erbp_net_load. */
 erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,

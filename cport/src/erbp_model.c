@@ -162,7 +162,7 @@ erbp_status_t erbp_model_check(const uint8_t *data, size_t n, erbp_config_t *cfg
         if (data[i] != 0)
             return ERBP_E_FILE_PADDING;
     if (cfg)
-        *cfg = c;
+        erbp__config_copy(cfg, &c);
     if (seed)
         *seed = get_u32(data + 12);
     if (samples_seen)

@@ -218,7 +218,7 @@ erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,
         return st;
     if (arena_bytes < (size_t)erbp__layout(cfg, 0, 0))
         return ERBP_E_SIZE;
-    net->cfg = *cfg;
+    erbp__config_copy(&net->cfg, cfg);
     net->seed = seed;
     net->samples_seen = 0;
     erbp__layout(&net->cfg, net, (uint8_t *)arena);

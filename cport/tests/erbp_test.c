@@ -1,0 +1,454 @@
+/* erbp_test.c - standalone tests of the C engine: unit checks and golden-vector replay.
+ *
+ *   erbp_test unit                     integer rules, RNG vectors, CRC, error handling
+ *   erbp_test golden DIR/NAME ...      replay tests/golden/NAME.{erbp,json,bin}: load the model
+ *                                      file, run its samples, compare the full state after every
+ *                                      tick; the first mismatch names tick, key, index, values
+ *
+ * Hosted C99 (stdio, malloc): this program tests the library, it is not part of it. The sanitizer
+ * build (cport/Makefile `sanitize`) and the firmware's host build reuse it. Prints one
+ * "N passed, N failed" line; exit status 0 iff nothing failed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "erbp.h"
+#include "erbp_intmath.h"
+
+static int passed, failed;
+
+#define CHECK(cond) check((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
+
+static void check(int ok, const char *what, const char *file, int line)
+{
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+        printf("FAIL %s:%d: %s\n", file, line, what);
+    }
+}
+
+/* ---- unit checks ------------------------------------------------------------------------------ */
+
+/* A small valid configuration: n_in-h-n_out, explicit values. */
+static void small_config(erbp_config_t *c, int32_t n_in, int32_t h, int32_t n_out)
+{
+    int32_t words[ERBP_CONFIG_WORDS];
+    int l, n_layers = h > 0 ? 2 : 1;
+    memset(words, 0, sizeof words);
+    erbp_config_from_words(c, words, ERBP_CONFIG_WORDS);
+    c->n_in = n_in;
+    c->n_out = n_out;
+    c->n_hidden = h > 0 ? 1 : 0;
+    if (h > 0)
+        c->hidden_size[0] = h;
+    c->weight_bits = 8;
+    c->state_bits = 16;
+    c->ticks_train = 20;
+    c->ticks_infer = 20;
+    c->burn_in = 2;
+    c->in_gain = 200;
+    c->in_refractory = 1;
+    c->label_period = 3;
+    c->syn_shift = 2;
+    c->mem_shift = 2;
+    c->dend_shift = 3;
+    c->i2v_shift = 1;
+    c->threshold = 300;
+    c->refractory = 2;
+    c->noise_prob = 20000;
+    c->noise_weight = 100;
+    c->err_threshold = 200;
+    c->err_label_w = 200;
+    c->err_pred_w = 200;
+    c->fb_out = 500;
+    c->g_amp = 300;
+    for (l = 0; l < n_layers; l++) {
+        c->w_shift[l] = 4;
+        c->gate_lo[l] = -3000;
+        c->gate_hi[l] = 3000;
+        c->lr_mult[l] = 3;
+        c->lr_shift[l] = 5;
+        c->init_amp[l] = 60;
+        c->p_transmit[l] = l == 0 ? 200 : 256;
+    }
+}
+
+static void test_intmath(void)
+{
+    CHECK(erbp_decay(5, 2) == 3 && erbp_decay(-5, 2) == -3 && erbp_decay(3, 2) == 2);
+    CHECK(erbp_decay(1, 2) == 0 && erbp_decay(-1, 2) == 0 && erbp_decay(12345, 0) == 0);
+    CHECK(erbp_decay(32767, 4) == 30719 && erbp_decay(-32768, 4) == -30720);
+    CHECK(erbp_asr(-1, 1) == -1 && erbp_asr(-3, 1) == -2 && erbp_asr(3, 1) == 1);
+    CHECK(erbp_asr(-2147483647 - 1, 31) == -1 && erbp_asr(2147483647, 31) == 0);
+    CHECK(erbp_srs(-4, 2, 0u) == -1 && erbp_srs(-4, 2, 0xffffffffu) == -1);
+    CHECK(erbp_srs(5, 2, 0u) == 2 && erbp_srs(5, 2, 1u) == 1);   /* 1 + [r&3 < 1] */
+    CHECK(erbp_srs(-5, 2, 2u) == -1 && erbp_srs(-5, 2, 3u) == -2); /* -2 + [r&3 < 3] */
+    CHECK(erbp_sat(40000, -32768, 32767) == 32767 && erbp_sat(-40000, -32768, 32767) == -32768);
+    CHECK(erbp_uniform(0u, 16) == -16 && erbp_uniform(0xffffffffu, 16) == 16);
+    CHECK(erbp_uniform(0x80000000u, 16) == 0);
+}
+
+static void test_rng_vectors(void)
+{
+    uint32_t k;
+    CHECK(erbp_mix32(0u) == 0u && erbp_mix32(1u) == 0x86d2fa73u && erbp_mix32(2u) == 0x0da7f4e7u);
+    CHECK(erbp_mix32(0xffffffffu) == 0x99b5e683u && erbp_mix32(0x12345678u) == 0x16e776bdu);
+    CHECK(erbp_absorb(0x6a09e667u, 0u) == 0xf3955e50u);
+    k = erbp_key(1u, 0x100u, 0u, 0u);
+    CHECK(k == 0xd454544cu);
+    CHECK(erbp_draw(k, 0) == 0x86487cd9u && erbp_draw(k, 1) == 0xd9ad60b0u);
+    CHECK(erbp_draw(k, 2) == 0x36b02799u && erbp_draw(k, 3) == 0xabc0cdbeu);
+    k = erbp_key(0xdeadbeefu, 0x301u, 12345u, 99u);
+    CHECK(k == 0xf2e4b235u);
+    CHECK(erbp_draw(k, 0) == 0x4da4f030u && erbp_draw(k, 1) == 0x77fa2d79u);
+    CHECK(erbp_draw(k, 1000) == 0xae2825dfu);
+}
+
+static void test_crc_and_status(void)
+{
+    const uint8_t digits[] = "123456789";
+    int i;
+    CHECK(erbp_crc32(0, digits, 9) == 0xcbf43926u);
+    CHECK(erbp_crc32(erbp_crc32(0, digits, 4), digits + 4, 5) == 0xcbf43926u);
+    for (i = 0; i < ERBP_STATUS_COUNT; i++)
+        CHECK(strncmp(erbp_status_str((erbp_status_t)-i), "ERBP_", 5) == 0);
+    CHECK(strcmp(erbp_status_str((erbp_status_t)1), "unknown status") == 0);
+    CHECK(strcmp(erbp_status_str((erbp_status_t)-ERBP_STATUS_COUNT), "unknown status") == 0);
+}
+
+static void test_config_errors(void)
+{
+    erbp_config_t c;
+    int32_t where;
+    small_config(&c, 12, 6, 3);
+    CHECK(erbp_config_check(&c, &where) == ERBP_OK && where == -1);
+    CHECK(erbp_config_check(NULL, &where) == ERBP_E_NULL);
+    c.n_in = 0;
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_RANGE && where == ERBP_OFF_N_IN);
+    small_config(&c, 12, 6, 3);
+    c.w_shift[3] = 1;
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_SLOT && where == ERBP_OFF_W_SHIFT + 3);
+    small_config(&c, 12, 6, 3);
+    c.threshold = 32767;
+    c.state_bits = 12;
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_THRESHOLD);
+    small_config(&c, 12, 6, 3);
+    c.err_pred_w = 201;
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_ERR_W && where == ERBP_OFF_ERR_PRED_W);
+    small_config(&c, 12, 6, 3);
+    c.burn_in = 21;
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_BURN_IN);
+    small_config(&c, 12, 6, 3);
+    c.g_amp = 5462; /* 2 * 3 * 5462 = 32772 */
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_G_AMP);
+    small_config(&c, 12, 6, 3);
+    c.gate_lo[1] = c.gate_hi[1];
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_GATE && where == ERBP_OFF_GATE_LO + 1);
+    small_config(&c, 12, 6, 3);
+    c.init_amp[0] = 128;
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_INIT_AMP);
+    small_config(&c, 4096, 6, 3);
+    c.weight_bits = 16;
+    c.init_amp[0] = 1;
+    c.w_shift[0] = 4; /* 2^12 * 2^15 * 2^4 > 2^30 */
+    CHECK(erbp_config_check(&c, &where) == ERBP_E_CONFIG_GAIN && where == ERBP_OFF_W_SHIFT);
+    CHECK(erbp_net_required_bytes(&c) == 0 && erbp_model_bytes(&c) == 0);
+    CHECK(erbp_net_required_bytes(NULL) == 0);
+}
+
+static void test_api_errors(void)
+{
+    static uint32_t arena[4096];
+    static uint8_t file[8192], px[12];
+    erbp_net_t net;
+    erbp_config_t c, c2;
+    erbp_result_t r;
+    int32_t buf[200];
+    uint32_t n, seed, seen, counts[3];
+    size_t need, written;
+    memset(&net, 0, sizeof net);
+    small_config(&c, 12, 6, 3);
+    need = erbp_net_required_bytes(&c);
+    CHECK(need > 0 && need <= sizeof arena);
+    /* before init every call refuses */
+    CHECK(erbp_tick(&net) == ERBP_E_STATE && erbp_prediction(&net) == -1);
+    CHECK(erbp_begin_sample(&net, px, 12, 0, ERBP_TRAIN, 0) == ERBP_E_STATE);
+    CHECK(erbp_net_init(NULL, arena, sizeof arena, &c, 1) == ERBP_E_NULL);
+    CHECK(erbp_net_init(&net, NULL, sizeof arena, &c, 1) == ERBP_E_NULL);
+    CHECK(erbp_net_init(&net, (uint8_t *)arena + 1, sizeof arena - 1, &c, 1) == ERBP_E_ALIGN);
+    CHECK(erbp_net_init(&net, arena, need - 1, &c, 1) == ERBP_E_SIZE);
+    CHECK(erbp_net_init(&net, arena, need, &c, 7) == ERBP_OK);
+    CHECK(erbp_tick(&net) == ERBP_E_STATE); /* no sample begun */
+    CHECK(erbp_begin_sample(&net, NULL, 12, 0, ERBP_TRAIN, 0) == ERBP_E_NULL);
+    CHECK(erbp_begin_sample(&net, px, 11, 0, ERBP_TRAIN, 0) == ERBP_E_SIZE);
+    CHECK(erbp_begin_sample(&net, px, 12, 3, ERBP_TRAIN, 0) == ERBP_E_LABEL);
+    CHECK(erbp_begin_sample(&net, px, 12, -1, ERBP_TRAIN, 0) == ERBP_E_LABEL);
+    CHECK(erbp_begin_sample(&net, px, 12, 0, (erbp_mode_t)2, 0) == ERBP_E_ARG);
+    CHECK(erbp_begin_sample(&net, px, 12, 99, ERBP_INFER, 0) == ERBP_OK); /* label ignored */
+    CHECK(erbp_run_sample(&net, px, 12, 2, ERBP_TRAIN, 5, &r) == ERBP_OK);
+    CHECK(erbp_net_samples_seen(&net) == 1 && r.prediction >= 0 && r.prediction < 3);
+    CHECK(erbp_output_counts(&net, counts, 2) == ERBP_E_SIZE);
+    CHECK(erbp_output_counts(&net, counts, 3) == ERBP_OK);
+    CHECK(erbp_run_samples(&net, px, 1, 11, NULL, ERBP_INFER, 0, NULL, NULL, NULL) == ERBP_E_SIZE);
+    CHECK(erbp_run_samples(&net, px, 1, 12, NULL, ERBP_TRAIN, 0, NULL, NULL, NULL) == ERBP_E_NULL);
+    /* state access */
+    CHECK(erbp_var_size(&net, ERBP_VAR_W, 2, &n) == ERBP_E_ARG);
+    CHECK(erbp_var_size(&net, ERBP_VAR_G, 1, &n) == ERBP_E_ARG);
+    CHECK(erbp_var_size(&net, (erbp_var_t)99, 0, &n) == ERBP_E_ARG);
+    CHECK(erbp_var_size(&net, ERBP_VAR_W, 0, &n) == ERBP_OK && n == 72);
+    CHECK(erbp_read_var(&net, ERBP_VAR_W, 0, buf, 71) == ERBP_E_SIZE);
+    CHECK(erbp_read_var(&net, ERBP_VAR_W, 0, buf, 200) == ERBP_OK);
+    buf[5] = 128;
+    CHECK(erbp_write_var(&net, ERBP_VAR_W, 0, buf, 72) == ERBP_E_VALUE);
+    buf[5] = -128;
+    CHECK(erbp_write_var(&net, ERBP_VAR_W, 0, buf, 72) == ERBP_OK);
+    CHECK(erbp_write_var(&net, ERBP_VAR_W, 0, buf, 71) == ERBP_E_SIZE);
+    buf[0] = 200; /* err_threshold = 200: ep must stay below */
+    CHECK(erbp_write_var(&net, ERBP_VAR_EP, 0, buf, 3) == ERBP_E_VALUE);
+    /* model file round trip and refusals */
+    CHECK(erbp_net_save(&net, file, 10, &written) == ERBP_E_SIZE);
+    CHECK(erbp_net_save(&net, file, sizeof file, &written) == ERBP_OK);
+    CHECK(written == erbp_model_bytes(&c));
+    CHECK(erbp_model_check(file, written, &c2, &seed, &seen) == ERBP_OK && seed == 7 && seen == 1);
+    CHECK(erbp_model_check(file, written - 1, &c2, &seed, &seen) == ERBP_E_FILE_TRUNCATED);
+    CHECK(erbp_model_check(file, 20, &c2, &seed, &seen) == ERBP_E_FILE_TRUNCATED);
+    CHECK(erbp_model_check(NULL, written, &c2, &seed, &seen) == ERBP_E_NULL);
+    file[40] ^= 1;
+    CHECK(erbp_model_check(file, written, &c2, &seed, &seen) == ERBP_E_FILE_CRC);
+    file[40] ^= 1;
+    file[0] = 'X';
+    CHECK(erbp_model_check(file, written, &c2, &seed, &seen) == ERBP_E_FILE_MAGIC);
+    file[0] = 'E';
+    CHECK(erbp_net_load(&net, arena, sizeof arena, file, written) == ERBP_OK);
+    CHECK(erbp_net_samples_seen(&net) == 1 && erbp_net_seed(&net) == 7);
+}
+
+/* ---- golden replay ------------------------------------------------------------------------------ */
+
+static uint8_t *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf;
+    long len;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    buf = (uint8_t *)malloc((size_t)len + 1);
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) {
+        buf[len] = 0;
+        *n = (size_t)len;
+    }
+    return buf;
+}
+
+/* The next occurrence of "key": after p (the manifest is json.dumps output: keys quoted). */
+static const char *after_key(const char *p, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    p = strstr(p, pat);
+    return p ? p + strlen(pat) : NULL;
+}
+
+static int parse_int(const char **p, long *out)
+{
+    char *end;
+    while (**p == ' ' || **p == '\n' || **p == '[' || **p == ',')
+        (*p)++;
+    *out = strtol(*p, &end, 10);
+    if (end == *p)
+        return 0;
+    *p = end;
+    return 1;
+}
+
+/* Snapshot keys in the reference's order: W_l, G_h, per population I V U ref spk count, then
+ * in_ref in_spk ep en ep_spk en_spk. Returns the number of keys. */
+typedef struct key {
+    char name[16];
+    erbp_var_t var;
+    uint32_t index, n;
+} key_t_;
+
+static int snapshot_keys(const erbp_net_t *net, key_t_ *keys)
+{
+    static const char *pv[] = {"I", "V", "U", "ref", "spk", "count"};
+    static const erbp_var_t pvar[] = {ERBP_VAR_I, ERBP_VAR_V, ERBP_VAR_U, ERBP_VAR_REF,
+                                      ERBP_VAR_SPK, ERBP_VAR_COUNT};
+    static const char *iv[] = {"in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk"};
+    static const erbp_var_t ivar[] = {ERBP_VAR_IN_REF, ERBP_VAR_IN_SPK, ERBP_VAR_EP,
+                                      ERBP_VAR_EN, ERBP_VAR_EP_SPK, ERBP_VAR_EN_SPK};
+    const erbp_config_t *c = erbp_net_config(net);
+    int nk = 0, i;
+    uint32_t l, p;
+    for (l = 0; l <= (uint32_t)c->n_hidden; l++, nk++) {
+        snprintf(keys[nk].name, sizeof keys[nk].name, "W%u", (unsigned)l);
+        keys[nk].var = ERBP_VAR_W;
+        keys[nk].index = l;
+    }
+    for (l = 0; l < (uint32_t)c->n_hidden; l++, nk++) {
+        snprintf(keys[nk].name, sizeof keys[nk].name, "G%u", (unsigned)l);
+        keys[nk].var = ERBP_VAR_G;
+        keys[nk].index = l;
+    }
+    for (p = 0; p <= (uint32_t)c->n_hidden; p++)
+        for (i = 0; i < 6; i++, nk++) {
+            snprintf(keys[nk].name, sizeof keys[nk].name, "%s%u", pv[i], (unsigned)p);
+            keys[nk].var = pvar[i];
+            keys[nk].index = p;
+        }
+    for (i = 0; i < 6; i++, nk++) {
+        snprintf(keys[nk].name, sizeof keys[nk].name, "%s", iv[i]);
+        keys[nk].var = ivar[i];
+        keys[nk].index = 0;
+    }
+    for (i = 0; i < nk; i++)
+        erbp_var_size(net, keys[i].var, keys[i].index, &keys[i].n);
+    return nk;
+}
+
+static void golden(const char *base)
+{
+    char path[1024];
+    size_t n_model = 0, n_json = 0, n_bin = 0, rec_words = 0, off = 0;
+    uint8_t *model, *bin;
+    char *json;
+    const char *p;
+    erbp_net_t net;
+    erbp_config_t cfg;
+    void *arena = NULL;
+    key_t_ keys[64];
+    int nk, i, sample = 0, ok = 1;
+    long tick_total = 0;
+    int32_t *got = NULL;
+    snprintf(path, sizeof path, "%s.erbp", base);
+    model = read_file(path, &n_model);
+    snprintf(path, sizeof path, "%s.json", base);
+    json = (char *)read_file(path, &n_json);
+    snprintf(path, sizeof path, "%s.bin", base);
+    bin = read_file(path, &n_bin);
+    if (!model || !json || !bin) {
+        printf("FAIL %s: cannot read .erbp/.json/.bin\n", base);
+        failed++;
+        goto done;
+    }
+    if (erbp_model_check(model, n_model, &cfg, NULL, NULL) != ERBP_OK) {
+        printf("FAIL %s: model file refused\n", base);
+        failed++;
+        goto done;
+    }
+    arena = malloc(erbp_net_required_bytes(&cfg));
+    if (!arena || erbp_net_load(&net, arena, erbp_net_required_bytes(&cfg), model, n_model)) {
+        printf("FAIL %s: load\n", base);
+        failed++;
+        goto done;
+    }
+    nk = snapshot_keys(&net, keys);
+    for (i = 0; i < nk; i++)
+        rec_words += keys[i].n;
+    got = (int32_t *)malloc(rec_words * sizeof *got);
+    p = after_key(json, "samples");
+    while (ok && p && (p = after_key(p, "mode")) != NULL) {
+        long label, index, v;
+        uint32_t j, n_in = (uint32_t)cfg.n_in, t, ticks;
+        uint8_t *px = (uint8_t *)malloc(n_in);
+        int train;
+        while (*p == ' ')
+            p++;
+        train = strncmp(p, "\"train\"", 7) == 0;
+        p = after_key(p, "label");
+        parse_int(&p, &label);
+        p = after_key(p, "index");
+        parse_int(&p, &index);
+        p = after_key(p, "pixels");
+        for (j = 0; j < n_in; j++) {
+            parse_int(&p, &v);
+            px[j] = (uint8_t)v;
+        }
+        if (erbp_begin_sample(&net, px, n_in, (int32_t)label, train ? ERBP_TRAIN : ERBP_INFER,
+                              (uint32_t)index) != ERBP_OK) {
+            printf("FAIL %s: sample %d refused\n", base, sample);
+            ok = 0;
+        }
+        ticks = (uint32_t)(train ? cfg.ticks_train : cfg.ticks_infer);
+        for (t = 0; ok && t < ticks; t++, tick_total++) {
+            size_t w = 0;
+            erbp_tick(&net);
+            for (i = 0; i < nk; i++) {
+                erbp_read_var(&net, keys[i].var, keys[i].index, got + w, keys[i].n);
+                w += keys[i].n;
+            }
+            if ((off + rec_words) * 4 > n_bin) {
+                printf("FAIL %s: %s.bin is shorter than the run\n", base, base);
+                ok = 0;
+                break;
+            }
+            for (i = 0, w = 0; ok && i < nk; w += keys[i].n, i++) {
+                uint32_t e;
+                for (e = 0; e < keys[i].n; e++) {
+                    const uint8_t *b = bin + 4 * (off + w + e);
+                    int32_t want = (int32_t)((uint32_t)b[0] | ((uint32_t)b[1] << 8) |
+                                             ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24));
+                    if (got[w + e] != want) {
+                        printf("FAIL %s: first mismatch at tick %ld (sample %d, tick %u): "
+                               "%s[%u] = %d, golden %d\n", base, tick_total, sample,
+                               (unsigned)t, keys[i].name, (unsigned)e, (int)got[w + e],
+                               (int)want);
+                        ok = 0;
+                        break;
+                    }
+                }
+            }
+            off += rec_words;
+        }
+        free(px);
+        sample++;
+    }
+    if (ok && off * 4 != n_bin) {
+        printf("FAIL %s: ran %ld ticks, %s.bin holds more\n", base, tick_total, base);
+        ok = 0;
+    }
+    if (ok && sample == 0) {
+        printf("FAIL %s: no samples found in the manifest\n", base);
+        ok = 0;
+    }
+    CHECK(ok);
+    if (ok)
+        printf("ok %s: %d samples, %ld ticks, full state equal\n", base, sample, tick_total);
+done:
+    free(model);
+    free(json);
+    free(bin);
+    free(arena);
+    free(got);
+}
+
+int main(int argc, char **argv)
+{
+    int i;
+    if (argc >= 2 && strcmp(argv[1], "unit") == 0) {
+        test_intmath();
+        test_rng_vectors();
+        test_crc_and_status();
+        test_config_errors();
+        test_api_errors();
+    } else if (argc >= 3 && strcmp(argv[1], "golden") == 0) {
+        for (i = 2; i < argc; i++)
+            golden(argv[i]);
+    } else {
+        printf("usage: %s unit | golden DIR/NAME ...\n", argv[0]);
+        return 2;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
