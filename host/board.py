@@ -315,7 +315,11 @@ class Board:
                     message = rbody[ERROR_HEAD.size:].decode("ascii", "replace")
                     if code in LINK_ERRORS:
                         problems.append(f"board saw a damaged frame ({message})")
-                        break  # most likely our request was damaged: send it again
+                        if code == ERR_CRC and rseq == seq:
+                            break  # our request was damaged: send it again at once
+                        # Garbage that preceded our frame (or our frame, damaged beyond
+                        # recognition): keep waiting; the timeout re-sends if need be.
+                        continue
                     if rseq != seq:
                         continue  # a stale answer to an earlier request
                     if code == ERR_VERSION:

@@ -156,7 +156,7 @@ def test_golden_vectors_full_state(board):
             assert np.array_equal(got, recs[end - 1]), f"{name}: state differs after {s['index']}"
 
 
-def test_faults_and_reset_mid_stream(emu, board, digits, tmp_path):
+def test_faults_and_reset_mid_stream(images, digits, tmp_path):
     """Corrupted, dropped and duplicated bytes both ways, and a board reset mid-stream: every
     sample is answered exactly once; results and final weights equal the PC's. (The 8x8 digits and
     a 64-32-10 network keep the frames small so that many of them cross the faulty link.)"""
@@ -165,11 +165,12 @@ def test_faults_and_reset_mid_stream(emu, board, digits, tmp_path):
     from erbp.cengine import CNetwork
     from erbp.reference import NetConfig
 
-    if emu.board != "mps2-an386":
-        pytest.skip("fault injection runs on one board (mps2-an386) to bound CI time")
+    from erbp.qemu import start_board
+
     model = CNetwork.create(NetConfig.default("64-32-10", "erbp"), seed=3).dumps()
-    board.deploy(model)
-    board.close()  # hand the emulator's one serial connection to the proxy
+    emu = start_board("mps2-an386")  # one board is enough here: this tests the protocol
+    with Board(emu.url) as board:
+        board.deploy(model)  # then the emulator's one serial connection goes to the proxy
     port = int(emu.url.rsplit(":", 1)[1])
     link = FaultyLink(("127.0.0.1", port), corrupt=1e-3, drop=5e-4, dup=5e-4, seed=5)
     n, reset_at = 150, 80
@@ -186,6 +187,7 @@ def test_faults_and_reset_mid_stream(emu, board, digits, tmp_path):
             pulled = b.read_model()
     finally:
         link.close()
+        emu.stop()
     expected, after = pc_results(model, x, y, "train", 0)
     assert [r["pos"] for r in read_results(out)] == list(range(n))  # once each, in order
     assert compare(lines, expected) == []

@@ -1,0 +1,303 @@
+"""The firmware's frame parser and command handler, as the host build (a Linux process on a pty,
+compiled with AddressSanitizer + UndefinedBehaviorSanitizer): every malformed, truncated,
+oversized or out-of-order request gets a typed error and the board keeps answering; a byte fuzzer
+(hypothesis) through the pty; resumable streams; the `erbp board` commands."""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from firmware_support import FIRMWARE, GOLDEN, make
+
+SMALL = "mnistlike_erbp_64"
+
+
+@pytest.fixture(scope="module")
+def host_board():
+    from erbp.qemu import start_board
+
+    make("host", env_args=("SAN=1",))
+    emu = start_board("host", FIRMWARE / "build/host-san/erbp-fw-host")
+    yield emu
+    alive = emu.running
+    emu.stop()
+    assert alive, "the sanitizer build of the firmware died (see the test output for its report)"
+
+
+@pytest.fixture
+def b(host_board):
+    from erbp.board import Board
+
+    with Board(host_board.url, timeout=2, retries=3) as board:
+        board.hello()
+        yield board
+
+
+def golden_model(name: str = SMALL) -> bytes:
+    return (GOLDEN / f"{name}.erbp").read_bytes()
+
+
+def raw_answer(b, data: bytes):
+    """Send raw bytes; return the first decoded answer frame."""
+    import time
+
+    from erbp import board as B
+
+    b.send_raw(data)
+    raw = b._read_frame(time.monotonic() + 5)
+    assert raw is not None, "no answer"
+    return B.decode_frame(raw)
+
+
+def error_of(answer) -> tuple[int, int, str]:
+    from erbp import board as B
+
+    version, rtype, _, _, body = answer
+    assert version == 1 and rtype == B.MSG_ERROR, answer
+    code, _, value = B.ERROR_HEAD.unpack_from(body)
+    return code, value, body[B.ERROR_HEAD.size:].decode()
+
+
+def refused(b, msg_type: int, body: bytes = b"") -> tuple[int, int]:
+    from erbp.board import BoardRefused
+
+    with pytest.raises(BoardRefused) as e:
+        b.request(msg_type, body)
+    assert e.value.board_message  # the board says why
+    return e.value.code, e.value.value
+
+
+def test_damaged_frames_get_typed_errors(b):
+    from cobs import cobs
+
+    from erbp import board as B
+
+    good = B.encode_frame(B.MSG_HELLO, 7)
+    payload = bytearray(cobs.decode(good[1:-1]))
+    payload[-1] ^= 0x40
+    assert error_of(raw_answer(b, b"\0" + cobs.encode(bytes(payload)) + b"\0"))[0] == B.ERR_CRC
+    assert error_of(raw_answer(b, b"\0\x05\x01\x02\0"))[0] == B.ERR_FRAMING  # code runs past end
+    assert error_of(raw_answer(b, b"\0" + cobs.encode(b"\x01\x01\x00") + b"\0"))[0] == B.ERR_FRAMING
+    code, value, _ = error_of(raw_answer(b, b"\0" + b"\x07" * 9000 + b"\0"))
+    assert (code, value) == (B.ERR_TOO_LONG, b.caps.max_frame)
+    code, value, _ = error_of(raw_answer(b, B.encode_frame(B.MSG_HELLO, 8, version=2)))
+    assert (code, value) == (B.ERR_VERSION, 1)
+    assert error_of(raw_answer(b, B.encode_frame(B.MSG_HELLO, 9, flags=1)))[0] == B.ERR_FLAGS
+    b.hello()  # and the board still answers
+
+
+def test_bad_requests_get_typed_errors(b):
+    from erbp import board as B
+
+    assert refused(b, 0x42) == (B.ERR_UNKNOWN_TYPE, 0x42)
+    assert refused(b, B.MSG_LOAD_BEGIN, b"\x01") == (B.ERR_LENGTH, 4)
+    assert refused(b, B.MSG_LOAD_END, b"\x00") == (B.ERR_LENGTH, 0)
+    assert refused(b, B.MSG_RESET, b"\x00")[0] == B.ERR_LENGTH
+    assert refused(b, B.MSG_LOAD_CHUNK, b"\x00\x00")[0] == B.ERR_LENGTH
+    assert refused(b, B.MSG_LOAD_CHUNK, bytes(4 + 1025))[0] == B.ERR_LENGTH
+    assert refused(b, B.MSG_SAMPLE, b"\x00" * 5)[0] == B.ERR_LENGTH
+    assert refused(b, B.MSG_SAMPLE, struct.pack("<IBBH", 0, 0, 0, 10) + bytes(9))[0] == B.ERR_LENGTH
+    assert refused(b, B.MSG_MODEL_READ, b"\x00")[0] == B.ERR_LENGTH
+
+
+def test_no_model_and_load_order(b):
+    from erbp import board as B
+
+    b.reset()
+    assert not b.hello().model_loaded
+    assert refused(b, B.MSG_SAMPLE, struct.pack("<IBBH", 0, 0, 0, 64) + bytes(64))[0] == B.ERR_NO_MODEL
+    assert refused(b, B.MSG_MODEL_READ, struct.pack("<IH", 0, 64))[0] == B.ERR_NO_MODEL
+    assert refused(b, B.MSG_STATE_READ, struct.pack("<IH", 0, 64))[0] == B.ERR_NO_MODEL
+    assert refused(b, B.MSG_LOAD_CHUNK, struct.pack("<I", 0) + b"ERBP")[0] == B.ERR_NOT_LOADING
+    assert refused(b, B.MSG_LOAD_END)[0] == B.ERR_NOT_LOADING
+    model = golden_model()
+    b.request(B.MSG_LOAD_BEGIN, struct.pack("<I", len(model)))
+    b.request(B.MSG_LOAD_CHUNK, struct.pack("<I", 0) + model[:100])
+    # out of order: the board names the offset it expects
+    assert refused(b, B.MSG_LOAD_CHUNK, struct.pack("<I", 200) + model[200:300]) == (B.ERR_OFFSET, 100)
+    # a repeated chunk is acknowledged, not applied twice
+    assert b.request(B.MSG_LOAD_CHUNK, struct.pack("<I", 0) + model[:100]) == struct.pack("<I", 100)
+    assert refused(b, B.MSG_LOAD_END) == (B.ERR_OFFSET, 100)  # incomplete
+    b.request(B.MSG_LOAD_CHUNK, struct.pack("<I", 100) + model[100:1100])
+    # past the declared size
+    assert refused(b, B.MSG_LOAD_CHUNK, struct.pack("<I", 1100) + model[1100:] + b"x")[0] == B.ERR_ARGUMENT
+    b.request(B.MSG_LOAD_CHUNK, struct.pack("<I", 1100) + model[1100:])
+    b.request(B.MSG_LOAD_END)
+    assert b.hello().model_loaded and b.read_model() == model
+
+
+def _model_with(model: bytes, offset: int, data: bytes, fix_crc: bool = True) -> bytes:
+    m = bytearray(model)
+    m[offset: offset + len(data)] = data
+    if fix_crc:
+        m[-4:] = struct.pack("<I", zlib.crc32(bytes(m[:-4])))
+    return bytes(m)
+
+
+@pytest.mark.parametrize("change, why", [
+    ((0, b"ERBQ"), "magic"),
+    ((4, b"\x02\x00"), "format version"),
+    ((6, b"\x07\x00"), "semantics"),
+    ((20, b"\x05\x00\x00\x00"), "configuration words"),
+    ((24, struct.pack("<i", 5000)), "CONFIG"),           # n_in out of range
+    ((8, struct.pack("<I", 1000)), "size"),             # declared size != upload
+])
+def test_invalid_models_are_refused_with_the_reason(b, change, why):
+    from erbp import board as B
+    from erbp.board import BoardRefused
+
+    bad = _model_with(golden_model(), *change)
+    with pytest.raises(BoardRefused) as e:
+        b.deploy(bad)
+    assert e.value.code == B.ERR_MODEL and why.lower() in e.value.board_message.lower()
+    assert not b.hello().model_loaded  # a refused model is never half-live
+
+
+def test_corrupt_and_out_of_range_models(b):
+    from erbp import board as B
+    from erbp.board import BoardRefused
+    from erbp.reference import NetConfig, Network, modelfile
+
+    model = golden_model()
+    with pytest.raises(BoardRefused, match="CRC") as e:
+        b.deploy(_model_with(model, 400, b"\x55", fix_crc=False))
+    assert e.value.code == B.ERR_MODEL
+    # 4-bit weights stored in int8: a 9 is outside [-8, 7]
+    cfg = NetConfig.default("6-5-3", "erbp").replace(weight_bits=4, init_amp=(3, 3))
+    m4 = modelfile.dumps(Network.create(cfg, 1))
+    off = 24 + 4 * 63 + 7
+    with pytest.raises(BoardRefused, match="weight") as e:
+        b.deploy(_model_with(m4, off, b"\x09"))
+    b.deploy(m4)
+    assert b.read_model() == m4
+    # too big for the board: refused before a byte of it is stored
+    with pytest.raises(BoardRefused) as e:
+        b.request(B.MSG_LOAD_BEGIN, struct.pack("<I", b.caps.arena_bytes + 100000))
+    assert e.value.code == B.ERR_NO_MEMORY and e.value.value == b.caps.arena_bytes
+
+
+def test_sample_arguments_are_checked(b):
+    from erbp import board as B
+
+    b.deploy(golden_model())
+    n_in = 64
+    assert refused(b, B.MSG_SAMPLE, struct.pack("<IBBH", 0, 0, 0, 10) + bytes(10)) == (B.ERR_ARGUMENT, n_in)
+    assert refused(b, B.MSG_SAMPLE, struct.pack("<IBBH", 0, 2, 0, n_in) + bytes(n_in))[0] == B.ERR_ARGUMENT
+    assert refused(b, B.MSG_SAMPLE, struct.pack("<IBBH", 0, 1, 10, n_in) + bytes(n_in)) == (B.ERR_ARGUMENT, 10)
+    assert b.hello().samples_seen == 0
+
+
+def test_duplicate_request_is_answered_from_cache(b):
+    from erbp import board as B
+
+    b.deploy(golden_model())
+    body = struct.pack("<IBBH", 0, 1, 3, 64) + bytes(range(64))
+    a1 = b.request(B.MSG_SAMPLE, body, seq=99)
+    b.hello()  # read-only requests in between do not disturb the cache
+    a2 = b.request(B.MSG_SAMPLE, body, seq=99)
+    assert a1 == a2 and b.hello().samples_seen == 1
+    a3 = b.request(B.MSG_SAMPLE, body, seq=100)  # a new sequence number: applied again
+    assert B.BoardResult.parse(a3).samples_seen == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=300),
+                          st.sampled_from([b"\0", b"\x01", b"\xff" * 5, b"\x02\x01\0"])),
+                max_size=12))
+def test_byte_fuzz_keeps_the_board_answering(host_board, data):
+    """Random bytes and fragments, then a HELLO: the board (ASan/UBSan build) always answers."""
+    from erbp import board as B
+    from erbp.board import Board
+
+    with Board(host_board.url, timeout=2, retries=3) as b:
+        b.send_raw(b"".join(data))
+        caps = b.hello()
+        assert caps.board == "host"
+        b.request(B.MSG_STATE_READ, struct.pack("<IH", 0, 16)) if caps.model_loaded else None
+
+
+def test_stream_resumes_without_losing_or_repeating(b, tmp_path):
+    """A stream cut after a torn line, and a sample the board applied whose answer was lost:
+    the resumed stream records every sample once and equals an undisturbed run."""
+    from erbp import board as B
+    from erbp.board_stream import compare, read_results, run_stream
+    from firmware_support import pc_results
+
+    model = golden_model()
+    meta = json.loads((GOLDEN / f"{SMALL}.json").read_text())
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 256, size=(30, 64), dtype=np.uint8)
+    y = rng.integers(0, 10, size=30)
+    out = tmp_path / "r.jsonl"
+    b.deploy(model)
+    assert meta["seed"] >= 0
+    run_stream(b, x[:12], y[:12], "train", out, checkpoint_every=5)
+    with open(out, "ab") as f:
+        f.write(b'{"pos": 12, "ind')  # the writer died mid-line
+    # the board got sample 12 and learned it, but its answer was lost
+    body = struct.pack("<IBBH", 12, 1, int(y[12]), 64) + bytes(x[12])
+    b.request(B.MSG_SAMPLE, body, seq=B.seq_for_position(12))
+    lines = run_stream(b, x, y, "train", out, checkpoint_every=5)
+    assert [r["pos"] for r in read_results(out)] == list(range(30))
+    expected, after = pc_results(model, x, y, "train", 0)
+    assert compare(lines, expected) == []
+    assert b.read_model() == after
+
+
+def test_stream_recovers_after_reset(b, tmp_path):
+    from erbp.board_stream import compare, run_stream
+    from firmware_support import pc_results
+
+    model = golden_model()
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, size=(25, 64), dtype=np.uint8)
+    y = rng.integers(0, 10, size=25)
+    b.deploy(model)
+
+    def on_result(line):
+        if line["pos"] == 13:
+            b.reset()
+
+    logs: list[str] = []
+    lines = run_stream(b, x, y, "train", tmp_path / "r.jsonl", checkpoint_every=4,
+                       on_result=on_result, log=logs.append)
+    expected, after = pc_results(model, x, y, "train", 0)
+    assert compare(lines, expected) == [] and len(lines) == 25
+    assert b.read_model() == after
+    assert any("replayed positions 12..13" in m for m in logs), logs
+
+
+def test_board_cli(host_board, tmp_path, digits):
+    from click.testing import CliRunner
+
+    from erbp.board_cli import board
+    from erbp.cengine import CNetwork
+    from erbp.reference import NetConfig
+
+    model = tmp_path / "m.erbp"
+    CNetwork.create(NetConfig.default("64-16-10", "erbp"), seed=9).save(model)
+    run = CliRunner().invoke
+    port = ["--port", host_board.url]
+    r = run(board, ["info", *port])
+    assert r.exit_code == 0 and "protocol   1, semantics 1" in r.output, r.output
+    r = run(board, ["deploy", str(model), *port])
+    assert r.exit_code == 0 and "deployed" in r.output, r.output
+    out = tmp_path / "s.jsonl"
+    r = run(board, ["stream", *port, "--mode", "train", "--dataset", "digits", "--count", "20",
+                    "--out", str(out)])
+    assert r.exit_code == 0 and "20 samples" in r.output, r.output
+    assert len(out.read_text().splitlines()) == 20
+    r = run(board, ["pull", *port, "--out", str(tmp_path / "p.erbp")])
+    assert r.exit_code == 0 and "20 samples seen" in r.output, r.output
+    r = run(board, ["info", "--port", "/dev/nonexistent-erbp"])
+    assert r.exit_code == 1 and "cannot open" in r.output
+    r = run(board, ["list"])
+    assert r.exit_code == 0 and "netduinoplus2" in r.output
+    r = run(board, ["flash", "netduinoplus2", "--dry-run"])
+    assert r.exit_code == 0 and "pyocd flash -t stm32f405rg" in r.output
