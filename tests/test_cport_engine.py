@@ -1,0 +1,394 @@
+"""The C engine (cport via erbp.cengine) against the reference: random networks compared on the
+full state after every tick, the configuration validator, the memory-size query, the integer
+helpers, model files (bytes equal, every refusal with its code), state writes, the batch path and
+argument errors."""
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from erbp import cengine
+from erbp.cengine import CEngineError, CNetwork, config_check, required_bytes, status_name
+from erbp.reference import INFER, TRAIN, ConfigError, NetConfig, Network, modelfile as mf
+from erbp.reference import intmath, rng
+from erbp.reference.golden import explicit_config
+from erbp.reference.params import FIELDS, field_offsets, word_count
+
+LIB = cengine._load()[1]
+
+
+# --- random networks ---------------------------------------------------------------------------
+@st.composite
+def networks(draw, max_hidden: int = 3):
+    n_hidden = draw(st.integers(0, max_hidden))
+    sizes = [draw(st.integers(1, 40))] + [draw(st.integers(1, 20)) for _ in range(n_hidden)] \
+        + [draw(st.integers(2, 12))]
+    wb = draw(st.integers(2, 16))
+    sb = draw(st.integers(8, 16))
+    n_layers = n_hidden + 1
+    smax = (1 << (sb - 1)) - 1
+    thr_e = draw(st.sampled_from([1, 2, 64, 3000, 32767]))
+    edge = lambda lo, hi: st.one_of(st.sampled_from([lo, hi]), st.integers(lo, hi))  # noqa: E731
+    ticks_train = draw(st.integers(1, 25))
+    kw = dict(
+        weight_bits=wb, state_bits=sb, ticks_train=ticks_train,
+        ticks_infer=draw(st.integers(1, 25)), burn_in=draw(st.integers(0, ticks_train)),
+        in_gain=draw(edge(0, 257)), in_refractory=draw(st.sampled_from([0, 0, 1, 3, 255])),
+        label_period=draw(st.sampled_from([1, 2, 3, 255])),
+        syn_shift=draw(edge(0, 15)), mem_shift=draw(edge(0, 15)),
+        dend_shift=draw(edge(0, 15)), i2v_shift=draw(edge(0, 15)),
+        threshold=draw(st.sampled_from([1, 2, 100, smax])), refractory=draw(st.sampled_from([0, 1, 4, 255])),
+        noise_prob=draw(st.sampled_from([0, 1, 30000, 65536])),
+        noise_weight=draw(edge(-32768, 32767)),
+        err_threshold=thr_e, err_label_w=draw(edge(0, thr_e)), err_pred_w=draw(edge(0, thr_e)),
+        fb_out=draw(edge(-32768, 32767)),
+        g_amp=draw(edge(0, 32767 // (2 * sizes[-1]))),
+        w_shift=tuple(draw(st.integers(0, 3)) for _ in range(n_layers)),
+        gate_lo=tuple(draw(st.sampled_from([-32768, -100, 0])) for _ in range(n_layers)),
+        gate_hi=tuple(draw(st.sampled_from([1, 100, 32767])) for _ in range(n_layers)),
+        lr_mult=tuple(draw(edge(0, 32767)) for _ in range(n_layers)),
+        lr_shift=tuple(draw(edge(0, 30)) for _ in range(n_layers)),
+        init_amp=tuple(draw(edge(0, (1 << (wb - 1)) - 1)) for _ in range(n_layers)),
+        p_transmit=tuple(draw(st.sampled_from([0, 1, 128, 255, 256])) for _ in range(n_layers)),
+    )
+    cfg = explicit_config(tuple(sizes), **kw)
+    seed = draw(st.integers(0, 2**32 - 1))
+    samples = [(draw(st.sampled_from([TRAIN, INFER, TRAIN])), draw(st.integers(0, sizes[-1] - 1)),
+                draw(st.sampled_from([0, 1, 2**32 - 1]) | st.integers(0, 2**32 - 1)),
+                np.array(draw(st.lists(st.sampled_from([0, 0, 1, 128, 200, 255]) |
+                                       st.integers(0, 255), min_size=sizes[0], max_size=sizes[0]))))
+               for _ in range(3)]
+    return cfg, seed, samples
+
+
+def assert_same_state(ref: dict, c: dict, where: str) -> None:
+    assert list(ref) == list(c), f"{where}: keys differ"
+    for k in ref:
+        a, b = ref[k], c[k]
+        assert b.dtype == np.int64 and a.shape == b.shape, f"{where}: {k} shape/dtype"
+        if not np.array_equal(a, b):
+            i = int(np.flatnonzero(a.reshape(-1) != b.reshape(-1))[0])
+            pytest.fail(f"{where}: {k}[{i}] reference {a.reshape(-1)[i]}, C {b.reshape(-1)[i]}")
+
+
+@given(networks())
+def test_random_networks_match_the_reference_every_tick(case):
+    cfg, seed, samples = case
+    ref = Network.create(cfg, seed)
+    c = CNetwork.create(cfg, seed)
+    assert_same_state(ref.snapshot(), c.snapshot(), "after create")
+    for s, (mode, label, index, px) in enumerate(samples):
+        lab = label if mode == TRAIN else -1
+        ref_snaps: list[dict] = []
+        rr = ref.run_sample(px, lab, mode, sample=index, on_tick=lambda n: ref_snaps.append(n.snapshot()))
+        it = iter(ref_snaps)
+        rc = c.run_sample(px, lab, mode, sample=index,
+                          on_tick=lambda n: assert_same_state(next(it), n.snapshot(),
+                                                              f"sample {s} ({mode}) tick {n.tick_no - 1}"))
+        assert (rr.prediction, rr.events, rr.input_spikes, rr.hidden_spikes) == \
+            (rc.prediction, rc.events, rc.input_spikes, rc.hidden_spikes)
+        assert np.array_equal(rr.counts, rc.counts)
+    assert ref.samples_seen == c.samples_seen
+
+
+@given(networks(max_hidden=2), st.data())
+def test_fast_paths_match_after_arbitrary_state_writes(case, data):
+    """Written state (any value within its width) breaks the invariants the fast paths rely on
+    (e.g. zero pixels never in refractory); both engines must still agree tick by tick."""
+    cfg, seed, samples = case
+    ref = Network.create(cfg, seed)
+    c = CNetwork.create(cfg, seed)
+    mode, label, index, px = samples[0]
+    ref.begin_sample(px, label, mode, index)
+    c.begin_sample(px, label, mode, index)
+    for _ in range(2):
+        ref.tick()
+        c.tick()
+    g = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    snap = ref.snapshot()
+    for k, v in snap.items():
+        lo, hi = (cfg.w_min, cfg.w_max) if k.startswith("W") else \
+            (-32768, 32767) if k.startswith("G") else \
+            (cfg.s_min, cfg.s_max) if k[0] in "IVU" else \
+            (0, cfg.err_threshold - 1) if k in ("ep", "en") else \
+            (0, 255) if "ref" in k else (0, 50) if k.startswith("count") else (0, 1)
+        snap[k] = g.integers(lo, hi + 1, v.shape).astype(np.int64)
+    c.write_state(snap)
+    for l in range(cfg.n_layers):
+        ref.W[l][...] = snap[f"W{l}"]
+    for h in range(cfg.n_hidden):
+        ref.G[h][...] = snap[f"G{h}"]
+    for p, pop in enumerate(ref.pops):
+        for name in ("I", "V", "U", "ref", "count"):
+            setattr(pop, name, snap[f"{name}{p}"].copy())
+        pop.spk = snap[f"spk{p}"].astype(bool)
+    ref.in_ref, ref.in_spk = snap["in_ref"].copy(), snap["in_spk"].astype(bool)
+    ref.ep, ref.en = snap["ep"].copy(), snap["en"].copy()
+    ref.ep_spk, ref.en_spk = snap["ep_spk"].astype(bool), snap["en_spk"].astype(bool)
+    assert_same_state(ref.snapshot(), c.snapshot(), "after the write")
+    for t in range(4):
+        ref.tick()
+        c.tick()
+        assert_same_state(ref.snapshot(), c.snapshot(), f"tick {t} after the write")
+
+
+def test_writes_outside_a_width_are_refused_and_change_nothing():
+    cfg = explicit_config((6, 4, 3), weight_bits=5, state_bits=10, threshold=300, init_amp=(9, 9))
+    c = CNetwork.create(cfg, 1)
+    before = c.snapshot()
+    for key, bad in (("W0", 16), ("W1", -17), ("I0", 512), ("U1", -513), ("ref0", 256),
+                     ("spk1", 2), ("in_spk", -1), ("ep", cfg.err_threshold), ("count0", -1)):
+        v = before[key].copy()
+        v.reshape(-1)[0] = bad
+        with pytest.raises(ValueError, match="ERBP_E_VALUE"):
+            c.write_state({key: v})
+    with pytest.raises(ValueError, match="ERBP_E_SIZE"):
+        c.write_state({"V0": np.zeros(5, np.int64)})
+    assert_same_state(before, c.snapshot(), "after refused writes")
+
+
+# --- batch path, conversion, argument errors --------------------------------------------------------
+def test_batch_path_equals_one_sample_at_a_time():
+    cfg = NetConfig.default("30-12-5", "perbp", ticks_train=20, ticks_infer=15)
+    g = np.random.default_rng(5)
+    X = g.integers(0, 256, (7, 30)) * (g.random((7, 30)) < 0.5)
+    y = g.integers(0, 5, 7)
+    a, b = CNetwork.create(cfg, 9), CNetwork.create(cfg, 9)
+    a.samples_seen = b.samples_seen = 100
+    batch = a.run_samples(X, y, TRAIN, chunk=3)
+    one = [b.run_sample(X[i], int(y[i]), TRAIN) for i in range(7)]
+    assert batch.predictions.tolist() == [r.prediction for r in one]
+    assert batch.events.tolist() == [r.events for r in one]
+    assert batch.counts.tolist() == [r.counts.tolist() for r in one]
+    assert a.samples_seen == b.samples_seen == 107
+    assert all(np.array_equal(u, v) for u, v in zip(a.W, b.W))
+    inf = a.run_samples(X, mode=INFER, start_index=3)
+    assert inf.predictions.tolist() == [a.run_sample(X[i], sample=3 + i).prediction for i in range(7)]
+
+
+def test_conversion_to_and_from_the_reference():
+    cfg = NetConfig.default("20-7-6-3", weight_bits=12)
+    ref = Network.create(cfg, 77)
+    ref.samples_seen = 5
+    ref.run_sample(np.arange(20) * 12, 1, TRAIN)
+    c = CNetwork.from_network(ref)
+    assert (c.seed, c.samples_seen, c.cfg) == (77, 6, cfg)
+    back = c.to_network()
+    assert back.samples_seen == 6 and back.seed == 77
+    assert all(np.array_equal(u, v) for u, v in zip(back.W + back.G, ref.W + ref.G))
+    fresh = CNetwork.create(cfg, 77)  # weights and G generated in C from the seed
+    r0 = Network.create(cfg, 77)
+    assert all(np.array_equal(u, v) for u, v in zip(fresh.W + fresh.G, r0.W + r0.G))
+
+
+def test_argument_errors_raise_like_the_reference():
+    cfg = NetConfig.default("8-4-3")
+    c, ref = CNetwork.create(cfg, 1), Network.create(cfg, 1)
+    px = np.full(8, 100)
+    for args in ((px, 3, TRAIN, 0), (px, -1, TRAIN, 0), (px[:7], 0, TRAIN, 0),
+                 (px + 200, 0, TRAIN, 0), (px, 0, "learn", 0), (px, 0, INFER, 2**32)):
+        for net in (ref, c):
+            with pytest.raises(ValueError):
+                net.begin_sample(*args)
+    with pytest.raises(CEngineError, match="ERBP_E_STATE"):
+        CNetwork.create(cfg, 1).tick()  # no sample begun
+    with pytest.raises(ValueError):
+        c.run_samples(np.zeros((2, 8)), [0, 3], TRAIN)
+    with pytest.raises(ValueError):
+        CNetwork.create(cfg, 2**32)
+
+
+# --- configuration validator, memory size --------------------------------------------------------
+#: C status -> what the reference's ConfigError message says for the same rule.
+RULE_MESSAGES = {
+    "ERBP_E_CONFIG_RANGE": r"outside \[",
+    "ERBP_E_CONFIG_SLOT": r"unused slots must be 0",
+    "ERBP_E_CONFIG_THRESHOLD": r"threshold .* exceeds the state range",
+    "ERBP_E_CONFIG_ERR_W": r"err_label_w and err_pred_w",
+    "ERBP_E_CONFIG_BURN_IN": r"burn_in exceeds",
+    "ERBP_E_CONFIG_G_AMP": r"2 \* n_out \* g_amp",
+    "ERBP_E_CONFIG_GATE": r"gate_lo must be < gate_hi",
+    "ERBP_E_CONFIG_INIT_AMP": r"init_amp .* exceeds",
+    "ERBP_E_CONFIG_GAIN": r"n_pre \* 2\^\(weight_bits-1\)",
+}
+
+BASES = [NetConfig.default(t) for t in ("784-100-10", "784-500-500-10", "9-7")] + \
+    [NetConfig.default("64-30-20-10-5", "perbp", weight_bits=16, init_amp=(9,) * 4)]
+EDGE_VALUES = [-(2**31), -32769, -32768, -1, 0, 1, 2, 7, 8, 15, 16, 17, 30, 31, 64, 65, 255, 256,
+               257, 4096, 4097, 32767, 32768, 65535, 65536, 65537, 2**31 - 1]
+
+
+@given(st.sampled_from(BASES),
+       st.lists(st.tuples(st.integers(0, word_count() - 1), st.sampled_from(EDGE_VALUES)),
+                min_size=1, max_size=3))
+def test_config_validator_mirrors_the_reference(base, changes):
+    words = base.to_words()
+    for i, v in changes:
+        words[i] = v
+    status, where = config_check(words)
+    try:
+        cfg = NetConfig.from_words(words)
+    except ConfigError as e:
+        assert status != 0, f"C accepts a configuration the reference refuses: {e}"
+        assert re.search(RULE_MESSAGES[status_name(status)], str(e)), (status_name(status), str(e))
+        if status_name(status) in ("ERBP_E_CONFIG_RANGE", "ERBP_E_CONFIG_SLOT"):
+            assert cengine._field_at(where).split("[")[0] in str(e)
+        assert required_bytes_c_words(words) == 0
+        return
+    assert status == 0 and where == -1, f"C refuses ({status_name(status)}) a valid configuration"
+    assert CNetwork.required_bytes(cfg) == required_bytes(cfg) > 0
+
+
+def required_bytes_c_words(words) -> int:
+    ffi = cengine._load()[0]
+    c = ffi.new("erbp_config_t *")
+    LIB.erbp_config_from_words(c, ffi.new("int32_t[]", list(words)), len(words))
+    return int(LIB.erbp_net_required_bytes(c))
+
+
+@given(networks())
+def test_memory_size_is_the_same_in_c_and_python(case):
+    cfg = case[0]
+    assert CNetwork.required_bytes(cfg) == required_bytes(cfg)
+    n = required_bytes(cfg)
+    w = sum(a * b for a, b in zip(cfg.sizes, cfg.sizes[1:])) * cfg.weight_bytes
+    assert w < n < w + 2 * sum(cfg.n_out * h for h in cfg.sizes[1:-1]) + 64 * sum(cfg.sizes) + 1024
+
+
+def test_memory_size_of_the_paper_topologies():
+    for t in ("784-100-10", "784-200-10", "784-500-10", "784-200-200-10", "784-500-500-10"):
+        for variant in ("erbp", "perbp"):
+            cfg = NetConfig.default(t, variant)
+            assert CNetwork.required_bytes(cfg) == required_bytes(cfg)
+
+
+# --- integer helpers (erbp_intmath.h) ------------------------------------------------------------
+@given(st.integers(-(2**31) + 2**15, 2**31 - 2**15 - 1), st.integers(0, 15), st.integers(0, 31))
+def test_integer_helpers_equal_the_reference_rules(x, k, k31):
+    a = np.array([x], np.int64)
+    assert LIB.erbp_decay(x, k) == intmath.decay(a, k)[0]
+    assert LIB.erbp_asr(x, k31) == intmath.asr(a, k31)[0]
+    assert LIB.erbp_sat(x, -32768, 32767) == intmath.sat(a, -32768, 32767)[0]
+
+
+@given(st.integers(-(2**30), 2**30), st.integers(0, 30), st.integers(0, 2**32 - 1),
+       st.integers(0, 32767))
+def test_rounding_and_random_helpers_equal_the_reference(q, k, r, amp):
+    assert LIB.erbp_srs(q, k, r) == intmath.stochastic_round_shift(
+        np.array([q], np.int64), k, np.array([r], np.uint32))[0]
+    assert LIB.erbp_mix32(r) == rng.mix32(r)
+    assert LIB.erbp_absorb(r, q & 0xFFFFFFFF) == rng.absorb(r, q)
+    assert LIB.erbp_key(r, k, amp, q & 0xFFFF) == rng.key(r, k, amp, q & 0xFFFF)
+    assert LIB.erbp_draw(r, amp) == rng.draw(r, amp)
+    assert LIB.erbp_uniform(r, amp) == rng.uniform_int(np.array([r], np.uint32), amp)[0]
+
+
+def test_crc32_check_value():
+    assert LIB.erbp_crc32(0, b"123456789", 9) == 0xCBF43926
+    data = bytes(range(256)) * 5
+    assert LIB.erbp_crc32(0, data, len(data)) == zlib.crc32(data)
+
+
+# --- model files ---------------------------------------------------------------------------------
+@given(networks(max_hidden=2))
+def test_model_files_are_byte_identical_in_both_engines(case):
+    cfg, seed, samples = case
+    ref = Network.create(cfg, seed)
+    mode, label, index, px = samples[0]
+    ref.run_sample(px, label, TRAIN, sample=index)  # trained weights
+    data = mf.dumps(ref)
+    c = CNetwork.loads(data)
+    assert c.dumps() == data
+    assert mf.dumps(c.to_network()) == data
+
+
+def fix_crc(b: bytes) -> bytes:
+    return b[:-4] + struct.pack("<I", zlib.crc32(b[:-4]))
+
+
+@pytest.fixture(params=[("20-7-3", 8), ("9-4-4-2", 12), ("5-3", 3)])
+def model(request) -> tuple[Network, bytes]:
+    topo, wb = request.param
+    cfg = NetConfig.default(topo, weight_bits=wb, init_amp=(3,) * topo.count("-"))
+    net = Network.create(cfg, 77)
+    net.samples_seen = 1234
+    return net, mf.dumps(net)
+
+
+def c_status(data: bytes) -> str:
+    ffi = cengine._load()[0]
+    return status_name(LIB.erbp_model_check(data, len(data), ffi.NULL, ffi.NULL, ffi.NULL))
+
+
+def test_loader_round_trip_and_metadata(model):
+    net, data = model
+    c = CNetwork.loads(data)
+    assert (c.seed, c.samples_seen, c.cfg) == (77, 1234, net.cfg)
+    assert c_status(data) == "ERBP_OK"
+
+
+def test_loader_refuses_truncated_files(model):
+    _, data = model
+    for n in sorted({0, 3, 10, 27, 28, len(data) // 2, len(data) - 5, len(data) - 1}):
+        assert c_status(data[:n]) == "ERBP_E_FILE_TRUNCATED", n
+        with pytest.raises(mf.ModelFileError, match="truncated"):
+            CNetwork.loads(data[:n])
+
+
+def test_loader_refuses_every_corruption(model):
+    _, data = model
+    for i in range(0, len(data), max(1, len(data) // 97)):
+        c = bytearray(data)
+        c[i] ^= 0x5A
+        with pytest.raises(mf.ModelFileError):
+            mf.loads(bytes(c))
+        assert c_status(bytes(c)) != "ERBP_OK", i
+
+
+def test_loader_refusals_name_the_reason(model):
+    net, data = model
+    b = bytearray(data)
+
+    def patched(fmt: str, off: int, value: int, crc: bool = True) -> bytes:
+        c = bytearray(b)
+        struct.pack_into(fmt, c, off, value)
+        return fix_crc(bytes(c)) if crc else bytes(c)
+
+    cfg_at = lambda name: mf.HEADER.size + 4 * field_offsets()[name]  # noqa: E731
+    cases = {
+        "ERBP_E_FILE_MAGIC": fix_crc(b"NOPE" + bytes(b[4:])),
+        "ERBP_E_FILE_FORMAT": patched("<H", 4, 2),
+        "ERBP_E_FILE_SEMANTICS": patched("<H", 6, 99),
+        "ERBP_E_FILE_TRAILING": bytes(b) + b"\0\0\0\0",
+        "ERBP_E_FILE_CRC": patched("<I", 12, 78, crc=False),
+        "ERBP_E_FILE_WORDS": patched("<I", 20, word_count() + 1),
+        "ERBP_E_FILE_SIZE": patched("<i", cfg_at("n_in"), net.cfg.n_in + 1),
+        "ERBP_E_CONFIG_RANGE": patched("<i", cfg_at("threshold"), 0),
+        "ERBP_E_CONFIG_SLOT": patched("<i", cfg_at("w_shift") + 4 * 4, 1),
+        "ERBP_E_CONFIG_GATE": patched("<i", cfg_at("gate_hi"), -8192),
+    }
+    if net.cfg.weight_bits < 8:  # an int8 byte outside a narrower width
+        cases["ERBP_E_FILE_WEIGHT"] = patched("<b", mf.HEADER.size + 4 * word_count(), 127)
+    body_end = mf.HEADER.size + 4 * word_count() + sum(
+        int(np.prod(shape)) * np.dtype(dt).itemsize for _, shape, dt in mf.layout(net.cfg))
+    if body_end < len(data) - 4:  # this configuration's file has padding bytes
+        cases["ERBP_E_FILE_PADDING"] = patched("<B", body_end, 1)
+    for code, bad in cases.items():
+        assert c_status(bad) == code, code
+        exc = ConfigError if code.startswith("ERBP_E_CONFIG") else mf.ModelFileError
+        with pytest.raises(exc, match=code):
+            CNetwork.loads(bad)
+        with pytest.raises(mf.ModelFileError):  # the reference refuses the same file
+            mf.loads(bad)
+
+
+def test_every_status_has_a_name_and_the_table_is_complete():
+    names = [status_name(-i) for i in range(LIB.ERBP_STATUS_COUNT)]
+    assert names[0] == "ERBP_OK" and len(set(names)) == len(names)
+    assert all(n.startswith("ERBP_") for n in names)
+    assert status_name(-LIB.ERBP_STATUS_COUNT) == "unknown status"
