@@ -35,10 +35,25 @@ def _pad(n: int) -> int:
 _LIB = None
 
 
+#: "DIR:MODULE" of another build of the binding to use instead of erbp._cport (the sanitizer
+#: tests run the suite against one built by erbp._cport_build.build).
+VARIANT_ENV = "ERBP_CPORT_VARIANT"
+
+
 def _load():
     """The compiled binding (ffi, lib); built by ``pip install -e .`` (setup.py, cffi)."""
     global _LIB
     if _LIB is None:
+        variant = os.environ.get(VARIANT_ENV)
+        if variant:
+            import importlib
+            import sys
+
+            where, name = variant.rsplit(":", 1)
+            sys.path.insert(0, where)
+            mod = importlib.import_module(name)
+            _LIB = (mod.ffi, mod.lib)
+            return _LIB
         try:
             from . import _cport  # type: ignore[attr-defined]
         except ImportError as e:  # pragma: no cover - depends on the installation
