@@ -20,10 +20,12 @@ from .expio import command_line
 @click.option("--rule", type=click.Choice(RULES), default="bp", show_default=True,
               help="bp: back-propagation; fa: feedback alignment; dfa: direct random feedback "
                    "to each hidden layer (eRBP's RBP).")
-@click.option("--activation", type=click.Choice(ACTIVATIONS), default="sigmoid",
+@click.option("--activation", type=click.Choice(ACTIVATIONS), default="tanh",
               show_default=True)
-@click.option("--lr", type=float, default=0.4, show_default=True,
-              help="SGD step on the batch-mean gradient (the paper's 0.4/n_batch on the sum).")
+@click.option("--lr", type=float, default=0.05, show_default=True,
+              help="SGD step on the batch-mean gradient (the paper's GPU rate 0.4/n_batch on "
+                   "the summed gradient is --lr 0.4, good with --activation sigmoid for narrow "
+                   "networks only).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=60, show_default=True)
 @click.option("--epoch-size", type=click.IntRange(min=1), default=50_000, show_default=True,

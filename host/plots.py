@@ -59,7 +59,7 @@ def _save(fig: Figure, out: str | os.PathLike) -> Path:
     return p
 
 
-# --- the run directory -----------------------------------------------------------------------------
+# --- the run directory ----------------------------------------------------------------------------
 @dataclass
 class Run:
     """What the figures need from a run directory."""
@@ -89,7 +89,7 @@ def load_run(path: str | os.PathLike) -> Run:
     return Run(p, net, initial, read_jsonl(p / METRICS), config)
 
 
-# --- learning curve --------------------------------------------------------------------------------
+# --- learning curve -------------------------------------------------------------------------------
 def _percent(values: Sequence[float | None]) -> np.ndarray:
     """Errors as percentages: fractions are scaled by 100; a series already above 1 is kept."""
     v = np.array([np.nan if x is None else float(x) for x in values], dtype=float)
@@ -129,7 +129,7 @@ def plot_learning_curve(records: Sequence[dict[str, Any]], out: str | os.PathLik
     return _save(fig, out)
 
 
-# --- spike rasters ---------------------------------------------------------------------------------
+# --- spike rasters --------------------------------------------------------------------------------
 @dataclass
 class Raster:
     """Spikes of one sample: ``spikes[p]`` is a bool array (ticks, neurons) for population p
@@ -207,7 +207,7 @@ def _square(n: int) -> tuple[int, int]:
     return (s, s) if s * s == n else (1, n)
 
 
-# --- weight histograms -----------------------------------------------------------------------------
+# --- weight histograms ----------------------------------------------------------------------------
 def plot_weight_histograms(before: Sequence[np.ndarray], after: Sequence[np.ndarray],
                            out: str | os.PathLike, w_range: tuple[int, int] | None = None,
                            title: str = "") -> Path:
@@ -240,7 +240,7 @@ def plot_weight_histograms(before: Sequence[np.ndarray], after: Sequence[np.ndar
     return _save(fig, out)
 
 
-# --- confusion matrix ------------------------------------------------------------------------------
+# --- confusion matrix -----------------------------------------------------------------------------
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
     """Counts ``m[true, predicted]`` (int64, n_classes x n_classes)."""
     m = np.zeros((n_classes, n_classes), dtype=np.int64)
@@ -289,7 +289,7 @@ def predict(net: Network, x: np.ndarray, labels: np.ndarray, engine: str = "auto
     return preds
 
 
-# --- receptive fields ------------------------------------------------------------------------------
+# --- receptive fields -----------------------------------------------------------------------------
 def plot_receptive_fields(w0: np.ndarray, out: str | os.PathLike,
                           image_shape: tuple[int, int] | None = None, n_units: int = 100,
                           title: str = "") -> Path:
@@ -311,7 +311,7 @@ def plot_receptive_fields(w0: np.ndarray, out: str | os.PathLike,
     return _save(fig, out)
 
 
-# --- everything ------------------------------------------------------------------------------------
+# --- everything -----------------------------------------------------------------------------------
 def plot_all(rundir: str | os.PathLike, outdir: str | os.PathLike | None = None,
              n_digits: int = 4, n_test: int = 1000, engine: str = "auto",
              data: Any = None, kinds: Sequence[str] | None = None) -> dict[str, Path]:
