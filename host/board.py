@@ -74,6 +74,7 @@ MIN_CHUNK = 64  # chunks of model data shrink down to this on a noisy link
 
 MODE_INFER = 0
 MODE_TRAIN = 1
+SAMPLE_ZRUN = 0x80  # mode-byte flag: pixels coded as zero runs (see zero_runs)
 MODES = {"infer": MODE_INFER, "train": MODE_TRAIN}
 
 CAPS = struct.Struct("<HHHHIIIIIIIHH16s16s")
@@ -225,6 +226,8 @@ class Board:
                                         f"emulator started: `erbp board start`)?") from None
                 time.sleep(0.1)
         self.caps: Caps | None = None
+        #: code the pixels of samples as zero runs when that is shorter (MNIST: ~3x fewer bytes)
+        self.zero_runs = True
 
     # context manager
     def __enter__(self) -> "Board":
@@ -390,7 +393,13 @@ class Board:
         the sample's position so a resumed stream's re-sent sample is recognised)."""
         px = bytes(bytearray(pixels))
         lab = 255 if label is None or label < 0 else int(label)
-        body = struct.pack("<IBBH", index & 0xFFFFFFFF, MODES[mode], lab, len(px)) + px
+        flag, data = 0, px
+        if self.zero_runs:
+            code = zero_runs(px)
+            max_frame = self.caps.max_frame if self.caps else 0
+            if len(code) < len(px) and len(px) + len(code) + 16 <= max_frame:
+                flag, data = SAMPLE_ZRUN, code
+        body = struct.pack("<IBBH", index & 0xFFFFFFFF, MODES[mode] | flag, lab, len(px)) + data
         return BoardResult.parse(self.request(MSG_SAMPLE, body, seq=seq,
                                               what=f"sample {index} ({mode})"))
 
@@ -440,6 +449,26 @@ class Board:
         """Reset the board (the model is gone afterwards)."""
         self.request(MSG_RESET, what="RESET")
         self.caps = None
+
+
+def zero_runs(px: bytes) -> bytes:
+    """Pixels coded as zero runs (docs/protocol.md): token t < 0x80 is followed by t + 1 literal
+    pixels; t >= 0x80 stands for t - 0x7F zero pixels."""
+    out = bytearray()
+    i, n = 0, len(px)
+    while i < n:
+        j = i
+        if px[i] == 0:
+            while j < n and px[j] == 0 and j - i < 128:
+                j += 1
+            out.append(0x7F + j - i)
+        else:
+            while j < n and px[j] != 0 and j - i < 128:
+                j += 1
+            out.append(j - i - 1)
+            out += px[i:j]
+        i = j
+    return bytes(out)
 
 
 def seq_for_position(position: int) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from firmware_support import FIRMWARE, GOLDEN, make
 
-FUZZ_SECONDS = int(os.environ.get("ERBP_FUZZ_SECONDS", "20"))
+FUZZ_SECONDS = int(os.environ.get("ERBP_FUZZ_SECONDS", "15"))
 
 
 def seed_corpus(directory):
@@ -23,6 +23,8 @@ def seed_corpus(directory):
         "hello": B.encode_frame(B.MSG_HELLO, 1),
         "infer": B.encode_frame(B.MSG_SAMPLE, 2, struct.pack("<IBBH", 5, 0, 255, 64) + bytes(range(64))),
         "train": B.encode_frame(B.MSG_SAMPLE, 3, struct.pack("<IBBH", 0, 1, 4, 64) + bytes(range(64, 128))),
+        "zrun": B.encode_frame(B.MSG_SAMPLE, 10, struct.pack("<IBBH", 5, 0x80, 255, 64)
+                               + B.zero_runs(bytes(20) + bytes(range(1, 30)) + bytes(15))),
         "read": B.encode_frame(B.MSG_MODEL_READ, 4, struct.pack("<IH", 1700, 100)),
         "state": B.encode_frame(B.MSG_STATE_READ, 5, struct.pack("<IH", 0, 64)),
         "load": B.encode_frame(B.MSG_LOAD_BEGIN, 6, struct.pack("<I", len(model)))

@@ -301,3 +301,29 @@ def test_board_cli(host_board, tmp_path, digits):
     assert r.exit_code == 0 and "netduinoplus2" in r.output
     r = run(board, ["flash", "netduinoplus2", "--dry-run"])
     assert r.exit_code == 0 and "pyocd flash -t stm32f405rg" in r.output
+
+
+def test_zero_run_coded_pixels(b):
+    """Zero-run coded pixels give exactly the results of raw pixels; bad codes are refused."""
+    from erbp import board as B
+
+    b.deploy(golden_model())
+    rng = np.random.default_rng(6)
+    for density in (0.0, 0.05, 0.3, 1.0):
+        px = (rng.integers(1, 256, 64) * (rng.random(64) < density)).astype(np.uint8)
+        b.zero_runs = False
+        raw = b.run(7, "infer", -1, px)
+        b.zero_runs = True
+        assert len(B.zero_runs(bytes(px))) != 64 or density == 1.0
+        coded = b.run(7, "infer", -1, px)
+        assert (coded.prediction, coded.counts, coded.events) == (raw.prediction, raw.counts,
+                                                                  raw.events)
+    hdr = struct.pack("<IBBH", 0, B.SAMPLE_ZRUN, 255, 64)
+    for code, why in [(bytes([0xBE]), "shorter than the pixel count"),  # 63 zeros, not 64
+                      (bytes([0xFF, 0xFF]), "zero run past the pixel count"),
+                      (bytes([0x05, 1, 2]), "literal run past"),
+                      (b"", "shorter than the pixel count")]:
+        with pytest.raises(B.BoardRefused, match=why) as e:
+            b.request(B.MSG_SAMPLE, hdr + code)
+        assert e.value.code == B.ERR_ARGUMENT
+    assert B.BoardResult.parse(b.request(B.MSG_SAMPLE, hdr + bytes([0xBF]))).index == 0  # 64 zeros

@@ -173,16 +173,16 @@ def test_faults_and_reset_mid_stream(images, digits, tmp_path):
         board.deploy(model)  # then the emulator's one serial connection goes to the proxy
     port = int(emu.url.rsplit(":", 1)[1])
     link = FaultyLink(("127.0.0.1", port), corrupt=1e-3, drop=5e-4, dup=5e-4, seed=5)
-    n, reset_at = 150, 80
+    n, reset_at = 100, 55
     x, y = digits.train_x[:n], digits.train_y[:n]
     out = tmp_path / "faulty.jsonl"
     logs: list[str] = []
     try:
-        with Board(link.url, timeout=1.0, retries=30, log=logs.append) as b:
+        with Board(link.url, timeout=0.6, retries=30, log=logs.append) as b:
             def on_result(line):
                 if line["pos"] == reset_at:
                     emu.system_reset()  # the board loses its model; the stream recovers
-            lines = run_stream(b, x, y, "train", out, checkpoint_every=25, on_result=on_result,
+            lines = run_stream(b, x, y, "train", out, checkpoint_every=20, on_result=on_result,
                                log=logs.append)
             pulled = b.read_model()
     finally:

@@ -171,21 +171,67 @@ static uint32_t load_end(uint32_t seq)
     return n + 16u;
 }
 
+/* Expand zero-run coded pixels in the receive buffer itself: the code is first moved to the end of
+ * the buffer, then expanded from the start; the output never overtakes the input as long as
+ * pixels + code + 16 fit in the buffer. Returns NULL, or why the coding is refused. */
+static const char *decode_zero_runs(const uint8_t *code, uint32_t n, uint32_t npx,
+                                    const uint8_t **pixels)
+{
+    uint8_t *out = rx + 16, *in;
+    uint32_t r = 0, w = 0;
+    if ((size_t)npx + n + 16u > sizeof rx) {
+        return "zero-run coded sample too large to expand: send raw pixels";
+    }
+    in = rx + sizeof rx - n;
+    memmove(in, code, n);
+    while (r < n) {
+        uint32_t t = in[r++], k;
+        if (t >= 0x80u) {
+            k = t - 0x7Fu;
+            if (k > npx - w) {
+                return "zero run past the pixel count";
+            }
+            memset(out + w, 0, k);
+        } else {
+            k = t + 1u;
+            if (k > npx - w || k > n - r) {
+                return "literal run past the pixel count or the body";
+            }
+            memmove(out + w, in + r, k);
+            r += k;
+        }
+        w += k;
+    }
+    if (w != npx) {
+        return "zero-run code shorter than the pixel count";
+    }
+    *pixels = out;
+    return NULL;
+}
+
 static uint32_t sample(uint32_t seq, const uint8_t *body, uint32_t len)
 {
     uint32_t index, mode, label, npx, n_out, n, k;
     FwResult r;
     uint64_t t0, t1;
     const char *why = "";
+    const uint8_t *pixels = NULL;
     if (len < 8u) {
         return error_body(tx, seq, FW_ERR_LENGTH, 8u, "sample body shorter than its header");
     }
     index = rd32(body);
-    mode = body[4];
+    mode = body[4] & (uint32_t)~FW_SAMPLE_ZRUN;
     label = body[5];
     npx = rd16(body + 6);
-    if (len != 8u + npx) {
+    if (body[4] & FW_SAMPLE_ZRUN) {
+        why = decode_zero_runs(body + 8, len - 8u, npx, &pixels);
+        if (why != NULL) {
+            return error_body(tx, seq, FW_ERR_ARGUMENT, npx, why);
+        }
+    } else if (len != 8u + npx) {
         return error_body(tx, seq, FW_ERR_LENGTH, 8u + npx, "pixel count and body length differ");
+    } else {
+        pixels = body + 8;
     }
     if (!model.loaded) {
         return error_body(tx, seq, FW_ERR_NO_MODEL, 0, "no model loaded");
@@ -202,7 +248,7 @@ static uint32_t sample(uint32_t seq, const uint8_t *body, uint32_t len)
         return error_body(tx, seq, FW_ERR_ARGUMENT, n_out, "training needs a label below n_out");
     }
     t0 = board_cycles();
-    if (fw_engine_run(body + 8, index, mode, label, &r, counts, &why) != 0) {
+    if (fw_engine_run(pixels, index, mode, label, &r, counts, &why) != 0) {
         return error_body(tx, seq, FW_ERR_ARGUMENT, 0, why);
     }
     t1 = board_cycles();

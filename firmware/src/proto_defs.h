@@ -37,9 +37,11 @@
 #define FW_ERR_ARGUMENT 12u    /* bad field in a request (mode, label, pixel count, offset) */
 #define FW_ERR_FLAGS 13u       /* nonzero header flags (reserved) */
 
-/* Sample modes. */
+/* Sample modes, in the low bits of the SAMPLE mode byte; bit 7 says the pixels are coded as zero
+ * runs: token t < 0x80: t + 1 literal pixels follow; t >= 0x80: t - 0x7F zero pixels. */
 #define FW_MODE_INFER 0u
 #define FW_MODE_TRAIN 1u
+#define FW_SAMPLE_ZRUN 0x80u
 
 #define FW_BOARD_NAME_BYTES 16u
 #define FW_MAX_CHUNK 1024u /* largest data chunk of LOAD_CHUNK / MODEL_READ / STATE_READ */
