@@ -26,14 +26,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from erbp.baselines import BaselineConfig, blas_threads, evaluate as ann_evaluate, \
     train_positions
 from erbp.configure import make_config, parse_overrides
 from erbp.datasets import load_dataset
-from erbp.engines import EngineUnavailable, engine_class
-from erbp.expio import command_line, machine, now, read_json, write_json, write_text_atomic
+from erbp.expio import command_line, machine, now, read_json, resolve_engine, write_json, \
+    write_text_atomic
 from erbp.reference import Network, modelfile
 from erbp.training import SampleOrder, evaluate, train
 
@@ -41,18 +40,6 @@ MILESTONES = (100, 500, 2_000, 5_000, 10_000, 60_000)
 #: NSAT (the authors' fixed-point simulator), 784-100-10, measured in nsat.md sections 6 and 9:
 #: training samples -> test error in % (first 1,000 test digits, one epoch).
 NSAT_ERROR = {500: 40.2, 2_000: 22.9, 5_000: 17.2}
-
-
-def pick_engine(name: str) -> str:
-    """``auto``: c if the C engine is built, else python."""
-    if name != "auto":
-        engine_class(name)
-        return name
-    try:
-        engine_class("c")
-        return "c"
-    except EngineUnavailable:
-        return "python"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -81,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = parse_args(argv)
     cmd = command_line(None if argv is None else ["benchmarks/learning_speed.py", *argv])
     print(f"$ {cmd}")
-    engine = pick_engine(a.engine)
+    engine = resolve_engine(a.engine)
     milestones = sorted({int(m) for m in a.milestones.split(",") if m.strip()})
     data = load_dataset("mnist", a.data_dir)
     overrides = parse_overrides(a.sets)

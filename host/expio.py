@@ -73,3 +73,18 @@ def machine() -> dict[str, Any]:
 
     return {"host": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "platform": platform.platform()}
+
+
+def resolve_engine(name: str) -> str:
+    """An engine name for erbp.engines: ``auto`` becomes "c" if the C engine is built, else
+    "python"; another name is checked (EngineUnavailable if unknown or not built)."""
+    from .engines import EngineUnavailable, engine_class
+
+    if name != "auto":
+        engine_class(name)
+        return name
+    try:
+        engine_class("c")
+        return "c"
+    except EngineUnavailable:
+        return "python"
