@@ -193,9 +193,13 @@ def deploy(model: Path, port: str | None, timeout: float) -> None:
               help="pull the model every N training samples (recovery after a board reset)")
 @timeout_option
 @click.option("--retries", default=10, show_default=True)
+@click.option("--verify", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="the model deployed before the stream: re-run every sample with the PC's C "
+                   "engine and check the board's results (and, in training, its weights) are "
+                   "identical")
 @_user_errors
 def stream(port, mode, dataset, data_dir, split, first, count, out, checkpoint_every, timeout,
-           retries) -> None:
+           retries, verify) -> None:
     """Stream samples for training or inference; results are appended as they arrive."""
     from .board_stream import load_split, run_stream
 
@@ -207,9 +211,37 @@ def stream(port, mode, dataset, data_dir, split, first, count, out, checkpoint_e
                            checkpoint_every=checkpoint_every,
                            log=lambda m: click.echo(f"warning: {m}", err=True))
         dt = time.monotonic() - t0
+        pulled = b.read_model() if verify and mode == "train" else None
     correct = sum(1 for r in lines if r["prediction"] == r["label"])
     click.echo(f"{len(lines)} samples in {out}; accuracy {correct / max(1, len(lines)):.4f}; "
                f"this run {dt:.1f} s, {b.retransmissions} retransmissions")
+    if verify:
+        _verify(verify, lines, x, y, mode, pulled)
+
+
+def _verify(model: Path, lines: list[dict], x, y, mode: str, pulled: bytes | None) -> None:
+    """Re-run the stream on the PC (C engine) and compare with the board, bit for bit."""
+    from .board_stream import RESULT_KEYS
+    from .cengine import CNetwork
+
+    net = CNetwork.load(model)
+    bad = []
+    for line in lines:
+        p = line["pos"]
+        r = net.run_sample(x[p], int(y[p]) if mode == "train" else -1, mode, line["index"])
+        pc = [int(r.prediction), [int(c) for c in r.counts], int(r.events)]
+        if pc != [line[k] for k in RESULT_KEYS]:
+            bad.append(p)
+    if bad:
+        raise click.ClickException(f"{len(bad)} of {len(lines)} samples differ from the PC's C "
+                                   f"engine (first positions {bad[:10]})")
+    msg = f"verified: all {len(lines)} results equal the PC's C engine"
+    if pulled is not None:
+        if pulled != net.dumps():
+            raise click.ClickException("the board's weights differ from the PC's after the same "
+                                       "samples")
+        msg += "; the board's weights are bit-identical to the PC's"
+    click.echo(msg)
 
 
 @board.command()

@@ -290,8 +290,9 @@ def test_board_cli(host_board, tmp_path, digits):
     assert r.exit_code == 0 and "deployed" in r.output, r.output
     out = tmp_path / "s.jsonl"
     r = run(board, ["stream", *port, "--mode", "train", "--dataset", "digits", "--count", "20",
-                    "--out", str(out)])
+                    "--out", str(out), "--verify", str(model)])
     assert r.exit_code == 0 and "20 samples" in r.output, r.output
+    assert "weights are bit-identical" in r.output
     assert len(out.read_text().splitlines()) == 20
     r = run(board, ["pull", *port, "--out", str(tmp_path / "p.erbp")])
     assert r.exit_code == 0 and "20 samples seen" in r.output, r.output
