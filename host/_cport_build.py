@@ -30,11 +30,12 @@ def _enum_names(text: str, typedef: str) -> list[str]:
 
 def cdef_source() -> str:
     text = HEADERS[0].read_text()
-    consts = [n for t in ("erbp_status_t", "erbp_mode_t", "erbp_var_t") for n in _enum_names(text, t)]
+    enums = ("erbp_status_t", "erbp_mode_t", "erbp_var_t")
+    consts = [n for t in enums for n in _enum_names(text, t)]
     defines = re.findall(r"^#define (ERBP_\w+) \d+u?\b", text + HEADERS[1].read_text(), re.M)
     return "\n".join(
-        ["typedef int... erbp_status_t;", "typedef int... erbp_mode_t;", "typedef int... erbp_var_t;",
-         "typedef struct { ...; } erbp_config_t;", "typedef struct { ...; } erbp_net_t;"]
+        [f"typedef int... {t};" for t in enums]
+        + ["typedef struct { ...; } erbp_config_t;", "typedef struct { ...; } erbp_net_t;"]
         + [f"static const int {n};" for n in consts]
         + [f"#define {n} ..." for n in sorted(set(defines))]
         + [_CDEF_FUNCTIONS])

@@ -133,11 +133,12 @@ def config_check(words: Iterable[int]) -> tuple[int, int]:
 
 def required_bytes(cfg: NetConfig) -> int:
     """Arena bytes of a network: the arithmetic of ``erbp__layout`` (cport/src/erbp_config.c),
-    in Python. Arrays in order, each starting at a multiple of ARENA_ALIGN: W_l, G_h; per population
-    I, V, U, dw (int16), acc (int32), count, list (uint16), ref, spk (uint8); pixels, in_ref, in_spk
-    (uint8), in_nz, in_list, in_thr (uint16), in_hit (uint8); ep, en (int16), ep_spk, en_spk (uint8);
-    the blank-out mask
-    (int16, largest post population rounded up to 4)."""
+    in Python. Arrays in order, each starting at a multiple of ARENA_ALIGN: W_l, G_h; per
+    population of n neurons, with P = n padded to a multiple of BLOCK: I, V, U, dw (int16, P),
+    acc (int32, P), count (uint16, P), list (uint16, n), ref, spk (uint8, P); with Q = n_in padded:
+    pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list (uint16, n_in), in_thr
+    (uint16, Q), in_hit (uint8, Q); ep, en (int16), ep_spk, en_spk (uint8); the blank-out mask
+    (int16, the largest post population rounded up to 4)."""
     sizes, n_in, n_out = cfg.sizes, cfg.n_in, cfg.n_out
     blocks = [sizes[l] * sizes[l + 1] * cfg.weight_bytes for l in range(cfg.n_layers)]
     blocks += [n_out * sizes[h + 1] * 2 for h in range(cfg.n_hidden)]
@@ -392,14 +393,15 @@ class CNetwork:
                 self._net, ffi.from_buffer("uint8_t[]", X[a:b]), b - a, self.cfg.n_in,
                 ffi.from_buffer("int32_t[]", lab[a:b]) if lab is not None else ffi.NULL, m,
                 start_index + a, ffi.from_buffer("int32_t[]", pred[a:b]),
-                ffi.from_buffer("uint32_t[]", counts[a:b]), ffi.from_buffer("uint64_t[]", events[a:b])))
+                ffi.from_buffer("uint32_t[]", counts[a:b]),
+                ffi.from_buffer("uint64_t[]", events[a:b])))
             if progress is not None:
                 progress(b)
         self.mode = mode
         return BatchResult(predictions=pred.astype(np.int64), counts=counts.astype(np.int64),
                            events=events.astype(np.int64))
 
-    # --- observation ----------------------------------------------------------------------------------
+    # --- observation ------------------------------------------------------------------------------
     _VARS = ("W", "G", "I", "V", "U", "ref", "spk", "count", "in_ref", "in_spk", "ep", "en",
              "ep_spk", "en_spk")
 

@@ -5,8 +5,8 @@
 The header holds the configuration struct ``erbp_config_t`` (one int32 member per field, in
 ``FIELDS`` order, so its words are the model file's configuration words), every field's range and
 word offset, an X-macro table of the fields (the C validator loops over it exactly as
-``NetConfig.validate`` loops over ``FIELDS``), and the normative constants. ``tests/test_cport_build.py``
-checks that the committed header equals :func:`render`'s output.
+``NetConfig.validate`` loops over ``FIELDS``), and the normative constants.
+``tests/test_cport_build.py`` checks that the committed header equals :func:`render`'s output.
 """
 from __future__ import annotations
 
@@ -51,8 +51,10 @@ def render() -> str:
     a(f"#define ERBP_MAX_HIDDEN {K.MAX_HIDDEN}  /* most hidden layers */")
     a(f"#define ERBP_MAX_LAYERS {K.MAX_LAYERS}  /* most weight layers (MAX_HIDDEN + 1) */")
     a(f"#define ERBP_CONFIG_WORDS {word_count()}  /* int32 words of a serialised configuration */")
-    a(f"#define ERBP_FILE_HEADER_BYTES {HEADER.size}  /* model-file header before the configuration */")
-    a("#define ERBP_FILE_MAGIC \"" + MAGIC.decode("ascii") + "\"  /* first four bytes of a model file */")
+    a(f"#define ERBP_FILE_HEADER_BYTES {HEADER.size}"
+      "  /* model-file header before the configuration */")
+    a(f"#define ERBP_FILE_MAGIC \"{MAGIC.decode('ascii')}\""
+      "  /* first four bytes of a model file */")
     a("")
     a("/* ---- the counter-based random function (section 5) ---- */")
     a(f"#define ERBP_MIX_M1 0x{K.MIX_M1:08x}u")
@@ -80,7 +82,8 @@ def render() -> str:
     for i, f in enumerate(FIELDS):
         up = f.name.upper()
         end = " \\" if i + 1 < len(FIELDS) else ""
-        a(f"    X({f.name}, ERBP_OFF_{up}, {f.slots}, ERBP_{up}_MIN, ERBP_{up}_MAX, {_kind(f)}){end}")
+        a(f"    X({f.name}, ERBP_OFF_{up}, {f.slots}, ERBP_{up}_MIN, ERBP_{up}_MAX, "
+          f"{_kind(f)}){end}")
     a("")
     a("/* The configuration: every member is an int32 word, in model-file order. Per-layer members")
     a(" * have ERBP_MAX_LAYERS slots (slot l configures weight layer l, the connection into")

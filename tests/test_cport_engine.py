@@ -42,7 +42,8 @@ def networks(draw, max_hidden: int = 3):
         label_period=draw(st.sampled_from([1, 2, 3, 255])),
         syn_shift=draw(edge(0, 15)), mem_shift=draw(edge(0, 15)),
         dend_shift=draw(edge(0, 15)), i2v_shift=draw(edge(0, 15)),
-        threshold=draw(st.sampled_from([1, 2, 100, smax])), refractory=draw(st.sampled_from([0, 1, 4, 255])),
+        threshold=draw(st.sampled_from([1, 2, 100, smax])),
+        refractory=draw(st.sampled_from([0, 1, 4, 255])),
         noise_prob=draw(st.sampled_from([0, 1, 30000, 65536])),
         noise_weight=draw(edge(-32768, 32767)),
         err_threshold=thr_e, err_label_w=draw(edge(0, thr_e)), err_pred_w=draw(edge(0, thr_e)),
@@ -85,11 +86,14 @@ def test_random_networks_match_the_reference_every_tick(case):
     for s, (mode, label, index, px) in enumerate(samples):
         lab = label if mode == TRAIN else -1
         ref_snaps: list[dict] = []
-        rr = ref.run_sample(px, lab, mode, sample=index, on_tick=lambda n: ref_snaps.append(n.snapshot()))
+        rr = ref.run_sample(px, lab, mode, sample=index,
+                            on_tick=lambda n: ref_snaps.append(n.snapshot()))
         it = iter(ref_snaps)
-        rc = c.run_sample(px, lab, mode, sample=index,
-                          on_tick=lambda n: assert_same_state(next(it), n.snapshot(),
-                                                              f"sample {s} ({mode}) tick {n.tick_no - 1}"))
+
+        def compare(n, s=s, mode=mode, it=it):
+            assert_same_state(next(it), n.snapshot(), f"sample {s} ({mode}) tick {n.tick_no - 1}")
+
+        rc = c.run_sample(px, lab, mode, sample=index, on_tick=compare)
         assert (rr.prediction, rr.events, rr.input_spikes, rr.hidden_spikes) == \
             (rc.prediction, rc.events, rc.input_spikes, rc.hidden_spikes)
         assert np.array_equal(rr.counts, rc.counts)
@@ -152,7 +156,7 @@ def test_writes_outside_a_width_are_refused_and_change_nothing():
     assert_same_state(before, c.snapshot(), "after refused writes")
 
 
-# --- batch path, conversion, argument errors --------------------------------------------------------
+# --- batch path, conversion, argument errors ------------------------------------------------------
 def test_batch_path_equals_one_sample_at_a_time():
     cfg = NetConfig.default("30-12-5", "perbp", ticks_train=20, ticks_infer=15)
     g = np.random.default_rng(5)
@@ -168,7 +172,8 @@ def test_batch_path_equals_one_sample_at_a_time():
     assert a.samples_seen == b.samples_seen == 107
     assert all(np.array_equal(u, v) for u, v in zip(a.W, b.W))
     inf = a.run_samples(X, mode=INFER, start_index=3)
-    assert inf.predictions.tolist() == [a.run_sample(X[i], sample=3 + i).prediction for i in range(7)]
+    one = [a.run_sample(X[i], sample=3 + i).prediction for i in range(7)]
+    assert inf.predictions.tolist() == one
 
 
 def test_conversion_to_and_from_the_reference():

@@ -64,7 +64,7 @@ typedef enum erbp_status {
 
 #define ERBP_STATUS_COUNT 27 /* number of status codes: 0 .. -(ERBP_STATUS_COUNT - 1) */
 
-/* A constant, human-readable name of a status ("ERBP_E_CRC: ..."); never NULL (unknown codes
+/* A constant, human-readable name of a status ("ERBP_E_FILE_CRC: ..."); never NULL (unknown codes
  * give "unknown status"). */
 const char *erbp_status_str(erbp_status_t s);
 
@@ -95,7 +95,7 @@ erbp_status_t erbp_config_to_words(const erbp_config_t *cfg, int32_t *words, siz
  * (erbp.cengine.required_bytes) and tested equal. Does not include sizeof(erbp_net_t). */
 size_t erbp_net_required_bytes(const erbp_config_t *cfg);
 
-/* ---- the network instance ---------------------------------------------------------------------- */
+/* ---- the network instance -------------------------------------------------------------------- */
 
 typedef enum erbp_mode { ERBP_INFER = 0, ERBP_TRAIN = 1 } erbp_mode_t;
 
@@ -160,7 +160,7 @@ uint32_t erbp_net_samples_seen(const erbp_net_t *net);
 /* Set samples_seen (e.g. after resuming). Errors: ERBP_E_NULL, ERBP_E_STATE. */
 erbp_status_t erbp_net_set_samples_seen(erbp_net_t *net, uint32_t samples_seen);
 
-/* ---- model files (docs/semantics.md section 9) -------------------------------------------------- */
+/* ---- model files (docs/semantics.md section 9) ----------------------------------------------- */
 
 /* Exact size in bytes of the model file of a configuration; 0 if cfg is NULL or invalid. */
 size_t erbp_model_bytes(const erbp_config_t *cfg);
@@ -184,7 +184,7 @@ erbp_status_t erbp_net_save(const erbp_net_t *net, uint8_t *out, size_t cap, siz
 /* CRC-32 (IEEE 802.3, as zlib.crc32) of n bytes, continuing from crc (0 to start). */
 uint32_t erbp_crc32(uint32_t crc, const uint8_t *data, size_t n);
 
-/* ---- samples (docs/semantics.md section 7) ------------------------------------------------------ */
+/* ---- samples (docs/semantics.md section 7) --------------------------------------------------- */
 
 /* Start a sample: reset the state and remember the pixels (n_pixels must equal n_in; values
  * 0..255), the label (used in training only, must be in [0, n_out) then; ignored in inference),
@@ -236,7 +236,7 @@ uint32_t erbp_tick_count(const erbp_net_t *net);
  * ERBP_E_STATE, ERBP_E_SIZE (n < n_out). */
 erbp_status_t erbp_output_counts(const erbp_net_t *net, uint32_t *out, size_t n);
 
-/* ---- full state, for verification (the keys of the reference's Network.snapshot) -------------- */
+/* ---- full state, for verification (the keys of the reference's Network.snapshot) ------------- */
 
 typedef enum erbp_var {
     ERBP_VAR_W = 0,       /* index = layer 0..n_hidden: n_pre * n_post weights, row = pre neuron */

@@ -1,7 +1,7 @@
 /* erbp_config.c - status strings, configuration checks, memory layout. */
 #include "erbp_internal.h"
 
-/* ---- status strings ---------------------------------------------------------------------------- */
+/* ---- status strings -------------------------------------------------------------------------- */
 
 static const char *const status_names[] = {
     "ERBP_OK: success",
@@ -46,7 +46,7 @@ const char *erbp_status_str(erbp_status_t s)
     return status_names[i];
 }
 
-/* ---- configuration as words ---------------------------------------------------------------------- */
+/* ---- configuration as words ------------------------------------------------------------------ */
 
 /* Word i of a configuration, through the X-macro table (no assumption about struct layout): the
  * fields come in increasing offset order, so the first one that ends after i holds it. */
@@ -93,7 +93,7 @@ erbp_status_t erbp_config_to_words(const erbp_config_t *cfg, int32_t *words, siz
     return ERBP_OK;
 }
 
-/* ---- validation (mirrors NetConfig.from_words + NetConfig.validate) ------------------------------ */
+/* ---- validation (mirrors NetConfig.from_words + NetConfig.validate) -------------------------- */
 
 /* Slots of a field in use for n_hidden hidden layers. */
 static uint32_t used_slots(int32_t kind, int32_t slots, int32_t n_hidden)
@@ -173,7 +173,7 @@ erbp_status_t erbp_config_check(const erbp_config_t *cfg, int32_t *where)
 
 #undef FAIL
 
-/* ---- memory layout ------------------------------------------------------------------------------ */
+/* ---- memory layout --------------------------------------------------------------------------- */
 
 static uint32_t align_up(uint32_t x)
 {

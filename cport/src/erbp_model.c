@@ -27,7 +27,7 @@ uint32_t erbp_crc32(uint32_t crc, const uint8_t *data, size_t n)
     return ~crc;
 }
 
-/* ---- little-endian helpers -------------------------------------------------------------------- */
+/* ---- little-endian helpers ------------------------------------------------------------------- */
 
 static uint32_t get_u32(const uint8_t *p)
 {
@@ -69,7 +69,7 @@ static void put_u16(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)((v >> 8) & 255u);
 }
 
-/* ---- sizes -------------------------------------------------------------------------------------- */
+/* ---- sizes ----------------------------------------------------------------------------------- */
 
 /* bytes of the arrays W_0..W_H, G_0..G_{H-1} of a valid configuration */
 static uint32_t array_bytes(const erbp_config_t *c)
@@ -100,7 +100,7 @@ size_t erbp_model_bytes(const erbp_config_t *cfg)
     return (size_t)file_bytes(cfg);
 }
 
-/* ---- check ---------------------------------------------------------------------------------------- */
+/* ---- check ----------------------------------------------------------------------------------- */
 
 erbp_status_t erbp_model_check(const uint8_t *data, size_t n, erbp_config_t *cfg,
                                uint32_t *seed, uint32_t *samples_seen)
@@ -170,7 +170,7 @@ erbp_status_t erbp_model_check(const uint8_t *data, size_t n, erbp_config_t *cfg
     return ERBP_OK;
 }
 
-/* ---- load and save ---------------------------------------------------------------------------------- */
+/* ---- load and save --------------------------------------------------------------------------- */
 
 erbp_status_t erbp_net_load(erbp_net_t *net, void *arena, size_t arena_bytes,
                             const uint8_t *data, size_t n)

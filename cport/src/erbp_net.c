@@ -8,10 +8,11 @@
  * update factor dw_i is computed once per post neuron and tick (phase 1, lazily, only for layers
  * that receive a spike: it reads I and U at the tick's start, which phases 2-3 do not change), and
  * each spiking row does w = SAT(w + dw) then acc += w in one pass. The row kernels below are
- * separate plain loops per (storage width, learning, blank-out) so compilers auto-vectorise them. */
+ * separate plain loops per (storage width, learning, blank-out) so compilers auto-vectorise
+ * them. */
 #include "erbp_internal.h"
 
-/* ---- small helpers ------------------------------------------------------------------------------ */
+/* ---- small helpers --------------------------------------------------------------------------- */
 
 static void zero_i16(int16_t *p, uint32_t n)
 {
@@ -41,7 +42,7 @@ static int is_ready(const erbp_net_t *net)
 
 ERBP_STATIC_ASSERT(ERBP_N_OUT_MAX % ERBP_BLOCK == 0, n_out_max_is_whole_blocks);
 
-/* ---- row kernels (phase 3) ---------------------------------------------------------------------- */
+/* ---- row kernels (phase 3) ------------------------------------------------------------------- */
 
 /* Loops over i = 0..n-1 run as blocks of ERBP_BLOCK with a constant inner trip count, then a
  * tail: a constant-count inner loop is what compilers vectorise even under their cheapest cost
@@ -124,7 +125,7 @@ ERBP_ROW_KERNELS(int16_t, s16, int32_t)
 
 #undef ERBP_ROW_KERNELS
 
-/* ---- initialisation (section 6) ------------------------------------------------------------------ */
+/* ---- initialisation (section 6) -------------------------------------------------------------- */
 
 void erbp__init_weights(erbp_net_t *net)
 {
@@ -279,7 +280,7 @@ erbp_status_t erbp_net_set_samples_seen(erbp_net_t *net, uint32_t samples_seen)
     return ERBP_OK;
 }
 
-/* ---- a sample ------------------------------------------------------------------------------------- */
+/* ---- a sample -------------------------------------------------------------------------------- */
 
 static erbp_status_t check_sample(const erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
                                   int32_t label, erbp_mode_t mode)
@@ -762,7 +763,7 @@ erbp_status_t erbp_run_samples(erbp_net_t *net, const uint8_t *pixels, uint32_t 
     return ERBP_OK;
 }
 
-/* ---- full state ----------------------------------------------------------------------------------- */
+/* ---- full state ------------------------------------------------------------------------------ */
 
 enum { T_I8, T_I16, T_U8, T_U16 };
 

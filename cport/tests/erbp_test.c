@@ -29,7 +29,7 @@ static void check(int ok, const char *what, const char *file, int line)
     }
 }
 
-/* ---- unit checks ------------------------------------------------------------------------------ */
+/* ---- unit checks ----------------------------------------------------------------------------- */
 
 /* A small valid configuration: n_in-h-n_out, explicit values. */
 static void small_config(erbp_config_t *c, int32_t n_in, int32_t h, int32_t n_out)
@@ -225,7 +225,7 @@ static void test_api_errors(void)
     CHECK(erbp_net_samples_seen(&net) == 1 && erbp_net_seed(&net) == 7);
 }
 
-/* ---- golden replay ------------------------------------------------------------------------------ */
+/* ---- golden replay --------------------------------------------------------------------------- */
 
 static uint8_t *read_file(const char *path, size_t *n)
 {
