@@ -88,7 +88,14 @@ def list_boards() -> None:
 @_user_errors
 def start(name: str, image: Path | None, tcp_port: int | None, icount: bool) -> None:
     """Start an emulated board and keep it running until Ctrl-C."""
+    import signal
+
+    def stop_on_signal(signum, frame):
+        raise KeyboardInterrupt
+
     emu = start_board(name, image, icount=icount, port=tcp_port)
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
     click.echo(f"board {name} at {emu.url}")
     click.echo(f"  {' '.join(emu.command)}")
     click.echo(f"  e.g.  export ERBP_BOARD={emu.url}; erbp board info   (Ctrl-C stops it)")

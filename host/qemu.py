@@ -56,6 +56,18 @@ BOARDS: dict[str, BoardSpec] = {
 }
 
 
+def _die_with_parent() -> None:
+    """In the child (Linux): get SIGTERM when the parent dies, so no emulator outlives its
+    owner (a killed test run, a closed terminal)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class EmulatorError(RuntimeError):
     """The emulator or a tool it needs is missing, or it did not start."""
 
@@ -167,7 +179,7 @@ def start_board(board: str, image: Path | None = None, *, icount: bool = True,
                             f"`make setup`)")
     if BOARDS[board].kind == "host":
         proc = subprocess.Popen([str(image)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                text=True)
+                                text=True, preexec_fn=_die_with_parent)
         line = proc.stdout.readline().split()
         if len(line) != 2 or line[0] != "PTY":
             proc.kill()
@@ -181,7 +193,8 @@ def start_board(board: str, image: Path | None = None, *, icount: bool = True,
         p = port or free_port()
         cmd = qemu_command(board, image, p, icount=icount, qmp=qmp_path)
         log = open(os.path.join(tmpdir, "qemu.log"), "w+")
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                preexec_fn=_die_with_parent)
         log.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
