@@ -98,7 +98,9 @@ def _percent(values: Sequence[float | None]) -> np.ndarray:
 
 def plot_learning_curve(records: Sequence[dict[str, Any]], out: str | os.PathLike,
                         title: str = "", reference: dict[str, float] | None = None) -> Path:
-    """Test (and training-window) error in % against training samples seen.
+    """Test error in % against training samples seen, with the training errors the records
+    have: ``train_eval_error`` (training samples run in inference mode) and ``train_error`` (the
+    predictions made while training, which the label spikes drive towards the label).
 
     ``reference``: horizontal lines, label -> error in % (e.g. the paper's figure)."""
     fig = _figure("curve")
@@ -107,9 +109,12 @@ def plot_learning_curve(records: Sequence[dict[str, Any]], out: str | os.PathLik
     x = np.array([r["samples_seen"] for r in recs], dtype=float)
     if len(recs):
         ax.plot(x, _percent([r.get("test_error") for r in recs]), "o-", label="test error")
-        train = [r.get("train_error") for r in recs]
-        if any(t is not None for t in train):
-            ax.plot(x, _percent(train), "s--", alpha=0.7, label="training error (window)")
+        for key, style, label in (
+                ("train_eval_error", "^-", "training-set error (inference)"),
+                ("train_error", "s--", "training error in train mode (window)")):
+            ys = [r.get(key) for r in recs]
+            if any(y is not None for y in ys):
+                ax.plot(x, _percent(ys), style, alpha=0.7, label=label)
         if x.min() > 0 and x.max() / x.min() >= 100:
             ax.set_xscale("log")
     for name, err in (reference or {}).items():
