@@ -316,6 +316,7 @@ class Net:
         self.spk_idx = [_zeros("H", n) for n in post]
         self.n_spk = [0] * L
         self.acc = [_zeros("i", n) for n in post]
+        self.off = _zeros("i", max(sizes[:-1]))  # deliver's scratch: row offsets of the pre spikes
         self.dw = [_zeros("h", n) for n in post]
         self.n_dw = [0] * L
         self.err_k = bytearray(c.n_out)
@@ -510,9 +511,14 @@ class Net:
                 pre = self.spk_idx[l - 1]
                 npre = self.n_spk[l - 1]
             self.events += npre * n_post
-            K.deliver(self.W[l], self.wide, n_post, pre, npre, self.dw[l],
-                      1 if learn and self.n_dw[l] else 0, self.acc[l], wmin, wmax,
-                      c.p_transmit[l], self.tkeys, 1 + 2 * L + l)
+            upd = 1 if learn and self.n_dw[l] else 0
+            if c.p_transmit[l] < 256:
+                K.deliver_blank(self.W[l], self.wide, n_post, pre, npre, self.dw[l], upd,
+                                self.acc[l], wmin, wmax, c.p_transmit[l], self.tkeys,
+                                1 + 2 * L + l)
+            else:
+                K.deliver(self.off, 0, self.W[l], self.wide, n_post, pre, npre, self.dw[l], upd,
+                          self.acc[l], self.off, wmin, wmax)
         # phase 4: neurons, population by population
         for p in range(L):
             ns = K.neurons(self.I[p], self.V[p], self.ref[p], self.spk[p], self.count[p],
@@ -530,35 +536,10 @@ class Net:
     def _errors(self, t):
         c = self.cfg
         H = self.n_layers - 1
-        out = self.spk[H]
-        ep, en = self.ep, self.en
-        eps, ens = self.ep_spk, self.en_spk
         ks, es = self.err_k, self.err_s
-        thr, lw, pw = c.err_threshold, c.err_label_w, c.err_pred_w
-        lab = self.label if t % c.label_period == 0 else -1
-        ne = 0
-        for k in range(c.n_out):
-            net = lw if k == lab else 0
-            if out[k]:
-                net -= pw
-            x = ep[k] + net
-            if x >= thr:
-                eps[k] = 1
-                ep[k] = x - thr
-            else:
-                eps[k] = 0
-                ep[k] = x if x > 0 else 0
-            x = en[k] - net
-            if x >= thr:
-                ens[k] = 1
-                en[k] = x - thr
-            else:
-                ens[k] = 0
-                en[k] = x if x > 0 else 0
-            if eps[k] != ens[k]:
-                ks[ne] = k
-                es[ne] = 1 if eps[k] else 255
-                ne += 1
+        ne = self.K.errors(self.spk[H], self.ep, self.en, self.ep_spk, self.en_spk, ks, es,
+                           c.n_out, self.label if t % c.label_period == 0 else -1,
+                           c.err_label_w, c.err_pred_w, c.err_threshold)
         sizes = c.sizes
         for h in range(H):
             self.K.dendrites(self.U[h], sizes[h + 1], self.G[h], ks, es, ne, c.dend_shift,

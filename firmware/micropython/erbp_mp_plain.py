@@ -109,13 +109,10 @@ def input_spikes(px, pidx, npx, in_ref, in_spk, out, keys, ki, gain, refractory)
     return ns
 
 
-def deliver(W, wide, n_post, pre, npre, dw, learn, acc, wmin, wmax, p_transmit, keys, ki):
-    """Phase 3 for one layer (see erbp_mp_viper.deliver)."""
+def deliver(p, a, W, wide, n_post, pre, npre, dw, learn, acc, off, wmin, wmax):
+    """Phase 3 for one layer with p_transmit = 256 (see erbp_mp_viper.deliver)."""
     for i in range(n_post):
         acc[i] = 0
-    if p_transmit < 256:
-        key = keys[ki]
-        words = (n_post + 3) >> 2
     for q in range(npre):
         o = pre[q] * n_post
         if learn:
@@ -128,18 +125,36 @@ def deliver(W, wide, n_post, pre, npre, dw, learn, acc, wmin, wmax, p_transmit, 
                     elif w > wmax:
                         w = wmax
                     W[o + i] = w
-        if p_transmit >= 256:
+        for i in range(n_post):
+            acc[i] += W[o + i]
+
+
+def deliver_blank(W, wide, n_post, pre, npre, dw, learn, acc, wmin, wmax, p_transmit, keys, ki):
+    """Phase 3 for one peRBP layer (see erbp_mp_viper.deliver_blank)."""
+    for i in range(n_post):
+        acc[i] = 0
+    key = keys[ki]
+    words = (n_post + 3) >> 2
+    for q in range(npre):
+        o = pre[q] * n_post
+        if learn:
             for i in range(n_post):
+                d = dw[i]
+                if d:
+                    w = W[o + i] + d
+                    if w < wmin:
+                        w = wmin
+                    elif w > wmax:
+                        w = wmax
+                    W[o + i] = w
+        base = pre[q] * words
+        r = 0
+        for i in range(n_post):
+            b = i & 3
+            if b == 0:
+                r = mix32(key + (base + (i >> 2)) * _GOLD)
+            if ((r >> (b << 3)) & 0xFF) < p_transmit:
                 acc[i] += W[o + i]
-        else:
-            base = pre[q] * words
-            r = 0
-            for i in range(n_post):
-                b = i & 3
-                if b == 0:
-                    r = mix32(key + (base + (i >> 2)) * _GOLD)
-                if ((r >> (b << 3)) & 0xFF) < p_transmit:
-                    acc[i] += W[o + i]
 
 
 def neurons(I, V, ref, spk, count, out, acc, n, w_shift, syn_shift, mem_shift, i2v_shift,
@@ -190,6 +205,28 @@ def neurons(I, V, ref, spk, count, out, acc, n, w_shift, syn_shift, mem_shift, i
             V[i] = v
             spk[i] = 0
     return ns
+
+
+def errors(out_spk, ep, en, ep_spk, en_spk, ks, es, n_out, lab, lw, pw, thr):
+    """Phase 5, error neurons (see erbp_mp_viper.errors); returns the number of nonzero e_k."""
+    ne = 0
+    for k in range(n_out):
+        net = lw if k == lab else 0
+        if out_spk[k]:
+            net -= pw
+        x = ep[k] + net
+        p = 1 if x >= thr else 0
+        ep[k] = x - thr if p else (x if x > 0 else 0)
+        ep_spk[k] = p
+        x = en[k] - net
+        m = 1 if x >= thr else 0
+        en[k] = x - thr if m else (x if x > 0 else 0)
+        en_spk[k] = m
+        if p != m:
+            ks[ne] = k
+            es[ne] = 1 if p else 255
+            ne += 1
+    return ne
 
 
 def dendrites(U, n, G, ks, es, ne, dend_shift, smin, smax):

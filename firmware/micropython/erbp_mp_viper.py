@@ -194,12 +194,70 @@ def input_spikes(px: ptr8, pidx: ptr16, npx: int, in_ref: ptr8, in_spk: ptr8, ou
 
 
 @micropython.viper
-def deliver(W, wide: int, n_post: int, pre: ptr16, npre: int, dw: ptr16, learn: int,
-            acc: ptr32, wmin: int, wmax: int, p_transmit: int, keys: ptr32, ki: int):
-    """Phase 3 for one layer: for every spiking pre j (pre[:npre]) and post i, W[j, i] =
-    SAT(W[j, i] + dw[i]) when learn, then acc[i] += m_ji * W[j, i]. W is int8 (wide = 0) or
-    int16, row-major [n_pre][n_post]; acc (int32) is cleared first. m_ji = 1 if p_transmit >= 256,
-    else the BLANK byte test."""
+def deliver(p: ptr32, a: int, W, wide: int, n_post: int, pre: ptr16, npre: int, dw: ptr16,
+            learn: int, acc: ptr32, off: ptr32, wmin: int, wmax: int):
+    """Phase 3 for one layer whose synapses always transmit (p_transmit = 256): for every
+    spiking pre j (pre[:npre]) and post i, W[j, i] = SAT(W[j, i] + dw[i]) when learn, then
+    acc[i] = sum over j of W[j, i]. W is int8 (wide = 0) or int16, row-major [n_pre][n_post];
+    off (int32, n_pre entries) is scratch.
+
+    Runs column by column, so dw[i] and the sum stay in locals, and a column without update sums
+    bias-shifted raw values (w + 2^(b-1) = raw xor 2^(b-1)) with one correction at the end. p and
+    a, the variables of the innermost loops, are parameters (the caller passes off and 0) because
+    viper keeps its first locals in registers and parameters come first."""
+    w8 = ptr8(W)
+    w16 = ptr16(W)
+    for q in range(npre):
+        off[q] = int(pre[q]) * n_post
+    end = uint(off) + uint(npre << 2)
+    nb = (0x8000 if wide else 0x80) * npre
+    for i in range(n_post):
+        d = 0
+        if learn:
+            d = (int(dw[i]) ^ 0x8000) - 0x8000
+        a = 0
+        p = off
+        if d == 0:
+            if wide:
+                while uint(p) < end:
+                    a += int(w16[int(p[0]) + i]) ^ 0x8000
+                    p = ptr32(uint(p) + 4)
+            else:
+                while uint(p) < end:
+                    a += int(w8[int(p[0]) + i]) ^ 0x80
+                    p = ptr32(uint(p) + 4)
+            a -= nb
+        elif wide:
+            while uint(p) < end:
+                k = int(p[0]) + i
+                w = ((int(w16[k]) ^ 0x8000) - 0x8000) + d
+                if w < wmin:
+                    w = wmin
+                elif w > wmax:
+                    w = wmax
+                w16[k] = w
+                a += w
+                p = ptr32(uint(p) + 4)
+        else:
+            while uint(p) < end:
+                k = int(p[0]) + i
+                w = ((int(w8[k]) ^ 0x80) - 0x80) + d
+                if w < wmin:
+                    w = wmin
+                elif w > wmax:
+                    w = wmax
+                w8[k] = w
+                a += w
+                p = ptr32(uint(p) + 4)
+        acc[i] = a
+
+
+@micropython.viper
+def deliver_blank(W, wide: int, n_post: int, pre: ptr16, npre: int, dw: ptr16, learn: int,
+                  acc: ptr32, wmin: int, wmax: int, p_transmit: int, keys: ptr32, ki: int):
+    """Phase 3 for one peRBP layer (p_transmit < 256): as deliver, but acc[i] sums only the
+    synapses whose BLANK byte, (DRAW(key, j * ceil(n_post/4) + i/4) >> 8(i%4)) & 255, is below
+    p_transmit. Row by row: one hash per four synapses."""
     MASK = (uint(0xFFFF) << 16) | uint(0xFFFF)
     M2 = (uint(0x735A) << 16) | uint(0x2D97)
     GOLD = (uint(0x9E37) << 16) | uint(0x79B9)
@@ -207,7 +265,6 @@ def deliver(W, wide: int, n_post: int, pre: ptr16, npre: int, dw: ptr16, learn: 
     w16 = ptr16(W)
     for i in range(n_post):
         acc[i] = 0
-    blank = p_transmit < 256
     key = uint(keys[ki])
     words = (n_post + 3) >> 2
     x = uint(0)
@@ -232,18 +289,16 @@ def deliver(W, wide: int, n_post: int, pre: ptr16, npre: int, dw: ptr16, learn: 
                         w16[o + i] = w
                     else:
                         w8[o + i] = w
-            if blank:
-                b = i & 3
-                if b == 0:
-                    x = (key + uint(base + (i >> 2)) * GOLD) & MASK
-                    x = x ^ (x >> 16)
-                    x = (x * uint(0x21F0AAAD)) & MASK
-                    x = x ^ (x >> 15)
-                    x = (x * M2) & MASK
-                    x = x ^ (x >> 15)
-                if int((x >> (b << 3)) & uint(0xFF)) >= p_transmit:
-                    continue
-            acc[i] = int(acc[i]) + w
+            b = i & 3
+            if b == 0:
+                x = (key + uint(base + (i >> 2)) * GOLD) & MASK
+                x = x ^ (x >> 16)
+                x = (x * uint(0x21F0AAAD)) & MASK
+                x = x ^ (x >> 15)
+                x = (x * M2) & MASK
+                x = x ^ (x >> 15)
+            if int((x >> (b << 3)) & uint(0xFF)) < p_transmit:
+                acc[i] = int(acc[i]) + w
 
 
 @micropython.viper
@@ -312,6 +367,47 @@ def neurons(I: ptr16, V: ptr16, ref: ptr8, spk: ptr8, count: ptr32, out: ptr16, 
 
 
 @micropython.viper
+def errors(out_spk: ptr8, ep: ptr16, en: ptr16, ep_spk: ptr8, en_spk: ptr8, ks: ptr8, es: ptr8,
+           n_out: int, lab: int, lw: int, pw: int, thr: int) -> int:
+    """Phase 5, error neurons: net_k = [k = lab] * lw - out_spk[k] * pw (lab = -1: no label
+    spike this tick); E+ integrates net, E- its negation, each spikes at thr (subtractive reset)
+    and is rectified at 0. Lists the classes with e_k = ep_spk - en_spk != 0 in ks, the sign in es
+    (1 or 255); returns how many. Error states stay in [0, thr), so 16-bit loads need no sign."""
+    ne = 0
+    for k in range(n_out):
+        net = 0
+        if k == lab:
+            net = lw
+        if out_spk[k]:
+            net -= pw
+        x = int(ep[k]) + net
+        p = 0
+        if x >= thr:
+            p = 1
+            ep[k] = x - thr
+        elif x > 0:
+            ep[k] = x
+        else:
+            ep[k] = 0
+        ep_spk[k] = p
+        x = int(en[k]) - net
+        m = 0
+        if x >= thr:
+            m = 1
+            en[k] = x - thr
+        elif x > 0:
+            en[k] = x
+        else:
+            en[k] = 0
+        en_spk[k] = m
+        if p != m:
+            ks[ne] = k
+            es[ne] = 1 if p else 255
+            ne += 1
+    return ne
+
+
+@micropython.viper
 def dendrites(U: ptr16, n: int, G: ptr16, ks: ptr8, es: ptr8, ne: int, dend_shift: int,
               smin: int, smax: int):
     """Phase 5, hidden layer: U[i] = SAT(DECAY(U[i]) + sum_q es[q] * G[ks[q], i]); es[q] is +-1
@@ -323,14 +419,15 @@ def dendrites(U: ptr16, n: int, G: ptr16, ks: ptr8, es: ptr8, ne: int, dend_shif
             u -= (u + kd) >> dend_shift
         elif u < 0:
             u += (kd - u) >> dend_shift
-        for q in range(ne):
-            g = (int(G[int(ks[q]) * n + i]) ^ 0x8000) - 0x8000
-            if es[q] == 1:
-                u += g
-            else:
-                u -= g
-        if u < smin:
-            u = smin
-        elif u > smax:
-            u = smax
+        if ne:
+            for q in range(ne):
+                g = (int(G[int(ks[q]) * n + i]) ^ 0x8000) - 0x8000
+                if es[q] == 1:
+                    u += g
+                else:
+                    u -= g
+            if u < smin:
+                u = smin
+            elif u > smax:
+                u = smax
         U[i] = u
