@@ -77,7 +77,7 @@ MODE_TRAIN = 1
 SAMPLE_ZRUN = 0x80  # mode-byte flag: pixels coded as zero runs (see zero_runs)
 MODES = {"infer": MODE_INFER, "train": MODE_TRAIN}
 
-CAPS = struct.Struct("<HHHHIIIIIIIHH16s16s")
+CAPS = struct.Struct("<HHHHIIIIIIIHH16s16sI")
 RESULT = struct.Struct("<IBBBBIQQ")
 READ_REPLY = struct.Struct("<II")
 LOAD_END_REPLY = struct.Struct("<IIIHH")
@@ -158,6 +158,7 @@ class Caps:
     max_out: int
     board: str
     firmware: str
+    max_model_bytes: int
 
     @classmethod
     def parse(cls, body: bytes) -> "Caps":
@@ -169,7 +170,7 @@ class Caps:
                    cycles_hz=v[7], boot_id=v[8], samples_seen=v[9], max_chunk=v[10],
                    max_pixels=v[11], max_out=v[12],
                    board=v[13].rstrip(b"\0").decode("ascii", "replace"),
-                   firmware=v[14].rstrip(b"\0").decode("ascii", "replace"))
+                   firmware=v[14].rstrip(b"\0").decode("ascii", "replace"), max_model_bytes=v[15])
 
 
 @dataclass

@@ -156,8 +156,9 @@ def info(port: str | None, timeout: float) -> None:
         click.echo(f"board      {c.board} ({c.firmware}), boot {c.boot_id}")
         click.echo(f"protocol   {c.protocol}, semantics {c.semantics}, model format "
                    f"{c.model_format}")
-        click.echo(f"memory     arena {c.arena_bytes} bytes, RAM {c.ram_bytes} bytes, frames up "
-                   f"to {c.max_frame} bytes, chunks {c.max_chunk}")
+        click.echo(f"memory     arena {c.arena_bytes} bytes, RAM {c.ram_bytes} bytes, model files "
+                   f"up to {c.max_model_bytes} bytes, frames up to {c.max_frame} bytes, chunks "
+                   f"{c.max_chunk}")
         click.echo(f"counter    {c.cycles_hz} Hz" + (f" ({1e9 / c.cycles_hz:g} instructions per "
                                                       f"tick under QEMU -icount shift=0)"
                                                       if c.cycles_hz else ""))

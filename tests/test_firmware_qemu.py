@@ -75,6 +75,7 @@ def test_hello_names_the_board(board, emu):
     assert caps.board == emu.board
     assert (caps.protocol, caps.semantics, caps.model_format) == (1, 1, 1)
     assert caps.cycles_hz > 0 and caps.boot_id >= 1
+    assert caps.max_model_bytes > caps.arena_bytes and caps.ram_bytes >= caps.arena_bytes
 
 
 def test_inference_equals_pc(board, deployed, mnist, tmp_path):
@@ -88,6 +89,9 @@ def test_inference_equals_pc(board, deployed, mnist, tmp_path):
     assert compare(lines, expected) == []
     assert sum(r["prediction"] == r["label"] for r in lines) > N_INFER // 2  # it learned something
     assert all(r["cycles"] > 0 for r in lines)
+    # -icount shift=0: the instruction count of a sample is deterministic
+    again = board.run(0, "infer", -1, x[0])
+    assert again.cycles == lines[0]["cycles"] and again.counts == lines[0]["counts"]
     # The board's model file is byte-identical to the deployed one: inference changed nothing.
     assert board.read_model() == deployed == after
 

@@ -105,7 +105,7 @@ FwStatus fw_model_begin(FwModel *m, uint32_t total)
     if (total < FW_MODEL_HEADER_BYTES + 4u) {
         return fail(m, FW_ERR_MODEL, total, "model file shorter than its header");
     }
-    if (total > g_arena_bytes + sizeof m->head + 4u) {
+    if (total > fw_model_max_bytes(m)) {
         return fail(m, FW_ERR_NO_MEMORY, (uint32_t)g_arena_bytes,
                     "model file larger than this board's memory");
     }
@@ -301,6 +301,12 @@ FwStatus fw_model_end(FwModel *m)
     m->loading = 0;
     m->loaded = 1;
     return ok();
+}
+
+uint32_t fw_model_max_bytes(const FwModel *m)
+{
+    /* A model file holds at most the header, the configuration and the arrays the arena holds. */
+    return (uint32_t)(g_arena_bytes + sizeof m->head + 4u);
 }
 
 uint32_t fw_model_file_size(const FwModel *m)

@@ -41,6 +41,8 @@ FwStatus fw_model_chunk(FwModel *m, uint32_t offset, const uint8_t *data, uint32
                         uint32_t *next);
 /* Finish: the whole file arrived and its CRC matched; the model becomes live. */
 FwStatus fw_model_end(FwModel *m);
+/* The largest model file an upload may announce (LOAD_BEGIN refuses bigger ones). */
+uint32_t fw_model_max_bytes(const FwModel *m);
 /* Size of the model file of the live network. */
 uint32_t fw_model_file_size(const FwModel *m);
 /* Copy n bytes of the live network's model file from `offset` (caller checks the range). */

@@ -132,7 +132,8 @@ static uint32_t hello(uint32_t seq)
     memcpy(b + n + 40, board_name, name_len < FW_BOARD_NAME_BYTES ? name_len : FW_BOARD_NAME_BYTES);
     memcpy(b + n + 40 + FW_BOARD_NAME_BYTES, FW_VERSION_STRING,
            fw_len < FW_BOARD_NAME_BYTES ? fw_len : FW_BOARD_NAME_BYTES);
-    return n + 40u + 2u * FW_BOARD_NAME_BYTES;
+    wr32(b + n + 40 + 2u * FW_BOARD_NAME_BYTES, fw_model_max_bytes(&model));
+    return n + 44u + 2u * FW_BOARD_NAME_BYTES;
 }
 
 static int need(uint32_t seq, uint32_t have, uint32_t want, uint32_t *n)
