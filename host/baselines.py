@@ -242,7 +242,7 @@ class BaselineConfig:
 
 
 #: Fields a resumed run may change (the others define the run).
-CHANGEABLE = ("epochs", "test_samples", "average_last")
+CHANGEABLE = ("epochs", "average_last")
 
 
 @dataclass
