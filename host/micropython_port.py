@@ -361,6 +361,11 @@ class MicroPythonEngine:
             self._tmp.cleanup()
             self._tmp = None
 
+    @property
+    def pid(self) -> int | None:
+        """Process id of the micropython subprocess (for CPU-time measurements)."""
+        return self._proc.pid if self._proc is not None else None
+
     def __enter__(self) -> "MicroPythonEngine":
         return self
 
