@@ -26,10 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def sizes(board: str) -> dict[str, int]:
-    out = subprocess.run(["arm-none-eabi-size", "-A", str(ROOT / f"firmware/build/{board}/erbp-fw.elf")],
+    tool = "riscv64-unknown-elf-size" if board.startswith("riscv") else "arm-none-eabi-size"
+    out = subprocess.run([tool, "-A", str(ROOT / f"firmware/build/{board}/erbp-fw.elf")],
                          capture_output=True, text=True, check=True).stdout
     sec = {m[0]: int(m[1]) for m in re.findall(r"^\.(\w+)\s+(\d+)", out, re.M)}
-    return {"flash": sec.get("text", 0) + sec.get("data", 0) + sec.get("ARM", 0),
+    return {"flash": sec.get("text", 0) + sec.get("rodata", 0) + sec.get("data", 0) + sec.get("ARM", 0),
             "ram": sec.get("data", 0) + sec.get("bss", 0) + sec.get("noinit", 0) + sec.get("stack", 0),
             "bss": sec.get("bss", 0), "stack": sec.get("stack", 0)}
 
@@ -56,7 +57,8 @@ def largest_hidden(arena: int, variant: str = "erbp") -> tuple[int, int]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--board", default="mps2-an386", choices=["mps2-an386", "netduinoplus2"])
+    ap.add_argument("--board", default="mps2-an386",
+                    choices=["mps2-an386", "netduinoplus2", "riscv-virt"])
     ap.add_argument("--topology", default="784-100-10")
     ap.add_argument("--variant", default="erbp", choices=["erbp", "perbp"])
     ap.add_argument("--samples", type=int, default=50, help="test digits and training digits each")
@@ -71,10 +73,10 @@ def main() -> int:
     from erbp.reference import NetConfig
 
     print(f"$ python benchmarks/bench_firmware.py {' '.join(sys.argv[1:])}")
-    build(["arm"])
+    build(["arm", "riscv"])
     print("\n| board | flash (text+data) | static RAM (data+bss+stack) | arena | largest 784-H-10 "
           "(arena bytes) |\n|---|---|---|---|---|")
-    for b in ("mps2-an386", "netduinoplus2"):
+    for b in ("mps2-an386", "netduinoplus2", "riscv-virt"):
         s, arena = sizes(b), arena_bytes(b)
         h, need = largest_hidden(arena, args.variant)
         print(f"| {b} | {s['flash']} B | {s['ram']} B (stack {s['stack']}) | {arena} B | "
@@ -110,7 +112,8 @@ def main() -> int:
         t0 = time.monotonic()
         pulled = board.read_model()
         t_pull = time.monotonic() - t0
-    print(f"\nCortex-M4 on QEMU {args.board}, -icount shift=0 ({per_tick:g} instructions per counter "
+    core = "RV32IMAC" if args.board.startswith("riscv") else "Cortex-M4"
+    print(f"\n{core} on QEMU {args.board}, -icount shift=0 ({per_tick:g} instructions per counter "
           f"tick), {n} samples per mode:\n")
     print("| mode | instructions / sample (mean) | synaptic events / sample (mean) | "
           "instructions / synaptic event | stream rate |\n|---|---|---|---|---|")

@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 
 from .board import Board, BoardError, default_url
-from .qemu import BOARDS, EmulatorError, image_path, qemu_command, start_board
+from .qemu import BOARDS, EmulatorError, image_path, start_board
 
 
 def _user_errors(fn):
@@ -272,4 +272,4 @@ def pull(port: str | None, out: Path, timeout: float) -> None:
                f"{net.samples_seen} samples seen) into {out}")
 
 
-__all__ = ["board", "qemu_command"]
+__all__ = ["board"]

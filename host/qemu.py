@@ -35,6 +35,8 @@ class BoardSpec:
     ram: str = ""
     flash_hint: str = ""    # how to flash the real board
     description: str = ""
+    qemu: str = "qemu-system-arm"
+    qemu_args: tuple[str, ...] = ()
 
 
 BOARDS: dict[str, BoardSpec] = {
@@ -50,6 +52,10 @@ BOARDS: dict[str, BoardSpec] = {
                    "-f interface/stlink.cfg -f target/stm32f4x.cfg -c 'program "
                    "build/netduinoplus2/erbp-fw.elf verify reset exit'",
         description="Netduino Plus 2 (STM32F405), USART1 on PA9/PA10 at 115200 8N1"),
+    "riscv-virt": BoardSpec(
+        "riscv-virt", "qemu", machine="virt", cpu="RV32IMAC (QEMU virt, machine mode)",
+        ram="16 MiB used of 128 MiB", qemu="qemu-system-riscv32", qemu_args=("-bios", "none"),
+        description="QEMU's RISC-V virt board, NS16550A UART0, minstret instruction counter"),
     "host": BoardSpec(
         "host", "host", cpu="this computer", ram="64 MiB arena",
         description="the firmware as a Linux process on a pseudo-terminal (tests, fuzzing)"),
@@ -82,9 +88,11 @@ def image_path(board: str, build_dir: Path | None = None) -> Path:
 
 def build(boards: list[str] | None = None, *, san: bool = False) -> None:
     """Build firmware images with make (quietly; raises with the compiler output on failure)."""
-    targets = boards or ["arm", "host"]
+    targets = boards or ["arm", "riscv", "host"]
     targets = ["host" if b == "host" else b for b in targets]
-    need = ["make"] + (["arm-none-eabi-gcc"] if any(t != "host" for t in targets) else [])
+    need = ["make"] + (["arm-none-eabi-gcc"] if any(t not in ("host", "riscv", "riscv-virt")
+                                                     for t in targets) else [])
+    need += ["riscv64-unknown-elf-gcc"] if any(t.startswith("riscv") for t in targets) else []
     missing = [t for t in need if shutil.which(t) is None]
     if missing:
         raise EmulatorError(f"{', '.join(missing)} not found: run `make setup` (installs the Arm "
@@ -107,7 +115,7 @@ def qemu_command(board: str, image: Path, port: int, *, icount: bool = True,
     spec = BOARDS[board]
     if spec.kind != "qemu":
         raise EmulatorError(f"{board} is not an emulated board")
-    cmd = ["qemu-system-arm", "-M", spec.machine, "-nographic", "-monitor", "none",
+    cmd = [spec.qemu, "-M", spec.machine, *spec.qemu_args, "-nographic", "-monitor", "none",
            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on", "-kernel", str(image)]
     if icount:
         cmd += ["-icount", "shift=0"]
@@ -185,8 +193,9 @@ def start_board(board: str, image: Path | None = None, *, icount: bool = True,
             proc.kill()
             raise EmulatorError(f"{image} did not print its pty: {line}")
         return Emulator(board, proc, line[1], None, None, [str(image)])
-    if shutil.which("qemu-system-arm") is None:
-        raise EmulatorError("qemu-system-arm not found: run `make setup` (installs QEMU)")
+    qemu = BOARDS[board].qemu
+    if shutil.which(qemu) is None:
+        raise EmulatorError(f"{qemu} not found: run `make setup` (installs QEMU)")
     tmpdir = tempfile.mkdtemp(prefix="erbp-qemu-")
     qmp_path = os.path.join(tmpdir, "qmp.sock") if qmp else None
     for _ in range(5):

@@ -120,6 +120,32 @@ class FaultyLink:
         self._thread.join(timeout=5)
 
 
+def check_golden_vectors(board) -> None:
+    """Load each golden model on the board, run its samples, and after every sample read the
+    weights (MODEL_READ) and the state (STATE_READ) back: they must equal the record of the
+    sample's last tick (tests/golden/README.md)."""
+    import json
+
+    from erbp.reference import modelfile
+
+    for name in json.loads((GOLDEN / "index.json").read_text())["cases"]:
+        meta = json.loads((GOLDEN / f"{name}.json").read_text())
+        words = sum(int(np.prod(k["shape"])) for k in meta["keys"])
+        recs = np.fromfile(GOLDEN / f"{name}.bin", dtype="<i4").reshape(-1, words)
+        board.deploy((GOLDEN / f"{name}.erbp").read_bytes())
+        end = 0
+        for s, res, ticks in zip(meta["samples"], meta["results"], meta["ticks"]):
+            r = board.run(s["index"], s["mode"], s["label"], s["pixels"])
+            assert [r.prediction, r.counts, r.events] == [res["prediction"], res["counts"],
+                                                          res["events"]], name
+            end += ticks
+            net = modelfile.loads(board.read_model())
+            got = np.concatenate([a.ravel() for a in (*net.W, *net.G)]
+                                 + [np.array(board.read_state(), dtype=np.int64)])
+            assert got.shape == recs[end - 1].shape, name
+            assert np.array_equal(got, recs[end - 1]), f"{name}: state differs after {s['index']}"
+
+
 def pc_results(model: bytes, x: np.ndarray, y: np.ndarray | None, mode: str, first_index: int):
     """What the PC's C engine computes for the same samples: (lines, model bytes afterwards)."""
     from erbp.cengine import CNetwork

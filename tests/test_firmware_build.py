@@ -18,9 +18,21 @@ BOARDS = {"mps2-an386": "boards/mps2-an386/board.c", "netduinoplus2": "boards/ne
 @pytest.mark.parametrize("board", sorted(BOARDS))
 def test_arm_sources_compile_without_warnings(board):
     require_tools("arm-none-eabi-gcc")
-    files = SOURCES + [str(FIRMWARE / BOARDS[board]), str(FIRMWARE / "boards/cortex-m/startup.c")]
+    files = SOURCES + [str(FIRMWARE / BOARDS[board]), str(FIRMWARE / "boards/cortex-m/startup.c"),
+                       str(FIRMWARE / "boards/common/libc_min.c")]
     r = subprocess.run(["arm-none-eabi-gcc", *WARN, "-mcpu=cortex-m4", "-mthumb", "-O2",
                         "-ffreestanding", "-fsyntax-only", "-I", str(FIRMWARE / "src"),
+                        "-I", str(FIRMWARE.parent / "cport/include"), "-DFW_ARENA_BYTES=65536",
+                        *files], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_riscv_sources_compile_without_warnings():
+    require_tools("riscv64-unknown-elf-gcc")
+    files = SOURCES + [str(FIRMWARE / "boards/riscv-virt/board.c"),
+                       str(FIRMWARE / "boards/common/libc_min.c")]
+    r = subprocess.run(["riscv64-unknown-elf-gcc", *WARN, "-march=rv32imac_zicsr", "-mabi=ilp32",
+                        "-O2", "-ffreestanding", "-fsyntax-only", "-I", str(FIRMWARE / "src"),
                         "-I", str(FIRMWARE.parent / "cport/include"), "-DFW_ARENA_BYTES=65536",
                         *files], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -14,13 +14,12 @@ PC's; a duplicated training request is not applied twice.
 """
 from __future__ import annotations
 
-import json
 import struct
 
-import numpy as np
 import pytest
 
-from firmware_support import ARM_BOARDS, GOLDEN, FaultyLink, make, pc_results, require_tools
+from firmware_support import (ARM_BOARDS, FaultyLink, check_golden_vectors, make, pc_results,
+                              require_tools)
 
 N_INFER, N_TRAIN, N_PC_TRAIN = 200, 100, 300
 
@@ -89,9 +88,10 @@ def test_inference_equals_pc(board, deployed, mnist, tmp_path):
     assert compare(lines, expected) == []
     assert sum(r["prediction"] == r["label"] for r in lines) > N_INFER // 2  # it learned something
     assert all(r["cycles"] > 0 for r in lines)
-    # -icount shift=0: the instruction count of a sample is deterministic
+    # -icount shift=0: the count is the instructions executed, so it repeats, up to the phase of
+    # the counter (one tick: 40 instructions on mps2-an386, ~6 on netduinoplus2)
     again = board.run(0, "infer", -1, x[0])
-    assert again.cycles == lines[0]["cycles"] and again.counts == lines[0]["counts"]
+    assert abs(again.cycles - lines[0]["cycles"]) <= 1 and again.counts == lines[0]["counts"]
     # The board's model file is byte-identical to the deployed one: inference changed nothing.
     assert board.read_model() == deployed == after
 
@@ -131,33 +131,10 @@ def test_duplicate_training_request_applied_once(board, deployed, mnist):
     assert board.hello().samples_seen == seen + 1, "a duplicated sample was applied twice"
 
 
-def _golden_records(name: str):
-    meta = json.loads((GOLDEN / f"{name}.json").read_text())
-    words = sum(int(np.prod(k["shape"])) for k in meta["keys"])
-    recs = np.fromfile(GOLDEN / f"{name}.bin", dtype="<i4").reshape(-1, words)
-    return meta, recs
-
-
 def test_golden_vectors_full_state(board):
-    """Load each golden model, run its samples, read weights + state after every sample: equal to
-    the record of the sample's last tick."""
-    from erbp.reference import modelfile
-
-    cases = json.loads((GOLDEN / "index.json").read_text())["cases"]
-    for name in cases:
-        meta, recs = _golden_records(name)
-        board.deploy((GOLDEN / f"{name}.erbp").read_bytes())
-        end = 0
-        for s, res, ticks in zip(meta["samples"], meta["results"], meta["ticks"]):
-            r = board.run(s["index"], s["mode"], s["label"], s["pixels"])
-            assert [r.prediction, r.counts, r.events] == [res["prediction"], res["counts"],
-                                                          res["events"]], name
-            end += ticks
-            net = modelfile.loads(board.read_model())
-            flat = [a.ravel() for a in (*net.W, *net.G)]
-            got = np.concatenate(flat + [np.array(board.read_state(), dtype=np.int64)])
-            assert got.shape == recs[end - 1].shape, name
-            assert np.array_equal(got, recs[end - 1]), f"{name}: state differs after {s['index']}"
+    """Each golden case: weights + full state read back after every sample equal the record of
+    the sample's last tick."""
+    check_golden_vectors(board)
 
 
 def test_faults_and_reset_mid_stream(images, digits, tmp_path):

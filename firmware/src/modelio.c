@@ -1,7 +1,7 @@
 /* Streaming model-file loader and reader (docs/semantics.md section 9, docs/protocol.md). */
 #include "modelio.h"
 
-#include <string.h>
+#include "fw_string.h"
 
 #include "crc32.h"
 #include "proto_defs.h"

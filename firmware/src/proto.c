@@ -1,7 +1,7 @@
 /* Frame reception (COBS + CRC-32), request dispatch, replies, and the idempotency cache. */
 #include "proto.h"
 
-#include <string.h>
+#include "fw_string.h"
 
 #include "board.h"
 #include "cobs.h"

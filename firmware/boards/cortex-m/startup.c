@@ -1,6 +1,6 @@
 /* Cortex-M startup shared by the Arm boards: vector table, reset handler (copy .data, zero .bss,
- * run main), the SysTick-based 64-bit cycle counter, system reset and the C library routines
- * the compiler may call (no libc is linked). */
+ * run main), the SysTick-based 64-bit cycle counter, the interrupt-driven receive ring, system
+ * reset. (The C library routines are in ../common/libc_min.c.) */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -146,67 +146,4 @@ void board_reset(void)
     __asm__ volatile("dsb" ::: "memory");
     for (;;) {
     }
-}
-
-/* The C library routines GCC may emit calls to. */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-
-void *memcpy(void *dst, const void *src, size_t n)
-{
-    uint8_t *d = dst;
-    const uint8_t *s = src;
-    while (n--) {
-        *d++ = *s++;
-    }
-    return dst;
-}
-
-void *memmove(void *dst, const void *src, size_t n)
-{
-    uint8_t *d = dst;
-    const uint8_t *s = src;
-    if (d < s) {
-        while (n--) {
-            *d++ = *s++;
-        }
-    } else {
-        while (n--) {
-            d[n] = s[n];
-        }
-    }
-    return dst;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-    uint8_t *d = dst;
-    while (n--) {
-        *d++ = (uint8_t)c;
-    }
-    return dst;
-}
-
-int memcmp(const void *a, const void *b, size_t n)
-{
-    const uint8_t *x = a, *y = b;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (x[i] != y[i]) {
-            return x[i] < y[i] ? -1 : 1;
-        }
-    }
-    return 0;
-}
-
-size_t strlen(const char *s)
-{
-    size_t n = 0;
-    while (s[n]) {
-        n++;
-    }
-    return n;
 }

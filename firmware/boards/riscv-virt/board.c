@@ -1,0 +1,93 @@
+/* QEMU virt (riscv32, rv32imac, machine mode). Serial link: the NS16550A UART0 at 0x10000000
+ * (RBR/THR +0, FCR +2, LCR +3, LSR +5: bit 0 data ready, bit 5 THR empty), FIFOs on, polled.
+ * Counter: minstret, the retired-instruction count (QEMU derives it from -icount, so with
+ * `-icount shift=0` it is exactly the instructions executed). Reset: the sifive_test finisher at
+ * 0x100000. */
+#include "../../src/board.h"
+
+#define REG8(a) (*(volatile uint8_t *)(a))
+#define UART0 0x10000000u
+#define UART_RBR REG8(UART0 + 0u)
+#define UART_THR REG8(UART0 + 0u)
+#define UART_IER REG8(UART0 + 1u)
+#define UART_FCR REG8(UART0 + 2u)
+#define UART_LCR REG8(UART0 + 3u)
+#define UART_LSR REG8(UART0 + 5u)
+#define LSR_DR 0x01u
+#define LSR_THRE 0x20u
+#define TEST_FINISHER (*(volatile uint32_t *)0x00100000u)
+#define FINISHER_RESET 0x7777u
+
+int main(void);
+void riscv_start(void);
+
+const char board_name[] = "riscv-virt";
+const uint32_t board_ram_bytes = 16u * 1024u * 1024u;
+
+/* A warm-reset counter in the last bytes of the 16 MiB the image may use, outside every ELF
+ * segment (QEMU re-loads, and zero-fills, the image's segments on a reset, RAM beyond them stays). */
+#define BOOT_WORDS ((volatile uint32_t *)(0x80000000u + 16u * 1024u * 1024u - 16u))
+#define boot_magic BOOT_WORDS[0]
+#define boot_count BOOT_WORDS[1]
+
+void riscv_start(void)
+{
+    if (boot_magic != 0x45524250u) {
+        boot_magic = 0x45524250u;
+        boot_count = 0;
+    }
+    boot_count++;
+    (void)main();
+}
+
+void board_init(void)
+{
+    UART_IER = 0;
+    UART_LCR = 0x03u; /* 8N1 */
+    UART_FCR = 0x07u; /* FIFOs on and cleared */
+}
+
+uint8_t board_getc(void)
+{
+    while ((UART_LSR & LSR_DR) == 0) {
+    }
+    return UART_RBR;
+}
+
+void board_write(const uint8_t *data, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        while ((UART_LSR & LSR_THRE) == 0) {
+        }
+        UART_THR = data[i];
+    }
+}
+
+uint64_t board_cycles(void)
+{
+    uint32_t hi, lo, hi2;
+    do {
+        __asm__ volatile("csrr %0, minstreth" : "=r"(hi));
+        __asm__ volatile("csrr %0, minstret" : "=r"(lo));
+        __asm__ volatile("csrr %0, minstreth" : "=r"(hi2));
+    } while (hi != hi2);
+    return ((uint64_t)hi << 32) | lo;
+}
+
+uint32_t board_cycles_hz(void)
+{
+    return 1000000000u; /* one count per instruction = 1 ns of -icount shift=0 virtual time */
+}
+
+uint32_t board_boot_id(void)
+{
+    return boot_count;
+}
+
+void board_reset(void)
+{
+    TEST_FINISHER = FINISHER_RESET;
+    for (;;) {
+    }
+}
