@@ -276,9 +276,13 @@ class MicroPythonEngine:
             path = Path(model)
         self.module_path = (Path(module_path) if module_path is not None
                             else module_dir()).resolve()
-        self._start(micropython)
-        self._set_info(self._call({"op": "load", "path": str(path.resolve()),
-                                   "backend": backend}))
+        try:
+            self._start(micropython)
+            self._set_info(self._call({"op": "load", "path": str(path.resolve()),
+                                       "backend": backend}))
+        except BaseException:
+            self.close()
+            raise
 
     # construction mirrors erbp.engines (create(cfg, seed), from_network(net))
     @classmethod
@@ -290,9 +294,13 @@ class MicroPythonEngine:
         eng._proc = None
         eng.module_path = (Path(module_path) if module_path is not None
                            else module_dir()).resolve()
-        eng._start(None)
-        eng._set_info(eng._call({"op": "create", "words": cfg.to_words(), "seed": int(seed),
-                                 "backend": backend}))
+        try:
+            eng._start(None)
+            eng._set_info(eng._call({"op": "create", "words": cfg.to_words(),
+                                     "seed": int(seed), "backend": backend}))
+        except BaseException:
+            eng.close()
+            raise
         return eng
 
     @classmethod

@@ -424,6 +424,8 @@ def test_the_wrong_architecture_falls_back_to_plain(tmp_path, micropython_exe):
                           "print(erbp_mp.kernels().KIND)"],
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["plain"], out.stderr
+    with mpp.MicroPythonEngine(GOLDEN / "erbp_small.erbp", module_path=tmp_path) as eng:
+        assert eng.backend == "plain" and "arch" in eng.info["kernel_error"]
     with pytest.raises(mpp.MicroPythonError, match="arch"):
         mpp.MicroPythonEngine(GOLDEN / "erbp_small.erbp", backend="viper", module_path=tmp_path)
 
@@ -439,6 +441,9 @@ def test_export_and_hello_world(tmp_path, micropython_exe, mpy):
     X = g.integers(0, 256, (2, 784)).astype(np.uint8)
     files = mpp.export_micropython(model, out, mpy=mpy, arch="host" if mpy else None,
                                    samples=(X, np.array([3, 4])))
+    if not mpy:  # the command line of the Makefile writes the same directory
+        assert mpp.main(["export", str(model), str(out), "--py"]) == 0
+        assert (out / "samples.bin").exists()
     names = sorted(f.name for f in files)
     ext = "mpy" if mpy else "py"
     assert names == sorted(["model.erbp", "main.py", "samples.bin"] +

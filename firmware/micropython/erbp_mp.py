@@ -41,9 +41,10 @@ INFER = "infer"
 
 _HDR = "<4sHHIIII"  # magic, format, semantics, size, seed, samples_seen, n_words
 _HDR_SIZE = const(24)
-_MASK32 = const(0xFFFFFFFF)
-_KEY_IV = const(0x6A09E667)
-_GOLD = const(0x9E3779B9)
+# (no const() above 2^30: those are long ints on 32-bit ports)
+_MASK32 = 0xFFFFFFFF
+_KEY_IV = 0x6A09E667
+_GOLD = 0x9E3779B9
 # stream kinds (semantics.md section 5)
 _S_INPUT = const(1)
 _S_NOISE = const(2)
@@ -260,19 +261,24 @@ def _selftest(K):
         raise AssertionError("neurons")
 
 
+kernel_error = None  # why "auto" chose the plain kernels (None: it did not)
+
+
 def kernels(which="auto"):
     """The kernel module: "viper" (native code), "plain" (Python), or "auto" (viper when it
     imports and passes the self-test, else plain)."""
     if which not in ("auto", "viper", "plain"):
         raise ValueError("backend must be auto, viper or plain")
+    global kernel_error
     if which != "plain":
         try:
             import erbp_mp_viper as K
             _selftest(K)
             return K
-        except Exception:  # SyntaxError: no native emitter; ValueError: .mpy of another arch
+        except Exception as e:  # SyntaxError: no native emitter; ValueError: other .mpy arch
             if which == "viper":
                 raise
+            kernel_error = "%s: %s" % (type(e).__name__, e)
     import erbp_mp_plain as K
     return K
 

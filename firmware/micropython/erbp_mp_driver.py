@@ -31,7 +31,7 @@ def _info():
     n = _net
     d = {"backend": n.backend, "sizes": list(n.cfg.sizes), "seed": n.seed,
          "samples_seen": n.samples_seen, "record_words": n.record_words(),
-         "module": getattr(erbp_mp, "__file__", "?")}
+         "module": getattr(erbp_mp, "__file__", "?"), "kernel_error": erbp_mp.kernel_error}
     try:
         import erbp_mp_viper
         d["viper_module"] = getattr(erbp_mp_viper, "__file__", "?")
