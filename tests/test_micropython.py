@@ -279,7 +279,7 @@ def test_random_configurations_cover_the_corners():
     assert any(c.noise_prob == 65536 for c in cfgs) and any(c.n_hidden == 2 for c in cfgs)
 
 
-# --- model files -----------------------------------------------------------------------------------
+# --- model files ---------------------------------------------------------------------------------
 def test_model_files_load_and_save_byte_for_byte(micropython_exe, tmp_path):
     out = run_mp(
         "import erbp_mp\n"
@@ -351,7 +351,8 @@ def test_corrupt_model_files_are_refused_with_the_reason(micropython_exe, tmp_pa
         "import erbp_mp\n"
         f"for i in range({len(files)}):\n"
         f"    p = {str(tmp_path)!r} + '/%d.erbp' % i\n"
-        "    for f in (lambda: erbp_mp.load(p, 'plain'), lambda: erbp_mp.loads(open(p, 'rb').read(), 'plain')):\n"
+        "    for f in (lambda: erbp_mp.load(p, 'plain'),\n"
+        "              lambda: erbp_mp.loads(open(p, 'rb').read(), 'plain')):\n"
         "        try:\n"
         "            f(); print('ACCEPTED')\n"
         "        except erbp_mp.ModelFileError as e:\n"

@@ -331,7 +331,8 @@ class Net:
         for k in range(c.n_out):
             fb[k * c.n_out + k] = c.fb_out
         self.G_out = fb
-        # keys: stream ids [INPUT, NOISE|p.., ROUND|l.., BLANK|l..]; per network, per sample, per tick
+        # keys of the streams [INPUT, NOISE|p.., ROUND|l.., BLANK|l..]: per network (key0),
+        # per sample (skeys), per tick (tkeys)
         ns = self.n_streams = 1 + 3 * L
         ids = [_S_INPUT << 8] + [(_S_NOISE << 8) | p for p in range(L)]
         ids += [(_S_ROUND << 8) | l for l in range(L)] + [(_S_BLANK << 8) | l for l in range(L)]

@@ -125,7 +125,8 @@ def main() -> int:
     _, err = run_raw_repl(a.hex, "import micropython\n@micropython.viper\ndef f(x: int) -> int:\n"
                                  "    return x\n")
     no_native = "invalid micropython decorator" in err
-    print(f"viper on this port: {'unavailable (SyntaxError): erbp_mp uses the plain kernels' if no_native else 'available'}")
+    print("viper on this port:", "unavailable (SyntaxError): erbp_mp uses the plain kernels"
+          if no_native else "available")
     print("micro:bit (Cortex-M0, MicroPython 1.9.2 under QEMU):", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 
