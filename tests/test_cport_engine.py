@@ -135,10 +135,28 @@ def test_fast_paths_match_after_arbitrary_state_writes(case, data):
     ref.ep, ref.en = snap["ep"].copy(), snap["en"].copy()
     ref.ep_spk, ref.en_spk = snap["ep_spk"].astype(bool), snap["en_spk"].astype(bool)
     assert_same_state(ref.snapshot(), c.snapshot(), "after the write")
-    for t in range(4):
+    for t in range(6):
         ref.tick()
         c.tick()
         assert_same_state(ref.snapshot(), c.snapshot(), f"tick {t} after the write")
+
+
+@pytest.mark.parametrize("in_refractory", [0, 2])
+@pytest.mark.parametrize("pixel", [0, 1, 255])
+def test_written_input_refractory_counts_down_like_the_reference(in_refractory, pixel):
+    """Regression: a refractory count written onto an input whose configuration has no input
+    refractory period (the fast path assumes none) must still count down tick by tick."""
+    cfg = explicit_config((3, 2), in_gain=257, in_refractory=in_refractory, noise_prob=0)
+    ref, c = Network.create(cfg, 4), CNetwork.create(cfg, 4)
+    px = np.array([pixel, 255, 0])
+    ref.begin_sample(px, 0, TRAIN, 0)
+    c.begin_sample(px, 0, TRAIN, 0)
+    ref.in_ref = np.array([5, 0, 3], np.int64)
+    c.write_state({"in_ref": ref.in_ref})
+    for t in range(8):
+        ref.tick()
+        c.tick()
+        assert_same_state(ref.snapshot(), c.snapshot(), f"tick {t}")
 
 
 def test_writes_outside_a_width_are_refused_and_change_nothing():
@@ -397,3 +415,36 @@ def test_every_status_has_a_name_and_the_table_is_complete():
     assert names[0] == "ERBP_OK" and len(set(names)) == len(names)
     assert all(n.startswith("ERBP_") for n in names)
     assert status_name(-LIB.ERBP_STATUS_COUNT) == "unknown status"
+
+
+@given(st.data())
+def test_loader_agrees_with_the_reference_on_fuzzed_files(data):
+    """Random edits of valid files (bytes flipped, cut, appended, header fields replaced, CRC
+    recomputed or not): the C loader accepts exactly the files the reference accepts."""
+    cfg = data.draw(st.sampled_from([NetConfig.default("12-5-3", weight_bits=wb, init_amp=(2, 2))
+                                     for wb in (3, 8, 12)]))
+    good = bytearray(mf.dumps(Network.create(cfg, data.draw(st.integers(0, 2**32 - 1)))))
+    b = bytearray(good)
+    for _ in range(data.draw(st.integers(1, 4))):
+        kind = data.draw(st.sampled_from(["flip", "cut", "append", "word"]))
+        if kind == "flip" and b:
+            i = data.draw(st.integers(0, len(b) - 1))
+            b[i] ^= data.draw(st.integers(1, 255))
+        elif kind == "cut":
+            b = b[: data.draw(st.integers(0, len(b)))]
+        elif kind == "append":
+            b += bytes(data.draw(st.lists(st.integers(0, 255), max_size=8)))
+        elif len(b) >= 4:
+            i = data.draw(st.integers(0, (len(b) - 4) // 4)) * 4
+            struct.pack_into("<i", b, i, data.draw(st.sampled_from(EDGE_VALUES)))
+    if data.draw(st.booleans()) and len(b) >= 4:
+        b = bytearray(fix_crc(bytes(b)))
+    try:
+        mf.loads(bytes(b))
+        ref_ok = True
+    except (mf.ModelFileError, ConfigError):
+        ref_ok = False
+    status = c_status(bytes(b))
+    assert (status == "ERBP_OK") == ref_ok, status
+    if ref_ok:
+        assert CNetwork.loads(bytes(b)).dumps() == bytes(b)

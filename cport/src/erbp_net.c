@@ -383,7 +383,8 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
     uint8_t *in_ref = net->in_ref, *in_spk = net->in_spk;
     const uint8_t *px = net->pixels;
     if (!net->in_dirty) {
-        /* invariant: zero pixels have in_ref = in_spk = 0 */
+        /* invariant: zero pixels (all pixels if in_gain = 0) have in_ref = in_spk = 0, and with
+         * in_refractory = 0 every in_ref is 0 */
         for (s = 0; s < net->n_in_spk; s++)
             in_spk[net->in_list[s]] = 0;
         hit_pass(net->in_nz, net->in_thr, net->in_hit, net->n_nz, key);
@@ -417,7 +418,9 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
             } else {
                 in_spk[s] = 0;
             }
-            if ((px[s] == 0 || gain == 0) && in_ref[s] != 0)
+            /* the fast path needs: in_ref = 0 wherever a pixel cannot spike, and everywhere
+             * when in_refractory = 0 */
+            if (in_ref[s] != 0 && (px[s] == 0 || gain == 0 || refr == 0))
                 dirty = 1;
         }
         net->in_dirty = dirty;
