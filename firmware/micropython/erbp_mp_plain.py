@@ -110,7 +110,8 @@ def input_spikes(px, pidx, npx, in_ref, in_spk, out, keys, ki, gain, refractory)
 
 
 def deliver(p, a, W, wide, n_post, pre, npre, dw, learn, acc, off, wmin, wmax):
-    """Phase 3 for one layer with p_transmit = 256 (see erbp_mp_viper.deliver)."""
+    """Phase 3 for one layer with p_transmit = 256 (see erbp_mp_viper.deliver; p, a and off
+    are the viper version's register locals and scratch, unused here)."""
     for i in range(n_post):
         acc[i] = 0
     for q in range(npre):
