@@ -10,7 +10,7 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from erbp import cengine
 from erbp.cengine import CEngineError, CNetwork, config_check, required_bytes, status_name
@@ -20,6 +20,8 @@ from erbp.reference.golden import explicit_config
 from erbp.reference.params import FIELDS, field_offsets, word_count
 
 LIB = cengine._load()[1]
+#: The tick-by-tick comparisons get more examples than the profile's default (at least 60).
+MORE = settings(max_examples=max(60, settings().max_examples))
 
 
 # --- random networks ---------------------------------------------------------------------------
@@ -77,6 +79,7 @@ def assert_same_state(ref: dict, c: dict, where: str) -> None:
             pytest.fail(f"{where}: {k}[{i}] reference {a.reshape(-1)[i]}, C {b.reshape(-1)[i]}")
 
 
+@MORE
 @given(networks())
 def test_random_networks_match_the_reference_every_tick(case):
     cfg, seed, samples = case
@@ -100,6 +103,7 @@ def test_random_networks_match_the_reference_every_tick(case):
     assert ref.samples_seen == c.samples_seen
 
 
+@MORE
 @given(networks(max_hidden=2), st.data())
 def test_fast_paths_match_after_arbitrary_state_writes(case, data):
     """Written state (any value within its width) breaks the invariants the fast paths rely on
