@@ -163,6 +163,24 @@ def test_written_input_refractory_counts_down_like_the_reference(in_refractory, 
         assert_same_state(ref.snapshot(), c.snapshot(), f"tick {t}")
 
 
+def test_reset_state_restarts_the_sample_like_the_reference():
+    cfg = NetConfig.default("16-8-4", ticks_train=12)
+    ref, c = Network.create(cfg, 8), CNetwork.create(cfg, 8)
+    px = np.arange(16) * 16
+    for net in (ref, c):
+        net.begin_sample(px, 2, TRAIN, 77)
+        for _ in range(5):
+            net.tick()
+        net.reset_state()
+    assert c.tick_no == 0 and c.events == 0
+    assert_same_state(ref.snapshot(), c.snapshot(), "after reset_state")
+    for t in range(12):
+        ref.tick()
+        c.tick()
+        assert_same_state(ref.snapshot(), c.snapshot(), f"tick {t} after reset_state")
+    assert ref.events == c.events > 0
+
+
 def test_writes_outside_a_width_are_refused_and_change_nothing():
     cfg = explicit_config((6, 4, 3), weight_bits=5, state_bits=10, threshold=300, init_amp=(9, 9))
     c = CNetwork.create(cfg, 1)

@@ -150,7 +150,8 @@ erbp_status_t erbp_net_init(erbp_net_t *net, void *arena, size_t arena_bytes,
                             const erbp_config_t *cfg, uint32_t seed);
 
 /* Reset every dynamic state to 0 (docs/semantics.md section 4); weights, G, samples_seen kept.
- * No sample is in progress afterwards. Errors: ERBP_E_NULL, ERBP_E_STATE (not initialised). */
+ * A sample in progress restarts at tick 0 with the same pixels, label, mode and index (as the
+ * reference's reset_state). Errors: ERBP_E_NULL, ERBP_E_STATE (not initialised). */
 erbp_status_t erbp_net_reset_state(erbp_net_t *net);
 
 /* Read-only views of the instance (net must be initialised; NULL gives NULL/0). */
