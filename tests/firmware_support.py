@@ -49,7 +49,8 @@ class FaultyLink:
     def __init__(self, upstream: tuple[str, int], *, corrupt: float = 0.0, drop: float = 0.0,
                  dup: float = 0.0, seed: int = 1):
         self.upstream, self.p = upstream, (corrupt, drop, dup)
-        self.rng = random.Random(seed)
+        # one generator per direction: the fault pattern does not depend on thread timing
+        self.rngs = {"up": random.Random(seed), "down": random.Random(seed + 1)}
         self.lock = threading.Lock()
         self.stats = {"corrupted": 0, "dropped": 0, "duplicated": 0, "bytes": 0}
         self.enabled = True
@@ -62,17 +63,18 @@ class FaultyLink:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
-    def _mangle(self, data: bytes) -> bytes:
+    def _mangle(self, data: bytes, direction: str) -> bytes:
         if not self.enabled:
             return data
         corrupt, drop, dup = self.p
+        rng = self.rngs[direction]
         out = bytearray()
         with self.lock:
             for b in data:
                 self.stats["bytes"] += 1
-                r = self.rng.random()
+                r = rng.random()
                 if r < corrupt:
-                    out.append(b ^ (1 << self.rng.randrange(8)))
+                    out.append(b ^ (1 << rng.randrange(8)))
                     self.stats["corrupted"] += 1
                 elif r < corrupt + drop:
                     self.stats["dropped"] += 1
@@ -83,13 +85,13 @@ class FaultyLink:
                     out.append(b)
         return bytes(out)
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, direction: str) -> None:
         try:
             while not self._stop.is_set():
                 data = src.recv(4096)
                 if not data:
                     break
-                dst.sendall(self._mangle(data))
+                dst.sendall(self._mangle(data, direction))
         except OSError:
             pass
         finally:
@@ -102,8 +104,8 @@ class FaultyLink:
             return
         up = socket.create_connection(self.upstream)
         self._socks += [client, up]
-        a = threading.Thread(target=self._pump, args=(client, up), daemon=True)
-        b = threading.Thread(target=self._pump, args=(up, client), daemon=True)
+        a = threading.Thread(target=self._pump, args=(client, up, "up"), daemon=True)
+        b = threading.Thread(target=self._pump, args=(up, client, "down"), daemon=True)
         a.start()
         b.start()
         a.join()
