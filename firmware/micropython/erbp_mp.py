@@ -95,7 +95,7 @@ def _slots(kind):
     return MAX_HIDDEN if kind == 1 else MAX_LAYERS if kind == 2 else 1
 
 
-WORDS = sum(_slots(f[3]) for f in FIELDS)  # 64 int32 configuration words
+WORDS = sum(_slots(f[3]) for f in FIELDS)  # int32 configuration words (63)
 
 
 class ConfigError(ValueError):
@@ -221,7 +221,7 @@ class Config:
                                   % l)
 
     def words(self):
-        """The 64 int32 configuration words (params.FIELDS order)."""
+        """The WORDS int32 configuration words (params.FIELDS order)."""
         return list(self._words)
 
     def file_size(self):
@@ -344,7 +344,6 @@ class Net:
         # the sample in progress
         self.mode = INFER
         self.train = False
-        self.learn = False
         self.label = -1
         self.sample = 0
         self.t = 0
@@ -359,7 +358,7 @@ class Net:
     @classmethod
     def create(cls, words, seed, backend="auto"):
         """A fresh network whose weights and G are generated from seed (semantics.md section 6).
-        words: the 64 configuration words or a Config."""
+        words: the WORDS configuration words or a Config."""
         c = words if isinstance(words, Config) else Config(words)
         if not 0 <= seed <= _MASK32:
             raise ValueError("seed must be a uint32")

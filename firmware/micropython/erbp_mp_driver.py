@@ -4,7 +4,7 @@
 # JSON object per line back: {"ok": true, ...} or {"ok": false, "error": "Type: message"}.
 # Binary data travel as hex (pixels) or base64 (records, model files). Requests:
 #   {"op": "load", "path": P, "backend": "auto"|"viper"|"plain"}     -> info
-#   {"op": "create", "words": [...64 ints], "seed": S, "backend": B} -> info
+#   {"op": "create", "words": [WORDS ints], "seed": S, "backend": B} -> info
 #   {"op": "run", "mode": M, "label": L, "index": N or null, "pixels": HEX, "records": bool}
 #       -> prediction, counts, events, input_spikes, hidden_spikes, samples_seen
 #          [, "records": base64 of int32 LE, one snapshot record per tick]
