@@ -125,6 +125,44 @@ ERBP_ROW_KERNELS(int16_t, s16, int32_t)
 
 #undef ERBP_ROW_KERNELS
 
+/* Scalar cores, weight_bits = 8: w = SAT(w + dw, -128, 127) is one saturation to 8 bits, which
+ * Arm cores with the saturation instructions (Cortex-M3/M4/M7/M33, __ARM_FEATURE_SAT) do in one
+ * SSAT. The same function as erbp_sat(x, -128, 127) everywhere else. (Vector cores keep the
+ * generic kernels: their int16 lanes vectorise better.) */
+#if !ERBP_PAD_LOOPS
+#define ERBP_FULL8_KERNELS 1
+#if defined(__ARM_FEATURE_SAT) && defined(__GNUC__)
+/* the ACLE __ssat of <arm_acle.h>, without its statement expression (not ISO C) */
+#define ERBP_SAT8(x) ((int32_t)__builtin_arm_ssat((x), 8))
+#else
+#define ERBP_SAT8(x) erbp_sat((x), -128, 127)
+#endif
+
+static void row_learn_full8(int8_t *restrict w, const int16_t *restrict dw,
+                            int32_t *restrict acc, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        int32_t x = ERBP_SAT8(w[i] + dw[i]);
+        w[i] = (int8_t)x;
+        acc[i] += x;
+    }
+}
+
+static void row_learn_mask_full8(int8_t *restrict w, const int16_t *restrict dw,
+                                 const int16_t *restrict m, int32_t *restrict acc, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        int32_t x = ERBP_SAT8(w[i] + dw[i]);
+        w[i] = (int8_t)x;
+        acc[i] += x & m[i];
+    }
+}
+#else
+#define ERBP_FULL8_KERNELS 0
+#endif
+
 /* ---- initialisation (section 6) -------------------------------------------------------------- */
 
 void erbp__init_weights(erbp_net_t *net)
@@ -476,6 +514,13 @@ static void deliver(erbp_net_t *net, uint32_t l, int32_t learn, uint32_t t)
             int8_t *row = w + (uint32_t)list[s] * n_post;
             if (blank)
                 blank_mask(net->mask, key_b, (uint32_t)list[s] * words, words, p);
+#if ERBP_FULL8_KERNELS
+            if (learn && wmax == 127 && blank)
+                row_learn_mask_full8(row, post->dw, net->mask, acc, n_post);
+            else if (learn && wmax == 127)
+                row_learn_full8(row, post->dw, acc, n_post);
+            else
+#endif
             if (learn && blank)
                 row_learn_mask_s8(row, post->dw, net->mask, acc, n_post, (int16_t)wmin,
                                   (int16_t)wmax);
