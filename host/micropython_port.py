@@ -308,6 +308,12 @@ class MicroPythonEngine:
         """An engine holding a copy of a reference network's weights, G, seed, samples_seen."""
         return cls(net, backend=backend, **kw)
 
+    def recreate(self, cfg: NetConfig, seed: int, backend: str | None = None) -> None:
+        """Replace the network by a fresh one made by MicroPython from ``cfg`` and ``seed`` (same
+        subprocess: cheap for tests that try many networks)."""
+        self._set_info(self._call({"op": "create", "words": cfg.to_words(), "seed": int(seed),
+                                   "backend": backend or self.backend}))
+
     # --- subprocess --------------------------------------------------------------------------
     def _start(self, micropython: str | None) -> None:
         exe = micropython or find_micropython()

@@ -223,6 +223,59 @@ def random_config(g: np.random.Generator) -> NetConfig:
     return NetConfig(v)
 
 
+def edge_config(g: np.random.Generator) -> NetConfig:
+    """A random configuration (random_config) with a random subset of fields at the ends of their
+    ranges: shifts of 15, thresholds at the state limit, refractory periods of 255, certain or
+    impossible noise and learning, the widest and narrowest gates, int16 extremes."""
+    cfg = random_config(g)
+    L, smax, wmax = cfg.n_layers, cfg.s_max, cfg.w_max
+    thr_e = int(g.choice([1, 32767]))
+    gates = [(-32768, 32767), (-1, 1), (0, 1), (-smax - 1, smax)]
+    corners = dict(
+        in_gain=[0, 1, 257], in_refractory=[0, 255], label_period=[1, 255],
+        syn_shift=[0, 15], mem_shift=[0, 15], dend_shift=[0, 15], i2v_shift=[0, 15],
+        threshold=[1, smax], refractory=[0, 255], noise_prob=[1, 65535, 65536],
+        noise_weight=[-32768, 32767], fb_out=[-32768, 32767],
+        lr_mult=[(0,) * L, (32767,) * L], lr_shift=[(0,) * L, (30,) * L],
+        init_amp=[(0,) * L, (wmax,) * L])
+    changes = {k: v[int(g.integers(len(v)))] for k, v in corners.items() if g.random() < 0.4}
+    if g.random() < 0.5:
+        pick = [gates[int(g.integers(len(gates)))] for _ in range(L)]
+        changes.update(gate_lo=tuple(p[0] for p in pick), gate_hi=tuple(p[1] for p in pick))
+    if g.random() < 0.5:
+        changes.update(err_threshold=thr_e, err_label_w=int(g.choice([0, thr_e])),
+                       err_pred_w=int(g.choice([0, thr_e])))
+    return cfg.replace(**changes)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_edge_configurations_match_the_reference(micropython_exe, backend):
+    """Thirty configurations with parameters at the ends of their ranges, in one micropython
+    process: the initial network, every tick of three samples, the final model."""
+    g = np.random.default_rng(7)
+    cfg0 = random_config(g)
+    with mpp.MicroPythonEngine.create(cfg0, 0, backend=backend) as eng:
+        for n in range(30):
+            cfg = edge_config(g)
+            seed = int(g.integers(0, 1 << 32))
+            ref = Network.create(cfg, seed)
+            eng.recreate(cfg, seed)
+            assert eng.dumps() == modelfile.dumps(ref), f"edge case {n}: initial network"
+            for i, mode in enumerate((TRAIN, INFER, TRAIN)):
+                px = g.choice([0, 0, 1, 128, 255], cfg.n_in)
+                label = int(g.integers(0, cfg.n_out))
+                idx = int(g.choice([0, 1, 0xFFFFFFFF, int(g.integers(0, 1 << 32))]))
+                snaps = []
+                rr = ref.run_sample(px, label, mode, idx,
+                                    on_tick=lambda x: snaps.append(x.snapshot()))
+                r, rec = eng.run_sample_records(px, label, mode, idx)
+                want = np.array([np.concatenate([s[k].ravel() for k in s]) for s in snaps])
+                diff = first_difference(eng.layout, rec.astype(np.int64), want)
+                assert diff is None, f"edge case {n} ({cfg.as_dict()}), sample {i}: {diff}"
+                assert (r.prediction, r.events) == (rr.prediction, rr.events)
+            assert eng.dumps() == modelfile.dumps(ref), f"edge case {n}: final model"
+
+
 @functools.lru_cache(maxsize=None)
 def random_cases() -> list[dict]:
     """CASES_RANDOM random configurations whose four samples (train, train, infer, train) spike
