@@ -441,6 +441,13 @@ class Board:
             raise LinkError("the model read back fails its CRC")
         return data
 
+    def model_crc(self) -> int:
+        """The CRC-32 that closes the live model file (identifies the model without pulling it)."""
+        total, _ = READ_REPLY.unpack_from(self.request(MSG_MODEL_READ, struct.pack("<IH", 0, 0),
+                                                       what="MODEL_READ size"))
+        body = self.request(MSG_MODEL_READ, struct.pack("<IH", total - 4, 4), what="MODEL_READ crc")
+        return struct.unpack_from("<I", body, READ_REPLY.size)[0]
+
     def read_state(self) -> list[int]:
         """The dynamic state after the last sample as int32 words (docs/protocol.md)."""
         data = self._read_all(MSG_STATE_READ, "STATE_READ")

@@ -115,6 +115,10 @@ def run_stream(board: Board, x, y, mode: str, out: Path, *, first_index: int | N
 
     with open(out, "a", encoding="utf-8") as f:
         pos = len(lines)
+        if mode == "infer" and lines and caps.model_loaded and ckpt.exists():
+            if board.model_crc() != struct.unpack_from("<I", ckpt.read_bytes(), -4)[0]:
+                raise StreamError(f"the board holds another model than the one {out} was "
+                                  f"streamed with: deploy {ckpt} to continue this stream")
         if mode == "train" and lines and caps.model_loaded:
             expect = lines[-1]["samples_seen"]
             if caps.samples_seen not in (expect, expect + 1):

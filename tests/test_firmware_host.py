@@ -328,3 +328,19 @@ def test_zero_run_coded_pixels(b):
             b.request(B.MSG_SAMPLE, hdr + code)
         assert e.value.code == B.ERR_ARGUMENT
     assert B.BoardResult.parse(b.request(B.MSG_SAMPLE, hdr + bytes([0xBF]))).index == 0  # 64 zeros
+
+
+def test_resumed_inference_refuses_another_model(b, tmp_path):
+    from erbp.board_stream import StreamError, checkpoint_path, run_stream
+
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 256, size=(6, 64), dtype=np.uint8)
+    out = tmp_path / "i.jsonl"
+    b.deploy(golden_model())
+    run_stream(b, x[:3], None, "infer", out)
+    assert b.model_crc() == struct.unpack_from("<I", golden_model(), len(golden_model()) - 4)[0]
+    b.deploy(golden_model("mnistlike_perbp_64"))  # someone deployed another model meanwhile
+    with pytest.raises(StreamError, match="another model"):
+        run_stream(b, x, None, "infer", out)
+    b.deploy(checkpoint_path(out).read_bytes())
+    assert len(run_stream(b, x, None, "infer", out)) == 6
