@@ -86,7 +86,7 @@ def test_inference_equals_pc(board, deployed, mnist, tmp_path):
     expected, after = pc_results(deployed, x, y, "infer", 0)
     assert len(lines) == N_INFER and [r["pos"] for r in lines] == list(range(N_INFER))
     assert compare(lines, expected) == []
-    assert sum(r["prediction"] == r["label"] for r in lines) > N_INFER // 2  # it learned something
+    assert sum(r["prediction"] == r["label"] for r in lines) > N_INFER // 5  # above chance (10 %)
     assert all(r["cycles"] > 0 for r in lines)
     # -icount shift=0: the count is the instructions executed, so it repeats, up to the phase of
     # the counter (one tick: 40 instructions on mps2-an386, ~6 on netduinoplus2)
