@@ -12,16 +12,18 @@ from firmware_support import FIRMWARE, make, require_tools
 
 WARN = ["-std=c99", "-Wall", "-Wextra", "-Wconversion", "-Wshadow", "-pedantic", "-Werror"]
 SOURCES = sorted(str(p) for p in (FIRMWARE / "src").glob("*.c"))
+COMMON = [str(FIRMWARE / "boards/common/libc_min.c"), str(FIRMWARE / "boards/common/rxring.c")]
 BOARDS = {"mps2-an386": "boards/mps2-an386/board.c", "netduinoplus2": "boards/netduinoplus2/board.c"}
 
 
 @pytest.mark.parametrize("board", sorted(BOARDS))
 def test_arm_sources_compile_without_warnings(board):
     require_tools("arm-none-eabi-gcc")
-    files = SOURCES + [str(FIRMWARE / BOARDS[board]), str(FIRMWARE / "boards/cortex-m/startup.c"),
-                       str(FIRMWARE / "boards/common/libc_min.c")]
+    files = SOURCES + COMMON + [str(FIRMWARE / BOARDS[board]),
+                                str(FIRMWARE / "boards/cortex-m/startup.c")]
     r = subprocess.run(["arm-none-eabi-gcc", *WARN, "-mcpu=cortex-m4", "-mthumb", "-O2",
                         "-ffreestanding", "-fsyntax-only", "-I", str(FIRMWARE / "src"),
+                        "-I", str(FIRMWARE / "boards/cortex-m"),
                         "-I", str(FIRMWARE.parent / "cport/include"), "-DFW_ARENA_BYTES=65536",
                         *files], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -29,10 +31,10 @@ def test_arm_sources_compile_without_warnings(board):
 
 def test_riscv_sources_compile_without_warnings():
     require_tools("riscv64-unknown-elf-gcc")
-    files = SOURCES + [str(FIRMWARE / "boards/riscv-virt/board.c"),
-                       str(FIRMWARE / "boards/common/libc_min.c")]
+    files = SOURCES + COMMON + [str(FIRMWARE / "boards/riscv-virt/board.c")]
     r = subprocess.run(["riscv64-unknown-elf-gcc", *WARN, "-march=rv32imac_zicsr", "-mabi=ilp32",
                         "-O2", "-ffreestanding", "-fsyntax-only", "-I", str(FIRMWARE / "src"),
+                        "-I", str(FIRMWARE / "boards/riscv-virt"),
                         "-I", str(FIRMWARE.parent / "cport/include"), "-DFW_ARENA_BYTES=65536",
                         *files], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

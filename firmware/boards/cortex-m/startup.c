@@ -1,6 +1,6 @@
 /* Cortex-M startup shared by the Arm boards: vector table, reset handler (copy .data, zero .bss,
- * run main), the SysTick-based 64-bit cycle counter, the interrupt-driven receive ring, system
- * reset. (The C library routines are in ../common/libc_min.c.) */
+ * run main), the SysTick-based 64-bit cycle counter, system reset. (The receive ring is in
+ * ../common/rxring.c, the C library routines in ../common/libc_min.c.) */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,39 +83,6 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 64])
     SysTick_Handler,
     IRQ16, IRQ16, IRQ16, IRQ16, /* external interrupts 0..63 */
 };
-
-/* Received bytes, from the UART interrupt to board_getc. */
-static uint8_t rx_ring[1024];
-static volatile uint32_t rx_head, rx_tail;
-
-void cortexm_rx_push(uint8_t byte)
-{
-    uint32_t next = (rx_head + 1u) % sizeof rx_ring;
-    if (next != rx_tail) { /* a full ring drops the byte: the frame fails its CRC, is re-sent */
-        rx_ring[rx_head] = byte;
-        rx_head = next;
-    }
-}
-
-uint8_t board_getc(void)
-{
-    uint8_t byte;
-    /* Sleep until the UART interrupt brings a byte; interrupts are masked between the check and
-     * WFI (WFI still wakes on a pending interrupt), so no wake-up is lost. Sleeping instead of
-     * polling also lets an emulator's I/O thread run. */
-    for (;;) {
-        __asm__ volatile("cpsid i" ::: "memory");
-        if (rx_head != rx_tail) {
-            __asm__ volatile("cpsie i" ::: "memory");
-            break;
-        }
-        __asm__ volatile("wfi" ::: "memory");
-        __asm__ volatile("cpsie i" ::: "memory");
-    }
-    byte = rx_ring[rx_tail];
-    rx_tail = (rx_tail + 1u) % sizeof rx_ring;
-    return byte;
-}
 
 void cortexm_cycles_start(void)
 {

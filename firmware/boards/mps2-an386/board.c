@@ -1,6 +1,7 @@
 /* ARM MPS2 AN386 (Cortex-M4 at 25 MHz), UART0: a CMSDK APB UART at 0x40004000, the first
  * `-serial` of QEMU's mps2-an386 (RX interrupt 0; TX polled). */
 #include "../../src/board.h"
+#include "../common/rxring.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
 #define UART0 0x40004000u
@@ -15,7 +16,6 @@
 #define CPU_HZ 25000000u
 
 void cortexm_cycles_start(void);
-void cortexm_rx_push(uint8_t byte);
 void board_irq(void);
 
 const char board_name[] = "mps2-an386";
@@ -33,7 +33,7 @@ void board_irq(void)
 {
     UART_INTSTATUS = 2u; /* clear first: a byte arriving after the drain raises it again */
     while (UART_STATE & 2u) {
-        cortexm_rx_push((uint8_t)UART_DATA);
+        fw_rx_push((uint8_t)UART_DATA);
     }
 }
 

@@ -5,6 +5,7 @@
  * HSI after reset (no PLL set-up, which QEMU's unimplemented RCC could not confirm); QEMU runs
  * it at its fixed 168 MHz sysclk, the frequency the cycle counter reports. */
 #include "../../src/board.h"
+#include "../common/rxring.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
 #define RCC_AHB1ENR REG(0x40023830u)
@@ -29,7 +30,6 @@
 #define QEMU_SYSCLK_HZ 168000000u
 
 void cortexm_cycles_start(void);
-void cortexm_rx_push(uint8_t byte);
 void board_irq(void);
 
 const char board_name[] = "netduinoplus2";
@@ -50,7 +50,7 @@ void board_init(void)
 void board_irq(void)
 {
     while (USART_SR & SR_RXNE) {
-        cortexm_rx_push((uint8_t)USART_DR); /* reading DR clears RXNE */
+        fw_rx_push((uint8_t)USART_DR); /* reading DR clears RXNE */
     }
 }
 

@@ -1,9 +1,12 @@
 /* QEMU virt (riscv32, rv32imac, machine mode). Serial link: the NS16550A UART0 at 0x10000000
- * (RBR/THR +0, FCR +2, LCR +3, LSR +5: bit 0 data ready, bit 5 THR empty), FIFOs on, polled.
+ * (RBR/THR +0, IER +1, FCR +2, LCR +3, LSR +5: bit 0 data ready, bit 5 THR empty), FIFOs on;
+ * receive through its interrupt (source 10 of the PLIC at 0x0C000000, hart 0 machine context),
+ * transmit polled.
  * Counter: minstret, the retired-instruction count (QEMU derives it from -icount, so with
  * `-icount shift=0` it is exactly the instructions executed). Reset: the sifive_test finisher at
  * 0x100000. */
 #include "../../src/board.h"
+#include "../common/rxring.h"
 
 #define REG8(a) (*(volatile uint8_t *)(a))
 #define UART0 0x10000000u
@@ -15,11 +18,20 @@
 #define UART_LSR REG8(UART0 + 5u)
 #define LSR_DR 0x01u
 #define LSR_THRE 0x20u
+#define REG32(a) (*(volatile uint32_t *)(a))
+#define PLIC 0x0C000000u
+#define UART0_IRQ 10u
+#define PLIC_PRIORITY(irq) REG32(PLIC + 4u * (irq))
+#define PLIC_ENABLE0 REG32(PLIC + 0x2000u)
+#define PLIC_THRESHOLD0 REG32(PLIC + 0x200000u)
+#define PLIC_CLAIM0 REG32(PLIC + 0x200004u)
+#define MIE_MEIE (1u << 11)
 #define TEST_FINISHER (*(volatile uint32_t *)0x00100000u)
 #define FINISHER_RESET 0x7777u
 
 int main(void);
 void riscv_start(void);
+void riscv_trap(uint32_t mcause);
 
 const char board_name[] = "riscv-virt";
 const uint32_t board_ram_bytes = 16u * 1024u * 1024u;
@@ -42,16 +54,27 @@ void riscv_start(void)
 
 void board_init(void)
 {
-    UART_IER = 0;
     UART_LCR = 0x03u; /* 8N1 */
-    UART_FCR = 0x07u; /* FIFOs on and cleared */
+    UART_FCR = 0x07u; /* FIFOs on and cleared, interrupt at 1 byte */
+    UART_IER = 0x01u; /* received-data interrupt */
+    PLIC_PRIORITY(UART0_IRQ) = 1u;
+    PLIC_THRESHOLD0 = 0;
+    PLIC_ENABLE0 |= 1u << UART0_IRQ;
+    __asm__ volatile("csrs mie, %0" ::"r"(MIE_MEIE));
+    __asm__ volatile("csrs mstatus, 8" ::: "memory"); /* MIE */
 }
 
-uint8_t board_getc(void)
+void riscv_trap(uint32_t mcause)
 {
-    while ((UART_LSR & LSR_DR) == 0) {
+    uint32_t irq;
+    if ((mcause & 0x80000000u) == 0 || (mcause & 0xFFu) != 11u) {
+        board_reset(); /* an exception: a fault */
     }
-    return UART_RBR;
+    irq = PLIC_CLAIM0;
+    while (UART_LSR & LSR_DR) {
+        fw_rx_push(UART_RBR);
+    }
+    PLIC_CLAIM0 = irq; /* complete */
 }
 
 void board_write(const uint8_t *data, size_t n)
