@@ -31,6 +31,10 @@ SUBCOMMANDS: dict[str, str] = {
     "train": "erbp.cli_train:train",
     "eval": "erbp.cli_eval:evaluate",
     "info": "erbp.cli_info:info",
+    "export": "erbp.cli_export:export_cmd",
+    "plot": "erbp.plot_cli:plot",
+    "baseline": "erbp.cli_baseline:baseline",
+    "board": "erbp.board_cli:board",
 }
 
 #: Exceptions whose message is all a user needs (printed without a traceback).

@@ -10,6 +10,7 @@ import click
 
 from .datasets import DATASETS, DatasetError, load_dataset
 from .engines import make_engine
+from .expio import resolve_engine
 from .reference import modelfile
 from .runs import CONFIG, MODEL
 from .training import evaluate as run_evaluation
@@ -42,7 +43,8 @@ def guess_dataset(model: Path, n_in: int) -> str:
               help="[default: the model's run config, else by its input count]")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
-@click.option("--engine", default="python", show_default=True, help="python or c.")
+@click.option("--engine", default="auto", show_default=True,
+              help="python (the reference), c, micropython, or auto (c when built, else python).")
 @click.option("--test-samples", type=click.IntRange(min=1),
               help="Evaluate the first N test samples (from --start) [default: all].")
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True,
@@ -65,6 +67,7 @@ def evaluate(model: Path, dataset: str | None, data_dir: Path | None, engine: st
     if start >= len(data.test_y):
         raise click.BadParameter(f"the test set has {len(data.test_y)} samples",
                                  param_hint="--start")
+    engine = resolve_engine(engine)
     eng = make_engine(engine, net)
     t0 = time.monotonic()
     r = run_evaluation(eng, data, test_samples, start, batch_size=batch_size,

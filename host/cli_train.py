@@ -12,7 +12,7 @@ from click.core import ParameterSource
 from .cli import command_line
 from .configure import make_config, parse_overrides
 from .datasets import DATASETS, load_dataset
-from .engines import engine_class
+from .expio import resolve_engine
 from .reference import VARIANTS, Network
 from .runs import RunDir
 from .training import (PROTOCOLS, RunOptions, TrainResult, default_epoch_size, open_run,
@@ -34,7 +34,8 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
 @click.option("--topology", help="Paper name (784-100-10, 784-200-200-10, ...) or custom sizes "
                                  "a-b-...-z [default: <inputs>-100-<classes>].")
 @click.option("--variant", type=click.Choice(VARIANTS), default="erbp", show_default=True)
-@click.option("--engine", default="python", show_default=True, help="python or c.")
+@click.option("--engine", default="auto", show_default=True,
+              help="python (the reference), c, micropython, or auto (c when built, else python).")
 @click.option("--samples", type=click.IntRange(min=0),
               help="Train until samples_seen reaches this total.")
 @click.option("--epochs", type=click.FloatRange(min=0, min_open=True),
@@ -81,7 +82,7 @@ def train(ctx: click.Context, **o) -> None:
     if o["samples"] is not None and o["epochs"] is not None:
         raise click.UsageError("give --samples or --epochs, not both")
     progress = sys.stderr.isatty() if o["progress"] is None else o["progress"]
-    engine_class(o["engine"])  # fail early if the engine is unknown or not built
+    o["engine"] = resolve_engine(o["engine"])  # auto -> c when built; fails early if unknown
     if o["resume"] is not None:
         # the data first: a resume that cannot run leaves the run directory untouched
         data = load_dataset(run_options(RunDir.open(o["resume"])).dataset, o["data_dir"])

@@ -54,8 +54,14 @@ def _load_c() -> Any:
         raise EngineUnavailable(f"C engine not built: pip install -e . ({e})") from e
 
 
+def _load_micropython() -> Any:
+    return importlib.import_module("erbp.micropython_port").MicroPythonEngine
+
+
 register_engine("python", _load_reference, "the numpy bit-accurate reference (erbp.reference)")
 register_engine("c", _load_c, "the C engine (cport) through cffi (erbp.cengine)")
+register_engine("micropython", _load_micropython,
+                "erbp_mp under the MicroPython unix port (subprocess; slow, for verification)")
 
 
 def engine_class(name: str) -> Any:

@@ -89,7 +89,7 @@ class Network:
     seed: int
     W: list[np.ndarray]  # W[l][pre, post], int64 holding weight_bits values
     G: list[np.ndarray]  # G[h][class, i], int64 holding int16 values
-    samples_seen: int = 0  # training samples applied (stored in model files)
+    samples_seen: int = 0  # training samples applied, u32 wrapping (stored in model files)
     check: bool = True  # range checks on; turning them off never changes a result
     # dynamic state, valid during and after a sample
     pops: list[Population] = field(default_factory=list)
@@ -187,7 +187,7 @@ class Network:
             if on_tick is not None:
                 on_tick(self)
         if mode == TRAIN:
-            self.samples_seen += 1
+            self.samples_seen = (self.samples_seen + 1) & 0xFFFFFFFF  # a u32 that wraps
         counts = self.pops[-1].count.copy()
         return SampleResult(prediction=predict(counts), counts=counts, events=self.events,
                             hidden_spikes=hidden_spikes, input_spikes=input_spikes)

@@ -1,0 +1,38 @@
+"""``erbp export``: write a trained model for a target (C header, MicroPython, model file)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli_eval import model_path
+from .export import FORMATS, export
+
+
+@click.command("export")
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
+              help="c: a header embedding the model file (cport, firmware); micropython: a "
+                   "directory for a board (module, model, main.py); model: a copy of the file.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Header file (c), directory (micropython) or file (model).")
+@click.option("--name", default="model", show_default=True,
+              help="C identifier prefix of the header's arrays (format c).")
+@click.option("--samples", type=int, default=0, show_default=True,
+              help="Also embed the first N test images and labels (hello-world programs).")
+@click.option("--data-dir", default=None, help="Data directory for --samples (else ERBP_DATA).")
+@click.option("--arch", default=None, help="mpy-cross architecture (format micropython).")
+def export_cmd(model: Path, fmt: str, out: Path, name: str, samples: int, data_dir: str | None,
+               arch: str | None) -> None:
+    """Export MODEL (a model file or run directory) for a target."""
+    path = model_path(model)
+    smp = None
+    if samples > 0:
+        from .datasets import load_dataset
+        from .reference import modelfile
+
+        n_in = modelfile.load(path).cfg.n_in
+        data = load_dataset("mnist" if n_in == 784 else "digits", data_dir)
+        smp = (data.test_x[:samples], data.test_y[:samples])
+    for p in export(path, fmt, out, name=name, samples=smp, arch=arch):
+        click.echo(str(p))

@@ -1,0 +1,92 @@
+"""erbp export: the C header runs in a compiled C program (the C hello world) with the same
+predictions as the Python engines; MicroPython and model-file exports; bad inputs."""
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from erbp.cli import main
+from erbp.export import c_header, export
+from erbp.reference import INFER, NetConfig, Network, modelfile
+
+from conftest import ROOT
+
+CPORT = ROOT / "cport"
+
+
+def cc() -> str:
+    c = shutil.which("gcc") or shutil.which("cc")
+    if c is None:
+        pytest.fail("no C compiler: run `make setup` (installs build-essential)")
+    return c
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist):
+    from erbp.cengine import CNetwork
+
+    net = CNetwork.create(NetConfig.default("784-100-10", ticks_train=60, ticks_infer=60), 3)
+    net.run_samples(mnist.train_x[:150], mnist.train_y[:150].astype(np.int64), "train")
+    path = tmp_path_factory.mktemp("model") / "model.erbp"
+    net.save(path)
+    return path
+
+
+def test_c_hello_world_matches_the_reference(trained, mnist, tmp_path):
+    k = 12
+    hdr = tmp_path / "model.h"
+    export(trained, "c", hdr, samples=(mnist.test_x[:k], mnist.test_y[:k]))
+    exe = tmp_path / "hello"
+    subprocess.run([cc(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{CPORT}/include",
+                    f"-I{tmp_path}", str(CPORT / "examples" / "hello.c"),
+                    *map(str, sorted((CPORT / "src").glob("*.c"))), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")
+    net = modelfile.load(trained)
+    ref = [net.run_sample(mnist.test_x[i], -1, INFER, sample=i).prediction for i in range(k)]
+    got = [int(line.split()[2]) for line in out[:k]]
+    assert got == ref
+    assert [int(line.split()[1]) for line in out[:k]] == mnist.test_y[:k].tolist()
+    assert out[k] == f"accuracy {sum(int(a == b) for a, b in zip(ref, mnist.test_y[:k]))}/{k}"
+    assert out[k + 1] == f"samples_seen {net.samples_seen + k}"
+
+
+def test_c_header_contents_and_bad_names(trained):
+    text = c_header(trained, "digits_net")
+    assert "#define DIGITS_NET_FILE_BYTES" in text and "digits_net_file[" in text
+    assert "DIGITS_NET_N_SAMPLES" not in text
+    with pytest.raises(ValueError, match="C identifier"):
+        c_header(trained, "2bad-name")
+    with pytest.raises(ValueError, match="library"):
+        c_header(trained, "erbp_model")
+
+
+def test_model_and_micropython_exports(trained, tmp_path):
+    (p,) = export(trained, "model", tmp_path / "copy.erbp")
+    assert p.read_bytes() == trained.read_bytes()
+    files = export(trained, "micropython", tmp_path / "mp")
+    names = {f.name for f in files}
+    assert {"model.erbp", "main.py"} <= names and any(n.startswith("erbp_mp") for n in names)
+
+
+def test_corrupt_model_is_refused_by_every_format(trained, tmp_path):
+    bad = tmp_path / "bad.erbp"
+    data = bytearray(trained.read_bytes())
+    data[100] ^= 1
+    bad.write_bytes(bytes(data))
+    for fmt, out in (("c", tmp_path / "x.h"), ("model", tmp_path / "x.erbp"),
+                     ("micropython", tmp_path / "xmp")):
+        with pytest.raises(modelfile.ModelFileError, match="CRC"):
+            export(bad, fmt, out)
+        assert not out.exists()
+
+
+def test_cli_export(trained, tmp_path):
+    r = CliRunner().invoke(main, ["export", str(trained), "--format", "c", "--out",
+                                  str(tmp_path / "m.h"), "--name", "net"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "m.h").read_text().count("static const uint8_t net_file[") == 1
+    r = CliRunner().invoke(main, ["export", str(tmp_path / "missing.erbp"), "--format", "c",
+                                  "--out", str(tmp_path / "n.h")])
+    assert r.exit_code != 0 and "Error" in r.output
