@@ -170,14 +170,21 @@ def info(port: str | None, timeout: float) -> None:
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @port_option
 @timeout_option
+@click.option("--force", is_flag=True, help="upload even if the board holds this very model")
 @_user_errors
-def deploy(model: Path, port: str | None, timeout: float) -> None:
+def deploy(model: Path, port: str | None, timeout: float, force: bool) -> None:
     """Upload a model file; the board validates it whole before using it."""
+    import struct
+
     from tqdm import tqdm
 
     data = model.read_bytes()
     with _open(port, timeout) as b:
         c = b.hello()
+        if (not force and c.model_loaded and len(data) >= 8
+                and b.model_crc() == struct.unpack_from("<I", data, len(data) - 4)[0]):
+            click.echo(f"{c.board} already holds {model} (same CRC-32); --force uploads anyway")
+            return
         with tqdm(total=len(data), unit="B", unit_scale=True, desc=f"deploy to {c.board}",
                   disable=not sys.stderr.isatty()) as bar:
             s = b.deploy(data, progress=bar.update)

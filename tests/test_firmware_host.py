@@ -286,8 +286,10 @@ def test_board_cli(host_board, tmp_path, digits):
     port = ["--port", host_board.url]
     r = run(board, ["info", *port])
     assert r.exit_code == 0 and "protocol   1, semantics 1" in r.output, r.output
-    r = run(board, ["deploy", str(model), *port])
+    r = run(board, ["deploy", str(model), *port, "--force"])
     assert r.exit_code == 0 and "deployed" in r.output, r.output
+    r = run(board, ["deploy", str(model), *port])
+    assert r.exit_code == 0 and "already holds" in r.output, r.output
     out = tmp_path / "s.jsonl"
     r = run(board, ["stream", *port, "--mode", "train", "--dataset", "digits", "--count", "20",
                     "--out", str(out), "--verify", str(model)])
