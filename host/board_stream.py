@@ -132,12 +132,21 @@ def run_stream(board: Board, x, y, mode: str, out: Path, *, first_index: int | N
             try:
                 r = board.run(index, mode, label, x[pos], seq=seq_for_position(pos))
             except BoardRefused as e:
-                if e.code != ERR_NO_MODEL or recoveries >= max_recoveries or not ckpt.exists():
+                if e.code != ERR_NO_MODEL or not ckpt.exists():
                     raise
-                recoveries += 1
-                if log:
-                    log(f"board lost its model at position {pos} (reset?): restoring {ckpt}")
-                _recover(board, ckpt, lines, x, y, mode, base, pos, log)
+                while True:  # the board may be reset again while it is being restored
+                    recoveries += 1
+                    if recoveries > max_recoveries:
+                        raise StreamError(f"the board lost its model {recoveries - 1} times; "
+                                          f"giving up at position {pos} (run again to resume)")
+                    if log:
+                        log(f"board lost its model at position {pos} (reset?): restoring {ckpt}")
+                    try:
+                        _recover(board, ckpt, lines, x, y, mode, base, pos, log)
+                        break
+                    except BoardRefused as again:
+                        if again.code not in (ERR_NO_MODEL, ERR_NOT_LOADING, ERR_OFFSET):
+                            raise
                 continue
             line = record(pos, r)
             f.write(json.dumps(line) + "\n")
@@ -160,14 +169,8 @@ def _recover(board: Board, ckpt: Path, lines: list[dict], x, y, mode: str, base:
              log: Callable[[str], None] | None) -> None:
     """Re-deploy the checkpoint and replay the recorded training samples after it."""
     model = ckpt.read_bytes()
-    for attempt in range(3):
-        try:
-            board.caps = None
-            board.deploy(model)
-            break
-        except BoardRefused as e:
-            if e.code not in (ERR_NOT_LOADING, ERR_OFFSET) or attempt == 2:
-                raise
+    board.caps = None
+    board.deploy(model)
     if mode != "train":
         return
     start = (model_samples_seen(model) - base) & 0xFFFFFFFF

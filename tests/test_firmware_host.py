@@ -346,3 +346,44 @@ def test_resumed_inference_refuses_another_model(b, tmp_path):
         run_stream(b, x, None, "infer", out)
     b.deploy(checkpoint_path(out).read_bytes())
     assert len(run_stream(b, x, None, "infer", out)) == 6
+
+
+def test_stream_survives_a_reset_during_recovery(b, tmp_path):
+    """Reset during the replay after a reset: recovered again; and a board that keeps losing
+    its model makes the stream give up with a message, resumable later."""
+    from erbp.board_stream import StreamError, compare, run_stream
+    from firmware_support import pc_results
+
+    model = golden_model()
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 256, size=(20, 64), dtype=np.uint8)
+    y = rng.integers(0, 10, size=20)
+    b.deploy(model)
+    resets = {"left": 2}
+    real_run = b.run
+
+    def flaky_run(index, mode, label, pixels, seq=None):
+        if index in (12, 9) and seq is None and resets["left"]:  # during the first replay
+            resets["left"] -= 1
+            b.reset()
+        elif index == 13 and seq is not None and resets["left"] == 2:
+            b.reset()
+        return real_run(index, mode, label, pixels, seq=seq)
+
+    b.run = flaky_run
+    try:
+        lines = run_stream(b, x, y, "train", tmp_path / "r.jsonl", checkpoint_every=8)
+    finally:
+        b.run = real_run
+    expected, after = pc_results(model, x, y, "train", 0)
+    assert compare(lines, expected) == [] and b.read_model() == after
+    b.deploy(model)
+    with pytest.raises(StreamError, match="lost its model"):
+        def always_reset(index, mode, label, pixels, seq=None):
+            b.reset()
+            return real_run(index, mode, label, pixels, seq=seq)
+        b.run = always_reset
+        try:
+            run_stream(b, x, y, "train", tmp_path / "s.jsonl", checkpoint_every=8)
+        finally:
+            b.run = real_run
