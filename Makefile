@@ -2,7 +2,7 @@
 PYTHON ?= python3
 APT_PACKAGES = build-essential clang gcc-arm-none-eabi libnewlib-arm-none-eabi \
                gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf \
-               qemu-system-arm qemu-system-misc
+               qemu-system-arm qemu-system-misc firmware-microbit-micropython
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup setup-apt setup-python test test-fast golden c-header clean

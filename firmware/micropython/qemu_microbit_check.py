@@ -7,7 +7,8 @@ not fit, the kernels do), and compares with the reference. It also shows that th
 native emitter (`@micropython.viper` is a SyntaxError), the case where erbp_mp falls back to the
 plain kernels.
 
-Needs qemu-system-arm and the Debian package firmware-microbit-micropython (not in `make setup`):
+Needs qemu-system-arm and the Debian package firmware-microbit-micropython (both in `make setup`;
+tests/test_micropython_32bit.py runs this in CI):
 
     apt-get install qemu-system-arm firmware-microbit-micropython
     python firmware/micropython/qemu_microbit_check.py     # exit status 0: all equal
