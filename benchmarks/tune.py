@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""A tuning pass for one topology and variant: several candidate configurations trained side by
+side on a short budget, scored on a validation split (never on the test set).
+
+    python benchmarks/tune.py --topology 784-100-10 --variant erbp --epochs 1 --jobs 2 \\
+        --cand "default" --cand "lr_half lr_shift=12" --cand "gate_wide gate_lo=-2048,-20000"
+
+A candidate is ``"NAME key=value key=value ..."``: configuration overrides as ``erbp train --set``
+takes them (per-layer fields as comma lists), plus two host-side schedule keys that are not
+configuration fields: ``halve=E`` (the learning rate of every layer halves, ``lr_shift += 1``,
+every E epochs; E may be fractional) and ``halve_start=E0`` (the first halving at epoch E0 + E,
+default E0 = 0); and ``bits=W/S``, which represents the configuration (after the overrides,
+read as the 8-bit-weight, 16-bit-state network) at W-bit weights and S-bit states with
+``erbp.precision.rescale``.
+
+Data: the network trains on class-balanced epochs of ``--epoch-size`` draws (the paper's
+protocol, ``erbp.training.SampleOrder``) from the first 50,000 MNIST training images only, and is
+scored on the last 10,000 training images (``--val-samples`` of them), so tuning never looks at
+the test set. ``--no-val`` trains on all 60,000 and scores on the first ``--val-samples`` test
+images instead (for comparisons with figures measured that way).
+
+Every ``--eval-every`` samples the candidate is scored; the curve, the configuration, the
+inference statistics (mean output spikes per sample, samples with no output spike) and the
+command line go to ``OUT/tune/<topology>-<variant>[-<tag>]/<name>.json``; a rerun skips finished
+candidates with the same settings; the final network goes to ``<name>.erbp`` beside it. The
+script prints a table sorted by the mean error of the last three scorings.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing as mp
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from erbp.configure import make_config, parse_overrides
+from erbp.datasets import Dataset, load_dataset
+from erbp.engines import make_engine, to_network
+from erbp.expio import command_line, machine, now, read_json, write_json
+from erbp.reference import INFER, Network, modelfile
+from erbp.precision import rescale
+from erbp.training import train
+
+HERE = Path(__file__).resolve().parent
+SCHEDULE_KEYS = ("halve", "halve_start", "bits")
+N_FIT = 50_000  # training images used for fitting when validating; the rest validate
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--topology", default="784-100-10")
+    ap.add_argument("--variant", default="erbp", choices=("erbp", "perbp"))
+    ap.add_argument("--cand", action="append", default=[], metavar='"NAME key=value ..."',
+                    help="a candidate (repeatable); 'default' alone is the default config")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--epoch-size", type=int, default=50_000)
+    ap.add_argument("--eval-every", type=int, default=None,
+                    help="samples between scorings [default: one epoch]")
+    ap.add_argument("--val-samples", type=int, default=10_000)
+    ap.add_argument("--val", action=argparse.BooleanOptionalAction, default=True,
+                    help="score on the last 10,000 training images (default) or the test set")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=1, help="candidates trained in parallel")
+    ap.add_argument("--tag", default="", help="a suffix for the result directory")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--out", type=Path, default=HERE / "out")
+    return ap.parse_args(argv)
+
+
+def split(data: Dataset, val: bool) -> Dataset:
+    """Fit on the first 50,000 training images and score on the last 10,000 (``val``), or the
+    data set as it is."""
+    if not val:
+        return data
+    return dataclasses.replace(data, train_x=data.train_x[:N_FIT], train_y=data.train_y[:N_FIT],
+                               test_x=data.train_x[N_FIT:], test_y=data.train_y[N_FIT:])
+
+
+def parse_cand(text: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    name, *items = text.split()
+    sched: dict[str, Any] = {}
+    sets = []
+    for it in items:
+        k, _, v = it.partition("=")
+        if k == "bits":
+            sched[k] = v
+        elif k in SCHEDULE_KEYS:
+            sched[k] = float(v)
+        else:
+            sets.append(it)
+    return name, parse_overrides(sets), sched
+
+
+def score(eng: Any, data: Dataset, n: int, batch_size: int) -> dict[str, Any]:
+    """Inference on the first n scoring images: error, mean output spikes, silent samples."""
+    n = min(n, len(data.test_y))
+    preds, counts = [], []
+    for a in range(0, n, batch_size):
+        b = min(n, a + batch_size)
+        r = eng.run_samples(data.test_x[a:b], None, INFER, a)
+        preds.append(np.asarray(r.predictions))
+        counts.append(np.asarray(r.counts))
+    p = np.concatenate(preds)
+    c = np.concatenate(counts)
+    return {"error_pct": round(100 * float((p != data.test_y[:n]).mean()), 3), "n": n,
+            "out_spikes": round(float(c.sum(1).mean()), 2),
+            "silent_pct": round(100 * float((c.sum(1) == 0).mean()), 2)}
+
+
+def lr_shift_at(base: tuple[int, ...], sched: dict[str, float], epoch: float) -> tuple[int, ...]:
+    """The learning-rate shifts in force at ``epoch`` under a halving schedule."""
+    if "halve" not in sched:
+        return base
+    k = max(0, int((epoch - sched.get("halve_start", 0.0)) // sched["halve"]))
+    return tuple(min(30, s + k) for s in base)
+
+
+def run_cand(job: dict[str, Any]) -> dict[str, Any]:
+    a = job["args"]
+    name, overrides, sched = parse_cand(job["cand"])
+    data = split(load_dataset("mnist", a.data_dir), a.val)
+    cfg = make_config(a.topology, a.variant, overrides, n_in=data.n_in,
+                      n_classes=data.n_classes)
+    if "bits" in sched:
+        wb, sb = (int(x) for x in sched["bits"].split("/"))
+        cfg = rescale(cfg, wb, sb)[0]
+    base_shift = cfg.lr_shift
+    eng: Any = make_engine("c", Network.create(cfg, a.seed))
+    every = a.eval_every or a.epoch_size
+    total = round(a.epochs * a.epoch_size)
+    curve = []
+    events = 0
+    t0 = time.monotonic()
+    t_train = 0.0
+    while eng.samples_seen < total:
+        pos = eng.samples_seen
+        epoch = pos / a.epoch_size
+        shifts = lr_shift_at(base_shift, sched, epoch)
+        if shifts != eng.cfg.lr_shift:  # a schedule step: same weights, new learning rate
+            net = to_network(eng)
+            eng = make_engine("c", Network(cfg=net.cfg.replace(lr_shift=shifts), seed=net.seed,
+                                           W=net.W, G=net.G, samples_seen=net.samples_seen))
+        # train to the next scoring point or schedule step, whichever comes first
+        nxt = min(total, (pos // every + 1) * every)
+        if "halve" in sched:
+            e0, h = sched.get("halve_start", 0.0), sched["halve"]
+            k = max(0, int((epoch - e0) // h)) + 1
+            nxt = min(nxt, max(pos + 1, round((e0 + k * h) * a.epoch_size)))
+        t1 = time.monotonic()
+        res = train(eng, data, nxt - pos, engine=None, protocol="balanced",
+                    epoch_size=a.epoch_size, order_seed=a.seed, test_samples=0,
+                    batch_size=a.batch_size)
+        t_train += time.monotonic() - t1
+        events += res.state.events
+        if eng.samples_seen % every == 0 or eng.samples_seen == total:
+            s = score(eng, data, a.val_samples, a.batch_size)
+            s.update(samples=eng.samples_seen, lr_shift=list(eng.cfg.lr_shift))
+            curve.append(s)
+            print(f"  [{name}] {eng.samples_seen:>7}: {s['error_pct']:.2f} % "
+                  f"(out spikes {s['out_spikes']}, silent {s['silent_pct']} %)", flush=True)
+    where = Path(job["where"])
+    where.mkdir(parents=True, exist_ok=True)
+    modelfile.save(to_network(eng), where / f"{name}.erbp")
+    last = [c["error_pct"] for c in curve[-3:]]
+    return {"name": name, "cand": job["cand"], "last3_error_pct": round(sum(last) / len(last), 3),
+            "overrides": {k: cfg.as_dict()[k] for k in overrides},
+            "schedule": sched, "curve": curve, "final_error_pct": curve[-1]["error_pct"],
+            "best_error_pct": min(c["error_pct"] for c in curve),
+            "train_s": round(t_train, 1), "total_s": round(time.monotonic() - t0, 1),
+            "events_per_sample": round(events / max(1, total)),
+            "settings": job["settings"], "net_config": cfg.as_dict(), "command": job["cmd"],
+            "time": now(), "machine": machine()}
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    a = parse_args(argv)
+    cmd = command_line(None if argv is None else ["benchmarks/tune.py", *argv])
+    print(f"$ {cmd}")
+    cands = a.cand or ["default"]
+    where = a.out / "tune" / (f"{a.topology}-{a.variant}" + (f"-{a.tag}" if a.tag else ""))
+    settings = {"epochs": a.epochs, "epoch_size": a.epoch_size, "eval_every": a.eval_every,
+                "val": a.val, "val_samples": a.val_samples, "seed": a.seed}
+    results, todo = [], []
+    for c in cands:
+        name = c.split()[0]
+        f = where / f"{name}.json"
+        if f.exists():
+            r = read_json(f)
+            if r["settings"] == settings and r["cand"] == c:
+                print(f"  [{name}] cached: {r['final_error_pct']:.2f} %")
+                results.append(r)
+                continue
+            sys.exit(f"{f} holds another candidate or other settings: rename the candidate")
+        todo.append({"args": a, "cand": c, "settings": settings, "cmd": cmd,
+                     "where": str(where)})
+    if todo:
+        with mp.get_context("fork").Pool(max(1, min(a.jobs, len(todo)))) as pool:
+            for r in pool.imap_unordered(run_cand, todo):
+                write_json(where / f"{r['name']}.json", r)
+                results.append(r)
+    results.sort(key=lambda r: r.get("last3_error_pct", r["final_error_pct"]))
+    print()
+    print(f"{a.topology} {a.variant}, {a.epochs} epochs of {a.epoch_size}, "
+          f"{'validation' if a.val else 'test'} error (%) on {a.val_samples}:")
+    for r in results:
+        curve = " ".join(f"{c['error_pct']:.2f}" for c in r["curve"])
+        print(f"  {r['name']:<24} last3 {r.get('last3_error_pct', float('nan')):6.2f}  "
+              f"final {r['final_error_pct']:6.2f}  best "
+              f"{r['best_error_pct']:6.2f}  out {r['curve'][-1]['out_spikes']:6.1f}  "
+              f"{r['train_s']:7.1f} s  [{curve}]  {r['cand']}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
