@@ -415,7 +415,7 @@ def test_loader_refusals_name_the_reason(model):
         "ERBP_E_FILE_SIZE": patched("<i", cfg_at("n_in"), net.cfg.n_in + 1),
         "ERBP_E_CONFIG_RANGE": patched("<i", cfg_at("threshold"), 0),
         "ERBP_E_CONFIG_SLOT": patched("<i", cfg_at("w_shift") + 4 * 4, 1),
-        "ERBP_E_CONFIG_GATE": patched("<i", cfg_at("gate_hi"), -8192),
+        "ERBP_E_CONFIG_GATE": patched("<i", cfg_at("gate_hi"), net.cfg.gate_lo[0]),  # lo >= hi
     }
     if net.cfg.weight_bits < 8:  # an int8 byte outside a narrower width
         cases["ERBP_E_FILE_WEIGHT"] = patched("<b", mf.HEADER.size + 4 * word_count(), 127)
