@@ -1,11 +1,15 @@
 # erbp — the two commands: `make setup` (once, on a fresh Debian machine) and `make test`.
+# Python packages go into a virtual environment (.venv) so that Debian's externally managed system
+# Python is never touched; `. .venv/bin/activate` puts `erbp` on your PATH.
 PYTHON ?= python3
-APT_PACKAGES = build-essential clang gcc-arm-none-eabi libnewlib-arm-none-eabi \
+VENV ?= .venv
+VPY = $(VENV)/bin/python
+APT_PACKAGES = build-essential clang python3-venv python3-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
                gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf \
                qemu-system-arm qemu-system-misc firmware-microbit-micropython
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup setup-apt setup-python test test-fast golden c-header clean
+.PHONY: setup setup-apt setup-python test golden clean
 
 setup: setup-apt setup-python
 
@@ -14,15 +18,17 @@ setup-apt:
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends $(APT_PACKAGES)
 
 setup-python:
-	$(PYTHON) -m pip install --upgrade pip
-	$(PYTHON) -m pip install -e ".[dev]"
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --upgrade pip
+	$(VPY) -m pip install -e ".[dev]"
 
 test:
-	$(PYTHON) -m pytest
+	@test -x $(VPY) || { echo "no $(VENV): run 'make setup' first"; exit 1; }
+	$(VPY) -m pytest
 
 # Regenerate the golden vectors (only together with a semantics-version change).
 golden:
-	$(PYTHON) -m erbp.reference.golden tests/golden
+	$(VPY) -m erbp.reference.golden tests/golden
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache
+	rm -rf build dist *.egg-info .pytest_cache $(VENV)
