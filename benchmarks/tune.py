@@ -70,7 +70,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--report", action="store_true",
+                    help="print every cached candidate of the result directory as a markdown "
+                         "table and exit (no training)")
     return ap.parse_args(argv)
+
+
+def report(where: Path) -> str:
+    """The cached candidates of one result directory as a markdown table."""
+    rows = sorted((read_json(f) for f in where.glob("*.json")),
+                  key=lambda r: r.get("last3_error_pct", r["final_error_pct"]))
+    if not rows:
+        return f"(no results in {where})"
+    st = rows[0]["settings"]
+    lines = [f"`{where.name}`: {st['epochs']:g} epochs of {st['epoch_size']}, seed {st['seed']}, "
+             f"{'validation (last 10,000 training images)' if st['val'] else 'test'} error (%) "
+             f"on {st['val_samples']} images after each epoch.", "",
+             "| candidate | mean of last 3 | last | per epoch |", "|---|---:|---:|---|"]
+    for r in rows:
+        last3 = r.get("last3_error_pct")
+        lines.append(f"| `{r['cand']}` | {'' if last3 is None else f'{last3:.2f}'} | "
+                     f"{r['final_error_pct']:.2f} | "
+                     + " ".join(f"{c['error_pct']:.2f}" for c in r["curve"]) + " |")
+    return "\n".join(lines)
 
 
 def split(data: Dataset, val: bool) -> Dataset:
@@ -184,6 +206,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     print(f"$ {cmd}")
     cands = a.cand or ["default"]
     where = a.out / "tune" / (f"{a.topology}-{a.variant}" + (f"-{a.tag}" if a.tag else ""))
+    if a.report:
+        print(report(where))
+        return []
     settings = {"epochs": a.epochs, "epoch_size": a.epoch_size, "eval_every": a.eval_every,
                 "val": a.val, "val_samples": a.val_samples, "seed": a.seed}
     results, todo = [], []
