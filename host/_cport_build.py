@@ -35,7 +35,8 @@ def cdef_source() -> str:
     defines = re.findall(r"^#define (ERBP_\w+) \d+u?\b", text + HEADERS[1].read_text(), re.M)
     return "\n".join(
         [f"typedef int... {t};" for t in enums]
-        + ["typedef struct { ...; } erbp_config_t;", "typedef struct { ...; } erbp_net_t;"]
+        + ["typedef struct { ...; } erbp_config_t;", "typedef struct { ...; } erbp_net_t;",
+           "typedef struct { ...; } erbp_loader_t;"]
         + [f"static const int {n};" for n in consts]
         + [f"#define {n} ..." for n in sorted(set(defines))]
         + [_CDEF_FUNCTIONS])
@@ -68,6 +69,13 @@ erbp_status_t erbp_model_check(const uint8_t *data, size_t n, erbp_config_t *cfg
 erbp_status_t erbp_net_load(erbp_net_t *net, void *arena, size_t arena_bytes,
                             const uint8_t *data, size_t n);
 erbp_status_t erbp_net_save(const erbp_net_t *net, uint8_t *out, size_t cap, size_t *written);
+erbp_status_t erbp_net_save_range(const erbp_net_t *net, size_t offset, uint8_t *out, size_t n);
+erbp_status_t erbp_loader_begin(erbp_loader_t *ld, erbp_net_t *net, void *arena,
+                                size_t arena_bytes);
+erbp_status_t erbp_loader_feed(erbp_loader_t *ld, const uint8_t *data, size_t n);
+erbp_status_t erbp_loader_end(erbp_loader_t *ld);
+erbp_status_t erbp_loader_status(const erbp_loader_t *ld);
+uint32_t erbp_loader_file_bytes(const erbp_loader_t *ld);
 uint32_t erbp_crc32(uint32_t crc, const uint8_t *data, size_t n);
 erbp_status_t erbp_begin_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
                                 int32_t label, erbp_mode_t mode, uint32_t sample);
@@ -88,6 +96,10 @@ erbp_status_t erbp_read_var(const erbp_net_t *net, erbp_var_t var, uint32_t inde
                             int32_t *out, size_t n);
 erbp_status_t erbp_write_var(erbp_net_t *net, erbp_var_t var, uint32_t index,
                              const int32_t *in, size_t n);
+erbp_status_t erbp_read_var_range(const erbp_net_t *net, erbp_var_t var, uint32_t index,
+                                  uint32_t first, int32_t *out, size_t n);
+erbp_status_t erbp_write_var_range(erbp_net_t *net, erbp_var_t var, uint32_t index,
+                                   uint32_t first, const int32_t *in, size_t n);
 
 /* erbp_intmath.h (static inline), exposed for the tests */
 int32_t erbp_sat(int32_t x, int32_t lo, int32_t hi);

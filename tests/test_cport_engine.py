@@ -1,7 +1,8 @@
 """The C engine (cport via erbp.cengine) against the reference: random networks compared on the
 full state after every tick, the configuration validator, the memory-size query, the integer
-helpers, model files (bytes equal, every refusal with its code), state writes, the batch path and
-argument errors."""
+helpers, model files (bytes equal, every refusal with its code; the incremental loader fed in any
+pieces judges every file as erbp_model_check does; the streaming writer's slices), state writes
+and reads by range, the batch path and argument errors."""
 from __future__ import annotations
 
 import re
@@ -18,6 +19,8 @@ from erbp.reference import INFER, TRAIN, ConfigError, NetConfig, Network, modelf
 from erbp.reference import intmath, rng
 from erbp.reference.golden import explicit_config
 from erbp.reference.params import FIELDS, field_offsets, word_count
+
+from conftest import GOLDEN
 
 LIB = cengine._load()[1]
 #: The tick-by-tick comparisons get more examples than the profile's default (at least 60).
@@ -395,8 +398,8 @@ def test_loader_refuses_every_corruption(model):
         assert c_status(bytes(c)) != "ERBP_OK", i
 
 
-def test_loader_refusals_name_the_reason(model):
-    net, data = model
+def refusal_cases(net: Network, data: bytes) -> dict[str, bytes]:
+    """A file refused for each reason the loader names (status name -> file)."""
     b = bytearray(data)
 
     def patched(fmt: str, off: int, value: int, crc: bool = True) -> bytes:
@@ -423,13 +426,156 @@ def test_loader_refusals_name_the_reason(model):
         int(np.prod(shape)) * np.dtype(dt).itemsize for _, shape, dt in mf.layout(net.cfg))
     if body_end < len(data) - 4:  # this configuration's file has padding bytes
         cases["ERBP_E_FILE_PADDING"] = patched("<B", body_end, 1)
-    for code, bad in cases.items():
+    return cases
+
+
+def test_loader_refusals_name_the_reason(model):
+    net, data = model
+    for code, bad in refusal_cases(net, data).items():
         assert c_status(bad) == code, code
         exc = ConfigError if code.startswith("ERBP_E_CONFIG") else mf.ModelFileError
         with pytest.raises(exc, match=code):
             CNetwork.loads(bad)
         with pytest.raises(mf.ModelFileError):  # the reference refuses the same file
             mf.loads(bad)
+
+
+# --- the incremental loader and the streaming writer ----------------------------------------------
+#: One arena for the streamed loads: larger than any network the tests below load.
+_ARENA = np.zeros(1 << 20, np.uint8)
+
+
+def stream_load(data: bytes, cuts: list[int], arena_bytes: int | None = None
+                ) -> tuple[str, bytes | None]:
+    """Feed data to erbp_loader_* in pieces at the offsets ``cuts`` (stopping at the first error
+    feed returns, as a caller would); (erbp_loader_end's status, the loaded network's model file
+    or None)."""
+    ffi = cengine._load()[0]
+    net, ld = ffi.new("erbp_net_t *"), ffi.new("erbp_loader_t *")
+    arena = ffi.from_buffer(_ARENA)
+    st = LIB.erbp_loader_begin(ld, net, arena, arena_bytes or _ARENA.size)
+    bounds = sorted({0, len(data), *(c for c in cuts if 0 < c < len(data))})
+    for a, b in zip(bounds, bounds[1:]):
+        if st != 0:
+            break
+        st = LIB.erbp_loader_feed(ld, data[a:b], b - a)
+        assert LIB.erbp_loader_status(ld) == st or st == 0
+    st = LIB.erbp_loader_end(ld)
+    if st != 0:
+        assert LIB.erbp_net_config(net) == ffi.NULL  # a refused model never goes live
+        return status_name(st), None
+    n = LIB.erbp_model_bytes(LIB.erbp_net_config(net))
+    out, written = ffi.new("uint8_t[]", n), ffi.new("size_t *")
+    assert LIB.erbp_net_save(net, out, n, written) == 0
+    return "ERBP_OK", bytes(ffi.buffer(out, written[0]))
+
+
+def chunkings(n: int, seed: int) -> list[list[int]]:
+    """Ways to cut n bytes: whole, single bytes, at the header's ends, random pieces."""
+    g = np.random.default_rng(seed)
+    ways = [[], list(range(1, n)), [mf.HEADER.size + 4, mf.HEADER.size + 4 * word_count()]]
+    for top in (3, 40, 1500):
+        ways.append(np.cumsum(g.integers(1, top + 1, n)).tolist())
+    return ways
+
+
+def assert_stream_agrees(data: bytes, seed: int = 0) -> str:
+    want = c_status(data)
+    for cuts in chunkings(len(data), seed):
+        got, loaded = stream_load(data, cuts)
+        assert got == want, (got, want, cuts[:5])
+        assert loaded is None or loaded == data
+    return want
+
+
+def test_incremental_loader_agrees_with_model_check_on_every_refusal(model):
+    """Every corruption of the loader-refusal tests above, fed in pieces of every size: the same
+    status as erbp_model_check on the whole file."""
+    net, data = model
+    files = [data, data + b"\0", data[:-1]] + [data[:n] for n in range(0, 40)]
+    files += list(refusal_cases(net, data).values())
+    for i in range(0, len(data), max(1, len(data) // 97)):
+        c = bytearray(data)
+        c[i] ^= 0x5A
+        files += [bytes(c), fix_crc(bytes(c))]
+    seen = {assert_stream_agrees(f, seed) for seed, f in enumerate(files)}
+    assert {"ERBP_OK", "ERBP_E_FILE_CRC", "ERBP_E_FILE_TRUNCATED", "ERBP_E_FILE_MAGIC",
+            "ERBP_E_CONFIG_RANGE"} <= seen
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.erbp")))
+def test_incremental_loader_loads_every_golden_model(name):
+    data = (GOLDEN / f"{name}.erbp").read_bytes()
+    assert assert_stream_agrees(data) == "ERBP_OK"
+    cfg = mf.loads(data).cfg
+    need = required_bytes(cfg)
+    assert stream_load(data, list(range(0, len(data), 7)), need)[1] == data
+    # an arena too small is refused as soon as the configuration is in
+    ffi = cengine._load()[0]
+    net, ld = ffi.new("erbp_net_t *"), ffi.new("erbp_loader_t *")
+    LIB.erbp_loader_begin(ld, net, ffi.from_buffer(_ARENA), need - 16)
+    body = mf.HEADER.size + 4 * word_count()
+    assert LIB.erbp_loader_feed(ld, data[:body - 1], body - 1) == 0
+    assert LIB.erbp_loader_file_bytes(ld) == len(data)
+    assert status_name(LIB.erbp_loader_feed(ld, data[body - 1:], len(data) - body + 1)) == \
+        "ERBP_E_SIZE"
+    assert status_name(LIB.erbp_loader_end(ld)) == "ERBP_E_SIZE"
+
+
+def save_range(c: CNetwork, offset: int, n: int) -> bytes:
+    out = c._ffi.new("uint8_t[]", max(n, 1))
+    _check_ok(LIB.erbp_net_save_range(c._net, offset, out, n))
+    return bytes(c._ffi.buffer(out, n))
+
+
+def _check_ok(status: int) -> None:
+    assert status == 0, status_name(status)
+
+
+@given(networks(max_hidden=2), st.data())
+def test_model_file_slices_equal_the_saved_file(case, data):
+    cfg, seed, samples = case
+    c = CNetwork.create(cfg, seed)
+    mode, label, index, px = samples[0]
+    c.run_sample(px, label, TRAIN, sample=index)
+    whole = c.dumps()
+    n = len(whole)
+    for off in [0, 1, n - 5, n - 4, n - 3, n - 1, n] + data.draw(st.lists(st.integers(0, n),
+                                                                         max_size=20)):
+        for length in {0, 1, 4, n - off, data.draw(st.integers(0, n - off))}:
+            if length <= n - off:
+                assert save_range(c, off, length) == whole[off:off + length], (off, length)
+    # consecutive chunks, as a board sends its model
+    step = data.draw(st.integers(1, 300))
+    assert b"".join(save_range(c, o, min(step, n - o)) for o in range(0, n, step)) == whole
+    out = c._ffi.new("uint8_t[]", 8)
+    assert status_name(LIB.erbp_net_save_range(c._net, n - 3, out, 4)) == "ERBP_E_ARG"
+    assert status_name(LIB.erbp_net_save_range(c._net, n + 1, out, 0)) == "ERBP_E_ARG"
+
+
+def test_state_reads_and_writes_by_range():
+    cfg = NetConfig.default("20-7-3", weight_bits=6, init_amp=(5, 5))
+    c = CNetwork.create(cfg, 3)
+    c.run_sample(np.arange(20) * 12, 1, TRAIN)
+    ffi = c._ffi
+    snap = c.snapshot()
+    for key, (var, index) in {"W0": (0, 0), "W1": (0, 1), "G0": (1, 0), "V0": (3, 0),
+                              "count1": (7, 1), "in_ref": (8, 0), "en": (11, 0)}.items():
+        want = snap[key].reshape(-1)
+        for first in range(0, want.size + 1, 3):
+            n = min(5, want.size - first)
+            out = ffi.new("int32_t[]", max(n, 1))
+            _check_ok(LIB.erbp_read_var_range(c._net, var, index, first, out, n))
+            assert list(out)[:n] == want[first:first + n].tolist()
+        out = ffi.new("int32_t[]", 2)
+        assert status_name(LIB.erbp_read_var_range(c._net, var, index, want.size - 1, out, 2)) \
+            == "ERBP_E_SIZE"
+    vals = ffi.new("int32_t[]", [31, -32, 7])
+    _check_ok(LIB.erbp_write_var_range(c._net, 0, 1, 4, vals, 3))
+    assert c.W[1].reshape(-1)[4:7].tolist() == [31, -32, 7]
+    vals[1] = -33  # outside weight_bits = 6: nothing written
+    assert status_name(LIB.erbp_write_var_range(c._net, 0, 1, 4, vals, 3)) == "ERBP_E_VALUE"
+    assert c.W[1].reshape(-1)[4:7].tolist() == [31, -32, 7]
 
 
 def test_every_status_has_a_name_and_the_table_is_complete():
@@ -470,3 +616,6 @@ def test_loader_agrees_with_the_reference_on_fuzzed_files(data):
     assert (status == "ERBP_OK") == ref_ok, status
     if ref_ok:
         assert CNetwork.loads(bytes(b)).dumps() == bytes(b)
+    # the incremental loader, fed in random pieces, judges it the same
+    cuts = data.draw(st.lists(st.integers(0, len(b)), max_size=12))
+    assert stream_load(bytes(b), cuts)[0] == status

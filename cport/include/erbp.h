@@ -56,7 +56,7 @@ typedef enum erbp_status {
     ERBP_E_FILE_SEMANTICS = -20, /* made for another semantics version */
     ERBP_E_FILE_TRAILING = -21,  /* bytes after the declared end */
     ERBP_E_FILE_CRC = -22,       /* CRC-32 mismatch: the file is corrupt */
-    ERBP_E_FILE_WORDS = -23,     /* the configuration has another number of words */
+    ERBP_E_FILE_WORDS = -23,     /* another number of configuration words */
     ERBP_E_FILE_SIZE = -24,      /* the declared size does not match the configuration's arrays */
     ERBP_E_FILE_WEIGHT = -25,    /* a weight lies outside the weight_bits range */
     ERBP_E_FILE_PADDING = -26    /* nonzero padding before the CRC */
@@ -182,8 +182,95 @@ erbp_status_t erbp_net_load(erbp_net_t *net, void *arena, size_t arena_bytes,
  * (if not NULL) receives erbp_model_bytes(). Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_SIZE. */
 erbp_status_t erbp_net_save(const erbp_net_t *net, uint8_t *out, size_t cap, size_t *written);
 
+/* Write bytes [offset, offset + n) of the model file erbp_net_save would write into out[0..n),
+ * without the rest of the file: a model goes out in chunks with no buffer for the whole file (a
+ * board answering reads of its model). Slices of any offsets and lengths put together equal
+ * erbp_net_save's file. A slice that reaches the CRC (the last 4 bytes) costs one pass over the
+ * whole file. Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_ARG (offset + n > erbp_model_bytes()). */
+erbp_status_t erbp_net_save_range(const erbp_net_t *net, size_t offset, uint8_t *out, size_t n);
+
 /* CRC-32 (IEEE 802.3, as zlib.crc32) of n bytes, continuing from crc (0 to start). */
 uint32_t erbp_crc32(uint32_t crc, const uint8_t *data, size_t n);
+
+/* ---- incremental model loading --------------------------------------------------------------- */
+
+/* The loader of a model file that arrives in pieces of any size (down to single bytes), written
+ * straight into the network: the file is never held whole, so a board whose memory holds the
+ * network but not the network and its file can still load one. Fixed size, no allocation; the
+ * members are private. Use:
+ *
+ *     erbp_loader_t ld;
+ *     erbp_status_t st = erbp_loader_begin(&ld, &net, arena, sizeof arena);  // net now unusable
+ *     while (st == ERBP_OK && (len = receive(chunk)) > 0)
+ *         st = erbp_loader_feed(&ld, chunk, len);
+ *     st = erbp_loader_end(&ld);                  // ERBP_OK: net holds the model, state reset
+ *
+ * The loader checks what erbp_model_check checks, and erbp_loader_end returns exactly
+ * erbp_model_check's status for the bytes fed, however they were cut into chunks (then, as in
+ * erbp_net_load, ERBP_E_SIZE if the network does not fit the arena). The checks run as soon as
+ * their bytes are in: with the first ERBP_FILE_HEADER_BYTES + 4 bytes the magic, the versions and
+ * the declared size; at the end of the configuration the number of its words, the configuration
+ * (erbp_config_check), the file size it implies and the arena (the network is laid out then);
+ * each weight's range as it arrives (weights and G are written into the arena, nothing else is
+ * stored); the padding; the CRC-32 at the end.
+ *
+ * A refused or incomplete file never makes the network usable: erbp_loader_begin drops what it
+ * held (every call on it returns ERBP_E_STATE, as after a failed erbp_net_init) and only an
+ * erbp_loader_end that returns ERBP_OK makes it usable again. */
+typedef struct erbp_loader {
+    erbp_net_t *net;        /* the network loaded into; NULL: check only */
+    erbp_config_t *cfg;     /* where the configuration words go (net's own, or the checker's) */
+    void *arena;
+    size_t arena_bytes;
+    uint32_t state;         /* a load in progress (a magic number) or not */
+    int32_t status;         /* ERBP_OK or the error feed returned (sticky) */
+    int32_t held;           /* a rule broken that erbp_model_check reports only after the CRC */
+    uint32_t pos;           /* bytes fed */
+    uint32_t size;          /* the declared file size (0 until known) */
+    uint32_t crc, file_crc; /* running CRC-32 of the bytes before the last 4; those 4 bytes */
+    uint32_t word;          /* the configuration word being assembled */
+    uint32_t array, at;     /* the body array (W_0.., G_0.., then padding) and its byte */
+    uint8_t head[ERBP_FILE_HEADER_BYTES + 4]; /* the first bytes: magic .. number of words */
+    uint8_t low;            /* the first byte of an int16 split across chunks */
+} erbp_loader_t;
+
+/* Start loading a model file into net, laid out in arena[0..arena_bytes) (4-byte aligned, at
+ * least erbp_net_required_bytes() of the file's configuration; the arena is checked once that is
+ * known). net is unusable from here until erbp_loader_end returns ERBP_OK. Errors: ERBP_E_NULL,
+ * ERBP_E_ALIGN; after such an error feed and end return it too. */
+erbp_status_t erbp_loader_begin(erbp_loader_t *ld, erbp_net_t *net, void *arena,
+                                size_t arena_bytes);
+
+/* Feed the next n bytes of the file (n may be 0). Returns ERBP_OK while the file may still be
+ * valid, or as soon as it certainly is not, for one of the errors erbp_model_check reports before
+ * the CRC: ERBP_E_FILE_MAGIC, _FORMAT, _SEMANTICS, ERBP_E_FILE_TRAILING (a byte past the declared
+ * size), and ERBP_E_SIZE (the network is larger than the arena). Such an error is final: every
+ * later feed and end return it. The rules erbp_model_check checks only once the CRC matched (the
+ * number of configuration words, the configuration, the size it implies, weight ranges, padding)
+ * are found as their bytes arrive but are not returned here, since a damaged file is refused for
+ * its CRC instead: from the first one broken on, nothing more is written, the rest is only
+ * counted and its CRC computed, and erbp_loader_status() reports it at once (a caller that need
+ * not tell a damaged file from a wrong one may stop there). Errors also: ERBP_E_NULL (ld or data;
+ * not sticky), ERBP_E_STATE (no load in progress: no begin, or after end). */
+erbp_status_t erbp_loader_feed(erbp_loader_t *ld, const uint8_t *data, size_t n);
+
+/* Finish the load: ERBP_OK if the bytes fed form a valid model file (the network is usable, its
+ * state reset, seed and samples_seen those of the file); otherwise erbp_model_check's status for
+ * those bytes (ERBP_E_FILE_TRUNCATED when fewer than the header or the declared size arrived,
+ * ERBP_E_FILE_CRC, then the rules checked after it) or the error feed returned, and the network
+ * stays unusable. The load is over either way: feed and end return ERBP_E_STATE until the next
+ * begin. Errors also: ERBP_E_NULL, ERBP_E_STATE. */
+erbp_status_t erbp_loader_end(erbp_loader_t *ld);
+
+/* ERBP_OK while the bytes fed so far can still start a valid model file (and after an end that
+ * returned ERBP_OK); otherwise why it is refused: the error feed or end returned, or the first
+ * rule broken among those erbp_model_check checks after the CRC (end will return it, or
+ * ERBP_E_FILE_CRC if the CRC fails too). ERBP_E_NULL if ld is NULL. */
+erbp_status_t erbp_loader_status(const erbp_loader_t *ld);
+
+/* The file size declared in the header, once the first ERBP_FILE_HEADER_BYTES + 4 bytes passed
+ * the magic and version checks; 0 before (or if ld is NULL). */
+uint32_t erbp_loader_file_bytes(const erbp_loader_t *ld);
 
 /* ---- samples (docs/semantics.md section 7) --------------------------------------------------- */
 
@@ -266,12 +353,24 @@ erbp_status_t erbp_var_size(const erbp_net_t *net, erbp_var_t var, uint32_t inde
 erbp_status_t erbp_read_var(const erbp_net_t *net, erbp_var_t var, uint32_t index,
                             int32_t *out, size_t n);
 
+/* Copy values [first, first + n) of a variable into out[0..n) as int32: a part of a large
+ * variable (a weight matrix, a state image sent in pieces) without a buffer for all of it.
+ * Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_ARG, ERBP_E_SIZE (first + n > its size). */
+erbp_status_t erbp_read_var_range(const erbp_net_t *net, erbp_var_t var, uint32_t index,
+                                  uint32_t first, int32_t *out, size_t n);
+
 /* Overwrite a variable from in[0..n) (n must equal its size). Every value is checked against its
  * width first (W: [wmin, wmax]; G: int16; I, V, U: [smin, smax]; ref, in_ref: 0..255; spikes: 0/1;
  * count: 0..65535; ep, en: [0, err_threshold)); nothing is written on error. Errors: ERBP_E_NULL,
  * ERBP_E_STATE, ERBP_E_ARG, ERBP_E_SIZE, ERBP_E_VALUE. */
 erbp_status_t erbp_write_var(erbp_net_t *net, erbp_var_t var, uint32_t index,
                              const int32_t *in, size_t n);
+
+/* Overwrite values [first, first + n) of a variable from in[0..n), checked as erbp_write_var
+ * (nothing is written if one value lies outside the width). Errors: ERBP_E_NULL, ERBP_E_STATE,
+ * ERBP_E_ARG, ERBP_E_SIZE (first + n > its size), ERBP_E_VALUE. */
+erbp_status_t erbp_write_var_range(erbp_net_t *net, erbp_var_t var, uint32_t index,
+                                   uint32_t first, const int32_t *in, size_t n);
 
 #ifdef __cplusplus
 }

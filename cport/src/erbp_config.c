@@ -27,7 +27,7 @@ static const char *const status_names[] = {
     "ERBP_E_FILE_SEMANTICS: the model was made for another semantics version",
     "ERBP_E_FILE_TRAILING: unexpected bytes after the declared end",
     "ERBP_E_FILE_CRC: CRC mismatch, the file is corrupt",
-    "ERBP_E_FILE_WORDS: the configuration has another number of words",
+    "ERBP_E_FILE_WORDS: another number of configuration words",
     "ERBP_E_FILE_SIZE: the declared size does not match the configuration",
     "ERBP_E_FILE_WEIGHT: a weight lies outside the weight_bits range",
     "ERBP_E_FILE_PADDING: nonzero padding before the CRC",
@@ -60,13 +60,23 @@ static const int32_t *config_word(const erbp_config_t *cfg, uint32_t i)
     return 0;
 }
 
+int32_t erbp__config_get(const erbp_config_t *cfg, uint32_t i)
+{
+    return *config_word(cfg, i);
+}
+
+void erbp__config_set(erbp_config_t *cfg, uint32_t i, int32_t v)
+{
+    *(int32_t *)config_word(cfg, i) = v;
+}
+
 /* (word by word: a struct assignment may compile to a memcpy call, which a freestanding
  * library cannot assume) */
 void erbp__config_copy(erbp_config_t *dst, const erbp_config_t *src)
 {
     uint32_t i;
     for (i = 0; i < ERBP_CONFIG_WORDS; i++)
-        *(int32_t *)config_word(dst, i) = *config_word(src, i);
+        erbp__config_set(dst, i, *config_word(src, i));
 }
 
 erbp_status_t erbp_config_from_words(erbp_config_t *cfg, const int32_t *words, size_t n)
@@ -77,7 +87,7 @@ erbp_status_t erbp_config_from_words(erbp_config_t *cfg, const int32_t *words, s
     if (n != ERBP_CONFIG_WORDS)
         return ERBP_E_SIZE;
     for (i = 0; i < ERBP_CONFIG_WORDS; i++)
-        *(int32_t *)config_word(cfg, i) = words[i];
+        erbp__config_set(cfg, i, words[i]);
     return ERBP_OK;
 }
 

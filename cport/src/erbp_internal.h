@@ -68,6 +68,10 @@ static inline int32_t erbp__smax(const erbp_config_t *cfg)
 /* *dst = *src, word by word (no memcpy). */
 void erbp__config_copy(erbp_config_t *dst, const erbp_config_t *src);
 
+/* Word i (0 <= i < ERBP_CONFIG_WORDS, model-file order) of a configuration: read, write. */
+int32_t erbp__config_get(const erbp_config_t *cfg, uint32_t i);
+void erbp__config_set(erbp_config_t *cfg, uint32_t i, int32_t v);
+
 /* Check cfg, lay the network out in the arena, reset its state (weights not set): the common part
  * of erbp_net_init and erbp_net_load. */
 erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,

@@ -919,29 +919,96 @@ erbp_status_t erbp_var_size(const erbp_net_t *net, erbp_var_t var, uint32_t inde
     return st;
 }
 
+/* Values [first, first + n) of a described variable, as int32. */
+static void read_values(const var_desc_t *d, uint32_t first, int32_t *out, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        size_t k = first + i;
+        switch (d->type) {
+        case T_I8: out[i] = ((const int8_t *)d->p)[k]; break;
+        case T_I16: out[i] = ((const int16_t *)d->p)[k]; break;
+        case T_U16: out[i] = ((const uint16_t *)d->p)[k]; break;
+        default: out[i] = ((const uint8_t *)d->p)[k]; break;
+        }
+    }
+}
+
+/* Describe a variable of a ready network and check that [first, first + n) lies within it. */
+static erbp_status_t describe_range(const erbp_net_t *net, erbp_var_t var, uint32_t index,
+                                    uint32_t first, size_t n, var_desc_t *d)
+{
+    erbp_status_t st;
+    if (!is_ready(net))
+        return ERBP_E_STATE;
+    st = describe(net, var, index, d);
+    if (st == ERBP_OK && (first > d->n || n > (size_t)(d->n - first)))
+        st = ERBP_E_SIZE;
+    return st;
+}
+
 erbp_status_t erbp_read_var(const erbp_net_t *net, erbp_var_t var, uint32_t index,
                             int32_t *out, size_t n)
 {
     var_desc_t d;
     erbp_status_t st;
-    uint32_t i;
     if (!net || !out)
         return ERBP_E_NULL;
-    if (!is_ready(net))
-        return ERBP_E_STATE;
-    st = describe(net, var, index, &d);
+    st = describe_range(net, var, index, 0, 0, &d);
     if (st != ERBP_OK)
         return st;
     if (n < (size_t)d.n)
         return ERBP_E_SIZE;
-    for (i = 0; i < d.n; i++) {
+    read_values(&d, 0, out, d.n);
+    return ERBP_OK;
+}
+
+erbp_status_t erbp_read_var_range(const erbp_net_t *net, erbp_var_t var, uint32_t index,
+                                  uint32_t first, int32_t *out, size_t n)
+{
+    var_desc_t d;
+    erbp_status_t st;
+    if (!net || !out)
+        return ERBP_E_NULL;
+    st = describe_range(net, var, index, first, n, &d);
+    if (st == ERBP_OK)
+        read_values(&d, first, out, n);
+    return st;
+}
+
+erbp_status_t erbp_write_var_range(erbp_net_t *net, erbp_var_t var, uint32_t index,
+                                   uint32_t first, const int32_t *in, size_t n)
+{
+    var_desc_t d;
+    erbp_status_t st;
+    size_t i;
+    if (!net || !in)
+        return ERBP_E_NULL;
+    st = describe_range(net, var, index, first, n, &d);
+    if (st != ERBP_OK)
+        return st;
+    for (i = 0; i < n; i++)
+        if (in[i] < d.lo || in[i] > d.hi)
+            return ERBP_E_VALUE;
+    for (i = 0; i < n; i++) {
+        size_t k = first + i;
         switch (d.type) {
-        case T_I8: out[i] = ((const int8_t *)d.p)[i]; break;
-        case T_I16: out[i] = ((const int16_t *)d.p)[i]; break;
-        case T_U16: out[i] = ((const uint16_t *)d.p)[i]; break;
-        default: out[i] = ((const uint8_t *)d.p)[i]; break;
+        case T_I8: ((int8_t *)d.p)[k] = (int8_t)in[i]; break;
+        case T_I16: ((int16_t *)d.p)[k] = (int16_t)in[i]; break;
+        case T_U16: ((uint16_t *)d.p)[k] = (uint16_t)in[i]; break;
+        default: ((uint8_t *)d.p)[k] = (uint8_t)in[i]; break;
         }
     }
+    if (var == ERBP_VAR_SPK) { /* keep the spike list (what phase 3 reads) consistent */
+        erbp_pop_t *q = &net->pop[index];
+        uint32_t j;
+        q->n_spk = 0;
+        for (j = 0; j < q->n; j++)
+            if (q->spk[j])
+                q->list[q->n_spk++] = (uint16_t)j;
+    }
+    if (var == ERBP_VAR_IN_REF || var == ERBP_VAR_IN_SPK)
+        net->in_dirty = 1;
     return ERBP_OK;
 }
 
@@ -950,35 +1017,12 @@ erbp_status_t erbp_write_var(erbp_net_t *net, erbp_var_t var, uint32_t index,
 {
     var_desc_t d;
     erbp_status_t st;
-    uint32_t i;
     if (!net || !in)
         return ERBP_E_NULL;
-    if (!is_ready(net))
-        return ERBP_E_STATE;
-    st = describe(net, var, index, &d);
+    st = describe_range(net, var, index, 0, 0, &d);
     if (st != ERBP_OK)
         return st;
     if (n != (size_t)d.n)
         return ERBP_E_SIZE;
-    for (i = 0; i < d.n; i++)
-        if (in[i] < d.lo || in[i] > d.hi)
-            return ERBP_E_VALUE;
-    for (i = 0; i < d.n; i++) {
-        switch (d.type) {
-        case T_I8: ((int8_t *)d.p)[i] = (int8_t)in[i]; break;
-        case T_I16: ((int16_t *)d.p)[i] = (int16_t)in[i]; break;
-        case T_U16: ((uint16_t *)d.p)[i] = (uint16_t)in[i]; break;
-        default: ((uint8_t *)d.p)[i] = (uint8_t)in[i]; break;
-        }
-    }
-    if (var == ERBP_VAR_SPK) { /* keep the spike list (what phase 3 reads) consistent */
-        erbp_pop_t *q = &net->pop[index];
-        q->n_spk = 0;
-        for (i = 0; i < q->n; i++)
-            if (q->spk[i])
-                q->list[q->n_spk++] = (uint16_t)i;
-    }
-    if (var == ERBP_VAR_IN_REF || var == ERBP_VAR_IN_SPK)
-        net->in_dirty = 1;
-    return ERBP_OK;
+    return erbp_write_var_range(net, var, index, 0, in, n);
 }

@@ -1,9 +1,11 @@
 /* erbp_test.c - standalone tests of the C engine: unit checks and golden-vector replay.
  *
- *   erbp_test unit                     integer rules, RNG vectors, CRC, error handling
+ *   erbp_test unit                     integer rules, RNG vectors, CRC, error handling, the
+ *                                      incremental loader, the streaming writer, state ranges
  *   erbp_test golden DIR/NAME ...      replay tests/golden/NAME.{erbp,json,bin}: load the model
  *                                      file, run its samples, compare the full state after every
- *                                      tick; the first mismatch names tick, key, index, values
+ *                                      tick; the first mismatch names tick, key, index, values.
+ *                                      Also: the file loaded in random chunks, written in slices
  *
  * Hosted C99 (stdio, malloc): this program tests the library, it is not part of it. The sanitizer
  * build (cport/Makefile `sanitize`) and the firmware's host build reuse it. Prints one
@@ -225,6 +227,256 @@ static void test_api_errors(void)
     CHECK(erbp_net_samples_seen(&net) == 1 && erbp_net_seed(&net) == 7);
 }
 
+/* ---- incremental loader, streaming writer, state ranges ---------------------------------------- */
+
+static uint32_t rng_state = 12345u;
+
+static uint32_t rnd(uint32_t n) /* 0 .. n-1 (an LCG: reproducible chunkings) */
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (rng_state >> 8) % n;
+}
+
+/* Load data through the incremental loader, cut as `how` says: 0 whole, 1 single bytes, 2 random
+ * pieces of 1..64 bytes, 3 random pieces of 1..600 bytes with empty feeds between. Feeding stops
+ * at the first error feed returns, as a caller would. Returns erbp_loader_end's status. */
+static erbp_status_t load_chunked(erbp_net_t *net, void *arena, size_t arena_bytes,
+                                  const uint8_t *data, size_t n, int how)
+{
+    erbp_loader_t ld;
+    size_t off = 0;
+    erbp_status_t st = erbp_loader_begin(&ld, net, arena, arena_bytes);
+    while (st == ERBP_OK && off < n) {
+        size_t m = how == 0 ? n : how == 1 ? 1 : 1 + rnd(how == 2 ? 64u : 600u);
+        if (m > n - off)
+            m = n - off;
+        if (how == 3)
+            CHECK(erbp_loader_feed(&ld, data + off, 0) == erbp_loader_status(&ld) ||
+                  erbp_loader_status(&ld) != ERBP_OK);
+        st = erbp_loader_feed(&ld, data + off, m);
+        off += m;
+    }
+    return erbp_loader_end(&ld);
+}
+
+/* Every way of cutting data gives erbp_model_check's status; a good file loads the same network
+ * as erbp_net_load, a refused one leaves the network unusable. */
+static int loader_agrees(const uint8_t *data, size_t n, void *arena, size_t arena_bytes)
+{
+    static uint8_t again[1 << 16];
+    erbp_net_t net;
+    erbp_status_t want = erbp_model_check(data, n, NULL, NULL, NULL);
+    int how, ok = 1;
+    size_t written = 0;
+    for (how = 0; how < 4; how++) {
+        erbp_status_t got = load_chunked(&net, arena, arena_bytes, data, n, how);
+        if (got != want) {
+            printf("FAIL loader (cut %d, %u bytes): %s, erbp_model_check: %s\n", how,
+                   (unsigned)n, erbp_status_str(got), erbp_status_str(want));
+            ok = 0;
+        } else if (got == ERBP_OK) {
+            ok &= erbp_net_save(&net, again, sizeof again, &written) == ERBP_OK &&
+                  written == n && memcmp(again, data, n) == 0;
+        } else {
+            ok &= erbp_tick(&net) == ERBP_E_STATE && erbp_net_config(&net) == NULL &&
+                  erbp_net_save(&net, again, sizeof again, &written) == ERBP_E_STATE;
+        }
+    }
+    CHECK(ok);
+    return ok;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static void fix_crc(uint8_t *f, size_t n)
+{
+    put32(f + n - 4, erbp_crc32(0, f, n - 4));
+}
+
+static void test_loader(void)
+{
+    static uint32_t arena[4096];
+    static uint8_t file[8192], bad[8300];
+    erbp_net_t net;
+    erbp_loader_t ld;
+    erbp_config_t c;
+    static const int32_t widths[] = {3, 8, 16};
+    size_t n = 0, i, need = 0, body = ERBP_FILE_HEADER_BYTES + 4u * ERBP_CONFIG_WORDS, k;
+    int32_t wb;
+    for (k = 0; k < 3; k++) {
+        wb = widths[k];
+        small_config(&c, 12, 6, 3);
+        c.weight_bits = wb;
+        c.init_amp[0] = c.init_amp[1] = wb == 3 ? 3 : 60;
+        need = erbp_net_required_bytes(&c);
+        CHECK(erbp_net_init(&net, arena, sizeof arena, &c, 99) == ERBP_OK);
+        erbp_net_set_samples_seen(&net, 4321);
+        CHECK(erbp_net_save(&net, file, sizeof file, &n) == ERBP_OK);
+        loader_agrees(file, n, arena, need);
+        /* every truncation, bytes appended */
+        for (i = 0; i < n; i += i > 40 ? 14u : 1u)
+            loader_agrees(file, i, arena, need);
+        memcpy(bad, file, n);
+        bad[n] = 0;
+        loader_agrees(bad, n + 1, arena, need);
+        /* every byte flipped, CRC left as it is, then recomputed */
+        for (i = 0; i < n; i++) {
+            memcpy(bad, file, n);
+            bad[i] ^= (uint8_t)(1u << (i % 8));
+            loader_agrees(bad, n, arena, need);
+            if (i < n - 4) {
+                fix_crc(bad, n);
+                loader_agrees(bad, n, arena, need);
+            }
+        }
+        /* header words replaced (CRC fixed): size, number of words, config fields */
+        for (i = 8; i < body; i += 4) {
+            static const uint32_t vals[] = {0u, 1u, 27u, 28u, 0xffffffffu, 63u, 64u, 300u};
+            size_t v;
+            for (v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+                memcpy(bad, file, n);
+                put32(bad + i, vals[v]);
+                fix_crc(bad, n);
+                loader_agrees(bad, n, arena, need);
+            }
+        }
+        /* a weight outside weight_bits; nonzero padding */
+        memcpy(bad, file, n);
+        bad[body + 5] = wb == 3 ? 0x05 : 0x80;
+        fix_crc(bad, n);
+        CHECK(erbp_model_check(bad, n, NULL, NULL, NULL) ==
+              (wb == 3 ? ERBP_E_FILE_WEIGHT : ERBP_OK));
+        loader_agrees(bad, n, arena, need);
+        if (wb == 8) { /* 12-6-3 with int8 weights: 126 bytes of arrays, 2 of padding */
+            memcpy(bad, file, n);
+            bad[n - 5] = 1;
+            fix_crc(bad, n);
+            CHECK(erbp_model_check(bad, n, NULL, NULL, NULL) == ERBP_E_FILE_PADDING);
+            loader_agrees(bad, n, arena, need);
+        }
+        /* the arena: too small is found as soon as the configuration is in */
+        CHECK(erbp_loader_begin(&ld, &net, arena, need - 4) == ERBP_OK);
+        CHECK(erbp_loader_feed(&ld, file, body - 1) == ERBP_OK && erbp_loader_file_bytes(&ld) == n);
+        CHECK(erbp_loader_feed(&ld, file + body - 1, 1) == ERBP_E_SIZE);
+        CHECK(erbp_loader_feed(&ld, file + body, 1) == ERBP_E_SIZE);
+        CHECK(erbp_loader_status(&ld) == ERBP_E_SIZE && erbp_loader_end(&ld) == ERBP_E_SIZE);
+        CHECK(erbp_net_load(&net, arena, need - 4, file, n) == ERBP_E_SIZE);
+        CHECK(erbp_net_config(&net) == NULL);
+    }
+    /* a rule checked after the CRC: reported by status at once, by end only if the CRC holds */
+    memcpy(bad, file, n);
+    put32(bad + ERBP_FILE_HEADER_BYTES + 4u * ERBP_OFF_THRESHOLD, 0);
+    CHECK(erbp_loader_begin(&ld, &net, arena, sizeof arena) == ERBP_OK);
+    CHECK(erbp_loader_feed(&ld, bad, body) == ERBP_OK);
+    CHECK(erbp_loader_status(&ld) == ERBP_E_CONFIG_RANGE);
+    CHECK(erbp_loader_feed(&ld, bad + body, n - body) == ERBP_OK);
+    CHECK(erbp_loader_end(&ld) == ERBP_E_FILE_CRC && erbp_loader_status(&ld) == ERBP_E_FILE_CRC);
+    fix_crc(bad, n);
+    CHECK(load_chunked(&net, arena, sizeof arena, bad, n, 0) == ERBP_E_CONFIG_RANGE);
+    /* argument and state errors; the network is dropped at begin */
+    CHECK(erbp_net_load(&net, arena, sizeof arena, file, n) == ERBP_OK);
+    CHECK(erbp_loader_begin(NULL, &net, arena, sizeof arena) == ERBP_E_NULL);
+    CHECK(erbp_loader_begin(&ld, NULL, arena, sizeof arena) == ERBP_E_NULL);
+    CHECK(erbp_loader_feed(&ld, file, n) == ERBP_E_NULL && erbp_loader_end(&ld) == ERBP_E_NULL);
+    CHECK(erbp_loader_begin(&ld, &net, NULL, sizeof arena) == ERBP_E_NULL);
+    CHECK(erbp_net_config(&net) == NULL); /* dropped */
+    CHECK(erbp_loader_begin(&ld, &net, (uint8_t *)arena + 2, sizeof arena - 2) == ERBP_E_ALIGN);
+    CHECK(erbp_loader_feed(&ld, file, n) == ERBP_E_ALIGN && erbp_loader_end(&ld) == ERBP_E_ALIGN);
+    CHECK(erbp_loader_feed(&ld, file, 1) == ERBP_E_STATE && erbp_loader_end(&ld) == ERBP_E_STATE);
+    CHECK(erbp_loader_begin(&ld, &net, arena, sizeof arena) == ERBP_OK);
+    CHECK(erbp_loader_file_bytes(&ld) == 0 && erbp_loader_status(&ld) == ERBP_OK);
+    CHECK(erbp_loader_feed(&ld, NULL, 1) == ERBP_E_NULL && erbp_loader_status(&ld) == ERBP_OK);
+    CHECK(erbp_loader_feed(&ld, file, n) == ERBP_OK && erbp_net_config(&net) == NULL);
+    CHECK(erbp_loader_feed(&ld, file, 1) == ERBP_E_FILE_TRAILING);
+    CHECK(erbp_loader_end(&ld) == ERBP_E_FILE_TRAILING && erbp_net_config(&net) == NULL);
+    CHECK(erbp_loader_begin(&ld, &net, arena, sizeof arena) == ERBP_OK);
+    CHECK(erbp_loader_feed(&ld, file, n) == ERBP_OK && erbp_loader_end(&ld) == ERBP_OK);
+    CHECK(erbp_loader_status(&ld) == ERBP_OK && erbp_loader_feed(&ld, file, 1) == ERBP_E_STATE);
+    CHECK(erbp_net_samples_seen(&net) == 4321 && erbp_net_seed(&net) == 99);
+    CHECK(erbp_loader_status(NULL) == ERBP_E_NULL && erbp_loader_file_bytes(NULL) == 0);
+}
+
+/* erbp_net_save_range: every slice equals the same bytes of erbp_net_save's file. */
+static int save_range_agrees(const erbp_net_t *net)
+{
+    static uint8_t whole[1 << 17], part[1 << 17];
+    size_t n = 0, off, len;
+    int k, ok = erbp_net_save(net, whole, sizeof whole, &n) == ERBP_OK;
+    for (k = 0; ok && k < 400; k++) {
+        off = k < 8 ? (size_t)k : k < 16 ? n - (size_t)(k - 8) : rnd((uint32_t)n + 1u);
+        len = k % 3 == 0 ? n - off : rnd((uint32_t)(n - off) + 1u);
+        if (k % 5 == 0 && len > 70)
+            len = rnd(70); /* short slices near anything */
+        memset(part, 0xA5, len + 1);
+        ok = erbp_net_save_range(net, off, part, len) == ERBP_OK &&
+             memcmp(part, whole + off, len) == 0 && part[len] == 0xA5;
+        if (!ok)
+            printf("FAIL save_range(%u, %u)\n", (unsigned)off, (unsigned)len);
+    }
+    ok = ok && erbp_net_save_range(net, 0, part, n + 1) == ERBP_E_ARG &&
+         erbp_net_save_range(net, n + 1, part, 0) == ERBP_E_ARG &&
+         erbp_net_save_range(net, n, part, 0) == ERBP_OK &&
+         erbp_net_save_range(net, 1, part, n) == ERBP_E_ARG &&
+         erbp_net_save_range(net, 0, NULL, 1) == ERBP_E_NULL &&
+         erbp_net_save_range(NULL, 0, part, 1) == ERBP_E_NULL;
+    CHECK(ok);
+    return ok;
+}
+
+static void test_save_range_and_var_ranges(void)
+{
+    static uint32_t arena[4096];
+    static uint8_t px[12];
+    erbp_net_t net;
+    erbp_config_t c;
+    int32_t all[100], part[100], vals[3] = {1, -2, 3};
+    uint32_t i, n;
+    int wb;
+    for (wb = 4; wb <= 12; wb += 8) {
+        small_config(&c, 12, 6, 3);
+        c.weight_bits = wb;
+        c.init_amp[0] = c.init_amp[1] = 7;
+        CHECK(erbp_net_init(&net, arena, sizeof arena, &c, 5) == ERBP_OK);
+        erbp_net_set_samples_seen(&net, 0x01020304u);
+        save_range_agrees(&net);
+    }
+    memset(&net, 0, sizeof net);
+    CHECK(erbp_net_save_range(&net, 0, (uint8_t *)all, 1) == ERBP_E_STATE);
+    /* state ranges */
+    CHECK(erbp_net_init(&net, arena, sizeof arena, &c, 5) == ERBP_OK);
+    for (i = 0; i < 12; i++)
+        px[i] = (uint8_t)(20 * i);
+    CHECK(erbp_run_sample(&net, px, 12, 1, ERBP_TRAIN, 0, NULL) == ERBP_OK);
+    CHECK(erbp_var_size(&net, ERBP_VAR_W, 0, &n) == ERBP_OK && n == 72);
+    CHECK(erbp_read_var(&net, ERBP_VAR_W, 0, all, 100) == ERBP_OK);
+    for (i = 0; i <= n; i += 7) {
+        uint32_t len = n - i < 9 ? n - i : 9;
+        CHECK(erbp_read_var_range(&net, ERBP_VAR_W, 0, i, part, len) == ERBP_OK &&
+              memcmp(part, all + i, len * sizeof *part) == 0);
+    }
+    CHECK(erbp_read_var_range(&net, ERBP_VAR_W, 0, 70, part, 3) == ERBP_E_SIZE);
+    CHECK(erbp_read_var_range(&net, ERBP_VAR_W, 0, 73, part, 0) == ERBP_E_SIZE);
+    CHECK(erbp_read_var_range(&net, ERBP_VAR_W, 0, 72, part, 0) == ERBP_OK);
+    CHECK(erbp_read_var_range(&net, ERBP_VAR_W, 2, 0, part, 1) == ERBP_E_ARG);
+    CHECK(erbp_read_var_range(&net, ERBP_VAR_V, 0, 0, NULL, 1) == ERBP_E_NULL);
+    CHECK(erbp_write_var_range(&net, ERBP_VAR_W, 1, 10, vals, 3) == ERBP_OK);
+    CHECK(erbp_read_var_range(&net, ERBP_VAR_W, 1, 10, part, 3) == ERBP_OK &&
+          part[0] == 1 && part[1] == -2 && part[2] == 3);
+    vals[1] = 2048; /* outside weight_bits = 12 */
+    CHECK(erbp_write_var_range(&net, ERBP_VAR_W, 1, 10, vals, 3) == ERBP_E_VALUE);
+    CHECK(erbp_read_var_range(&net, ERBP_VAR_W, 1, 11, part, 1) == ERBP_OK && part[0] == -2);
+    CHECK(erbp_write_var_range(&net, ERBP_VAR_W, 1, 17, vals, 2) == ERBP_E_SIZE);
+    vals[0] = 1;
+    CHECK(erbp_write_var_range(&net, ERBP_VAR_SPK, 0, 5, vals, 1) == ERBP_OK);
+    CHECK(erbp_read_var(&net, ERBP_VAR_SPK, 0, part, 100) == ERBP_OK && part[5] == 1);
+}
+
 /* ---- golden replay --------------------------------------------------------------------------- */
 
 static uint8_t *read_file(const char *path, size_t *n)
@@ -353,6 +605,13 @@ static void golden(const char *base)
         failed++;
         goto done;
     }
+    /* the same file through the incremental loader in pieces, and written back in slices */
+    if (!loader_agrees(model, n_model, arena, erbp_net_required_bytes(&cfg)) ||
+        erbp_net_load(&net, arena, erbp_net_required_bytes(&cfg), model, n_model) != ERBP_OK ||
+        !save_range_agrees(&net)) {
+        printf("FAIL %s: incremental load or slices\n", base);
+        goto done;
+    }
     nk = snapshot_keys(&net, keys);
     for (i = 0; i < nk; i++)
         rec_words += keys[i].n;
@@ -442,6 +701,8 @@ int main(int argc, char **argv)
         test_crc_and_status();
         test_config_errors();
         test_api_errors();
+        test_loader();
+        test_save_range_and_var_ranges();
     } else if (argc >= 3 && strcmp(argv[1], "golden") == 0) {
         for (i = 2; i < argc; i++)
             golden(argv[i]);

@@ -15,6 +15,7 @@ int erbp_entry(void);
 int erbp_entry(void)
 {
     erbp_config_t cfg;
+    erbp_loader_t ld;
     int32_t words[ERBP_CONFIG_WORDS], where;
     uint32_t i, n_var, seed, seen, counts[64];
     size_t n = 0;
@@ -34,12 +35,20 @@ int erbp_entry(void)
     erbp_var_size(&net, ERBP_VAR_V, 0, &n_var);
     erbp_read_var(&net, ERBP_VAR_V, 0, state, 256);
     erbp_write_var(&net, ERBP_VAR_V, 0, state, n_var);
+    erbp_read_var_range(&net, ERBP_VAR_W, 0, 1, state, 2);
+    erbp_write_var_range(&net, ERBP_VAR_W, 0, 1, state, 2);
     erbp_output_counts(&net, counts, 64);
     erbp_net_set_samples_seen(&net, erbp_net_samples_seen(&net) + erbp_net_seed(&net));
     erbp_net_reset_state(&net);
     erbp_net_save(&net, file, sizeof file, &n);
     erbp_model_check(file, n, &cfg, &seed, &seen);
     erbp_net_load(&net, arena, sizeof arena, file, erbp_model_bytes(erbp_net_config(&net)));
+    erbp_net_save_range(&net, 3, file, 5);
+    erbp_loader_begin(&ld, &net, arena, sizeof arena);
+    erbp_loader_feed(&ld, file, n);
+    if (erbp_loader_status(&ld) != ERBP_OK || erbp_loader_file_bytes(&ld) != n)
+        return 3;
+    erbp_loader_end(&ld);
     return (int)erbp_events(&net) + erbp_prediction(&net) + (int)erbp_tick_count(&net) +
            (int)erbp_status_str(ERBP_OK)[0] + (int)erbp_net_struct_bytes() +
            (int)erbp_crc32(0, file, n);
