@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def report(where: Path) -> str:
     """The cached candidates of one result directory as a markdown table."""
     rows = sorted((read_json(f) for f in where.glob("*.json")),
-                  key=lambda r: r.get("last3_error_pct", r["final_error_pct"]))
+                  key=lambda r: sum(c["error_pct"] for c in r["curve"][-3:]))
     if not rows:
         return f"(no results in {where})"
     st = rows[0]["settings"]
@@ -88,8 +88,8 @@ def report(where: Path) -> str:
              f"on {st['val_samples']} images after each epoch.", "",
              "| candidate | mean of last 3 | last | per epoch |", "|---|---:|---:|---|"]
     for r in rows:
-        last3 = r.get("last3_error_pct")
-        lines.append(f"| `{r['cand']}` | {'' if last3 is None else f'{last3:.2f}'} | "
+        last3 = sum(c["error_pct"] for c in r["curve"][-3:]) / len(r["curve"][-3:])
+        lines.append(f"| `{r['cand']}` | {last3:.2f} | "
                      f"{r['final_error_pct']:.2f} | "
                      + " ".join(f"{c['error_pct']:.2f}" for c in r["curve"]) + " |")
     return "\n".join(lines)
