@@ -182,6 +182,58 @@ def test_corrupt_and_out_of_range_models(b):
     assert e.value.code == B.ERR_NO_MEMORY and e.value.value == b.caps.arena_bytes
 
 
+def test_board_refuses_models_for_cport_loader_reasons(b):
+    """The board judges an upload with cport's incremental loader: each refusal case of the cport
+    loader tests is refused with erbp_model_check's status (message and value = -status)."""
+    from erbp import board as B
+    from erbp.board import BoardRefused
+    from erbp.cengine import _load, status_name
+    from erbp.reference import modelfile
+    from test_cport_engine import refusal_cases
+
+    ffi, lib = _load()
+    model = golden_model()
+    for code, bad in refusal_cases(modelfile.loads(model), model).items():
+        want = lib.erbp_model_check(bad, len(bad), ffi.NULL, ffi.NULL, ffi.NULL)
+        assert status_name(want) == code
+        with pytest.raises(BoardRefused) as e:
+            b.deploy(bad)
+        assert e.value.code == B.ERR_MODEL, code
+        if code == "ERBP_E_FILE_TRAILING":  # bytes past the declared size: the announced size
+            assert "declared file size differs" in e.value.board_message  # is the upload's
+        else:
+            assert e.value.board_message.startswith(code + ":") and e.value.value == -want, code
+        assert not b.hello().model_loaded
+    # A rule broken in the configuration refuses the upload at once, at the chunk that breaks
+    # it, even when the CRC (checked at the end, where erbp_model_check would name it) fails too.
+    bad = _model_with(model, 24, struct.pack("<i", 5000), fix_crc=False)  # n_in out of range
+    b.request(B.MSG_LOAD_BEGIN, struct.pack("<I", len(bad)))
+    with pytest.raises(BoardRefused, match="ERBP_E_CONFIG_RANGE") as e:
+        b.request(B.MSG_LOAD_CHUNK, struct.pack("<I", 0) + bad[:300])
+    assert status_name(lib.erbp_model_check(bad, len(bad), ffi.NULL, ffi.NULL, ffi.NULL)) == \
+        "ERBP_E_FILE_CRC"
+    assert refused(b, B.MSG_LOAD_END)[0] == B.ERR_NOT_LOADING and not b.hello().model_loaded
+
+
+def test_upload_in_chunks_of_any_size(b):
+    """Chunks of 1..9 bytes (cut anywhere: inside int16 fields, at the end of the header and of
+    the configuration) load the same model."""
+    from erbp import board as B
+
+    model = golden_model("erbp_three_hidden")
+    b.request(B.MSG_LOAD_BEGIN, struct.pack("<I", len(model)))
+    off, k = 0, 0
+    while off < len(model):
+        n = min(1 + k % 9, len(model) - off)
+        assert b.request(B.MSG_LOAD_CHUNK, struct.pack("<I", off) + model[off:off + n]) == \
+            struct.pack("<I", off + n)
+        off, k = off + n, k + 1
+        if k % 50 == 0:
+            assert not b.hello().model_loaded  # nothing is live before LOAD_END
+    b.request(B.MSG_LOAD_END)
+    assert b.hello().model_loaded and b.read_model() == model
+
+
 def test_sample_arguments_are_checked(b):
     from erbp import board as B
 

@@ -1,15 +1,28 @@
-/* fw_engine.h over cport (cport/include/erbp.h). The streaming loader writes weights straight
- * into the network's arrays (net.w[l], net.g[h]: the model-file layout on a little-endian core),
- * so no copy of the model file is ever held; the state image is read from the same arrays. */
+/* fw_engine.h over cport's public API (cport/include/erbp.h): an upload goes through the
+ * incremental loader (erbp_loader_*) straight into the network's arena, a pull through
+ * erbp_net_save_range, the state image through erbp_read_var_range. Nothing here reaches into
+ * erbp_net_t: the firmware judges a model file exactly as erbp_model_check does. */
 #include "fw_engine.h"
 
 #include "erbp.h"
 
 static erbp_net_t net;
+static erbp_loader_t loader;
 
-uint32_t fw_engine_config_words(void)
+/* The shortest model file: the header and the CRC. */
+#define MIN_MODEL_BYTES (ERBP_FILE_HEADER_BYTES + 4u)
+
+static int refuse(FwRefusal *r, erbp_status_t st)
 {
-    return ERBP_CONFIG_WORDS;
+    r->detail = (uint32_t)(-(int32_t)st);
+    if (st == ERBP_E_SIZE) {
+        r->kind = FW_ENGINE_NO_MEMORY;
+        r->why = "network needs more memory than this board has";
+    } else {
+        r->kind = FW_ENGINE_REFUSED;
+        r->why = erbp_status_str(st);
+    }
+    return 1;
 }
 
 uint32_t fw_engine_semantics(void)
@@ -17,57 +30,67 @@ uint32_t fw_engine_semantics(void)
     return ERBP_SEMANTICS_VERSION;
 }
 
-int fw_engine_check(const int32_t *words, FwShape *shape, size_t *required, const char **why)
+uint32_t fw_engine_max_model_bytes(size_t arena_bytes)
 {
-    erbp_config_t cfg;
-    erbp_status_t st = erbp_config_from_words(&cfg, words, ERBP_CONFIG_WORDS);
-    uint32_t l;
-    if (st == ERBP_OK) {
-        st = erbp_config_check(&cfg, NULL);
-    }
-    if (st != ERBP_OK) {
-        *why = erbp_status_str(st);
-        return 1;
-    }
-    shape->n_layers = (uint32_t)cfg.n_hidden + 1u;
-    shape->sizes[0] = (uint32_t)cfg.n_in;
-    for (l = 0; l < (uint32_t)cfg.n_hidden; l++) {
-        shape->sizes[l + 1u] = (uint32_t)cfg.hidden_size[l];
-    }
-    shape->sizes[shape->n_layers] = (uint32_t)cfg.n_out;
-    shape->weight_bytes = cfg.weight_bits <= 8 ? 1u : 2u;
-    shape->wmax = (int32_t)((1u << (uint32_t)(cfg.weight_bits - 1)) - 1u);
-    shape->wmin = -shape->wmax - 1;
-    *required = erbp_net_required_bytes(&cfg);
-    return 0;
+    /* the header and configuration, the arrays (no larger than in the arena), padding, CRC */
+    return (uint32_t)arena_bytes + ERBP_FILE_HEADER_BYTES + 4u * ERBP_CONFIG_WORDS + 8u;
 }
 
-int fw_engine_create(void *arena, size_t arena_bytes, const int32_t *words, uint32_t seed,
-                     uint32_t samples_seen, const char **why)
+int fw_engine_load_begin(void *arena, size_t arena_bytes, uint32_t total, FwRefusal *r)
 {
-    erbp_config_t cfg;
-    erbp_status_t st = erbp_config_from_words(&cfg, words, ERBP_CONFIG_WORDS);
-    if (st == ERBP_OK) {
-        st = erbp_net_init(&net, arena, arena_bytes, &cfg, seed);
-    }
-    if (st == ERBP_OK) {
-        st = erbp_net_set_samples_seen(&net, samples_seen);
-    }
+    erbp_status_t st = erbp_loader_begin(&loader, &net, arena, arena_bytes);
     if (st != ERBP_OK) {
-        *why = erbp_status_str(st);
+        return refuse(r, st);
+    }
+    if (total < MIN_MODEL_BYTES) {
+        refuse(r, ERBP_E_FILE_TRUNCATED);
+        r->why = "model file shorter than its header";
+        return 1;
+    }
+    if (total > fw_engine_max_model_bytes(arena_bytes)) {
+        refuse(r, ERBP_E_SIZE);
+        r->why = "model file larger than this board's memory";
         return 1;
     }
     return 0;
 }
 
-uint8_t *fw_engine_weights(uint32_t layer)
+int fw_engine_load_feed(const uint8_t *data, uint32_t n, FwRefusal *r)
 {
-    return (uint8_t *)net.w[layer];
+    erbp_status_t st;
+    erbp_loader_feed(&loader, data, n);
+    /* not only feed's errors: a rule that erbp_model_check checks after the CRC refuses the file
+     * as well (for the rule, or for the CRC if that fails too): stop the upload at once */
+    st = erbp_loader_status(&loader);
+    return st == ERBP_OK ? 0 : refuse(r, st);
 }
 
-uint8_t *fw_engine_feedback(uint32_t hidden)
+uint32_t fw_engine_load_declared_bytes(void)
 {
-    return (uint8_t *)net.g[hidden];
+    return erbp_loader_file_bytes(&loader);
+}
+
+int fw_engine_load_end(FwRefusal *r)
+{
+    erbp_status_t st = erbp_loader_end(&loader);
+    return st == ERBP_OK ? 0 : refuse(r, st);
+}
+
+uint32_t fw_engine_n_in(void)
+{
+    const erbp_config_t *c = erbp_net_config(&net);
+    return c ? (uint32_t)c->n_in : 0u;
+}
+
+uint32_t fw_engine_n_out(void)
+{
+    const erbp_config_t *c = erbp_net_config(&net);
+    return c ? (uint32_t)c->n_out : 0u;
+}
+
+uint32_t fw_engine_arena_used(void)
+{
+    return (uint32_t)erbp_net_required_bytes(erbp_net_config(&net));
 }
 
 uint32_t fw_engine_samples_seen(void)
@@ -75,11 +98,22 @@ uint32_t fw_engine_samples_seen(void)
     return erbp_net_samples_seen(&net);
 }
 
+uint32_t fw_engine_model_bytes(void)
+{
+    return (uint32_t)erbp_model_bytes(erbp_net_config(&net));
+}
+
+void fw_engine_model_read(uint32_t offset, uint8_t *out, uint32_t n)
+{
+    erbp_net_save_range(&net, offset, out, n);
+}
+
 int fw_engine_run(const uint8_t *pixels, uint32_t index, uint32_t train, uint32_t label,
                   FwResult *r, uint32_t *counts, const char **why)
 {
     erbp_result_t res;
-    erbp_status_t st = erbp_run_sample(&net, pixels, net.size[0], train ? (int32_t)label : -1,
+    erbp_status_t st = erbp_run_sample(&net, pixels, fw_engine_n_in(),
+                                       train ? (int32_t)label : -1,
                                        train ? ERBP_TRAIN : ERBP_INFER, index, &res);
     if (st == ERBP_OK) {
         st = erbp_output_counts(&net, counts, 64u);
@@ -95,49 +129,50 @@ int fw_engine_run(const uint8_t *pixels, uint32_t index, uint32_t train, uint32_
 }
 
 /* State image: for each population p: I, V, U, ref, spk, count; then in_ref, in_spk, ep, en,
- * ep_spk, en_spk (the golden-vector snapshot keys after W and G). */
-uint32_t fw_engine_state_words(void)
+ * ep_spk, en_spk (the golden-vector snapshot keys after W and G). Variable k of the image: its id,
+ * index and size; 0 past the last (or without a live network). */
+static int image_var(uint32_t k, erbp_var_t *var, uint32_t *index, uint32_t *n)
 {
-    uint32_t p, n = 0;
-    for (p = 0; p < net.n_pops; p++) {
-        n += 6u * net.pop[p].n;
+    static const erbp_var_t pop_vars[6] = {ERBP_VAR_I, ERBP_VAR_V, ERBP_VAR_U, ERBP_VAR_REF,
+                                           ERBP_VAR_SPK, ERBP_VAR_COUNT};
+    static const erbp_var_t tail_vars[6] = {ERBP_VAR_IN_REF, ERBP_VAR_IN_SPK, ERBP_VAR_EP,
+                                            ERBP_VAR_EN, ERBP_VAR_EP_SPK, ERBP_VAR_EN_SPK};
+    const erbp_config_t *c = erbp_net_config(&net);
+    uint32_t pops = c ? (uint32_t)c->n_hidden + 1u : 0u;
+    if (k < 6u * pops) {
+        *var = pop_vars[k % 6u];
+        *index = k / 6u;
+    } else if (k - 6u * pops < 6u) {
+        *var = tail_vars[k - 6u * pops];
+        *index = 0;
+    } else {
+        return 0;
     }
-    return n + 2u * net.size[0] + 4u * net.size[net.n_layers];
+    return erbp_var_size(&net, *var, *index, n) == ERBP_OK;
 }
 
-int32_t fw_engine_state_word(uint32_t i)
+uint32_t fw_engine_state_bytes(void)
 {
-    uint32_t p, n, k;
-    for (p = 0; p < net.n_pops; p++) {
-        const erbp_pop_t *pp = &net.pop[p];
-        n = pp->n;
-        if (i < 6u * n) {
-            k = i % n;
-            switch (i / n) {
-            case 0: return pp->I[k];
-            case 1: return pp->V[k];
-            case 2: return pp->U[k];
-            case 3: return pp->ref[k];
-            case 4: return pp->spk[k];
-            default: return pp->count[k];
-            }
+    erbp_var_t var;
+    uint32_t k, index, n, bytes = 0;
+    for (k = 0; image_var(k, &var, &index, &n); k++) {
+        bytes += 4u * n;
+    }
+    return bytes;
+}
+
+void fw_engine_state_read(uint32_t offset, uint8_t *out, uint32_t n)
+{
+    erbp_var_t var;
+    uint32_t k, index, size, start = 0;
+    for (k = 0; n > 0 && image_var(k, &var, &index, &size); k++) {
+        uint32_t end = start + 4u * size;
+        for (; n > 0 && offset < end; offset++, n--) {
+            uint32_t i = offset - start;
+            int32_t v = 0;
+            erbp_read_var_range(&net, var, index, i / 4u, &v, 1);
+            *out++ = (uint8_t)((uint32_t)v >> (8u * (i % 4u)));
         }
-        i -= 6u * n;
+        start = end;
     }
-    n = net.size[0];
-    if (i < 2u * n) {
-        return i < n ? net.in_ref[i] : net.in_spk[i - n];
-    }
-    i -= 2u * n;
-    n = net.size[net.n_layers];
-    if (i < 4u * n) {
-        k = i % n;
-        switch (i / n) {
-        case 0: return net.ep[k];
-        case 1: return net.en[k];
-        case 2: return net.ep_spk[k];
-        default: return net.en_spk[k];
-        }
-    }
-    return 0;
 }

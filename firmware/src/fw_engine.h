@@ -1,19 +1,10 @@
-/* The engine behind the protocol: a thin adapter over cport (engine_cport.c). The protocol
- * and the model streaming code call only these functions. */
+/* The engine behind the protocol: a thin adapter over cport's public API (engine_cport.c). The
+ * protocol and the model upload code call only these functions. */
 #ifndef FW_ENGINE_H
 #define FW_ENGINE_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define FW_MAX_LAYERS 5u
-
-typedef struct {
-    uint32_t n_layers;                  /* weight layers = hidden layers + 1 */
-    uint32_t sizes[FW_MAX_LAYERS + 1u]; /* input, hidden..., output */
-    uint32_t weight_bytes;              /* bytes per stored weight: 1 or 2 */
-    int32_t wmin, wmax;                 /* weight range */
-} FwShape;
 
 typedef struct {
     uint32_t prediction;
@@ -21,26 +12,46 @@ typedef struct {
     uint32_t samples_seen; /* after the sample */
 } FwResult;
 
-/* Number of configuration words of a model file (the engine's FIELDS table). */
-uint32_t fw_engine_config_words(void);
+/* Why the engine refuses a model. */
+#define FW_ENGINE_REFUSED 1u   /* the file breaks a rule (or is damaged) */
+#define FW_ENGINE_NO_MEMORY 2u /* its network needs more memory than the arena */
+
+typedef struct {
+    uint32_t kind;   /* FW_ENGINE_REFUSED or FW_ENGINE_NO_MEMORY */
+    uint32_t detail; /* the engine's own code of the reason (cport: -erbp_status_t) */
+    const char *why; /* message */
+} FwRefusal;
+
 /* Semantics version implemented by the engine. */
 uint32_t fw_engine_semantics(void);
-/* Validate configuration words; fill *shape and the arena bytes the network needs.
- * Returns 0, or nonzero with *why set to a message. */
-int fw_engine_check(const int32_t *words, FwShape *shape, size_t *required, const char **why);
-/* Create the network in the arena (weights then overwritten by the loader). 0 or nonzero + why. */
-int fw_engine_create(void *arena, size_t arena_bytes, const int32_t *words, uint32_t seed,
-                     uint32_t samples_seen, const char **why);
-/* Storage of weight layer l (n_pre * n_post, row-major, weight_bytes each, little-endian) and
- * of feedback matrix h (n_out * h_h int16): the model-file layout. */
-uint8_t *fw_engine_weights(uint32_t layer);
-uint8_t *fw_engine_feedback(uint32_t hidden);
+/* The largest model file whose network can fit an arena of this size. */
+uint32_t fw_engine_max_model_bytes(size_t arena_bytes);
+
+/* Model upload, in pieces of any size, straight into the network in the arena (no copy of the
+ * file is ever held). begin drops the live network and refuses a file of `total` bytes that
+ * cannot be a model (too short) or cannot fit the arena. feed and end return 0 or nonzero with
+ * *r filled: feed as soon as the file is certain to be refused, end when the whole file fails.
+ * Only an end that returns 0 makes the network live. */
+int fw_engine_load_begin(void *arena, size_t arena_bytes, uint32_t total, FwRefusal *r);
+int fw_engine_load_feed(const uint8_t *data, uint32_t n, FwRefusal *r);
+/* The file size declared in the upload's header, once known (0 before). */
+uint32_t fw_engine_load_declared_bytes(void);
+int fw_engine_load_end(FwRefusal *r);
+
+/* The live network (0 if there is none). */
+uint32_t fw_engine_n_in(void);
+uint32_t fw_engine_n_out(void);
+uint32_t fw_engine_arena_used(void);
 uint32_t fw_engine_samples_seen(void);
+/* Its model file: size, and bytes [offset, offset + n) (caller checks the range). */
+uint32_t fw_engine_model_bytes(void);
+void fw_engine_model_read(uint32_t offset, uint8_t *out, uint32_t n);
 /* Run one sample; counts receives n_out output spike counts. 0 or nonzero + why. */
 int fw_engine_run(const uint8_t *pixels, uint32_t index, uint32_t train, uint32_t label,
                   FwResult *r, uint32_t *counts, const char **why);
-/* The dynamic state as int32 words (docs/protocol.md, "State image"). */
-uint32_t fw_engine_state_words(void);
-int32_t fw_engine_state_word(uint32_t i);
+/* The dynamic state as int32 words, little-endian (docs/protocol.md, "State image"): its size
+ * in bytes, and bytes [offset, offset + n) (caller checks the range). */
+uint32_t fw_engine_state_bytes(void);
+void fw_engine_state_read(uint32_t offset, uint8_t *out, uint32_t n);
 
 #endif

@@ -164,11 +164,11 @@ static uint32_t load_end(uint32_t seq)
         return error_body(tx, seq, st.code, st.value, st.why);
     }
     n = header(tx, FW_MSG_LOAD_END | FW_MSG_REPLY, seq);
-    wr32(tx + n, fw_model_file_size(&model));
-    wr32(tx + n + 4, (uint32_t)model.required);
+    wr32(tx + n, fw_engine_model_bytes());
+    wr32(tx + n + 4, fw_engine_arena_used());
     wr32(tx + n + 8, fw_engine_samples_seen());
-    wr16(tx + n + 12, model.shape.sizes[0]);
-    wr16(tx + n + 14, model.shape.sizes[model.shape.n_layers]);
+    wr16(tx + n + 12, fw_engine_n_in());
+    wr16(tx + n + 14, fw_engine_n_out());
     return n + 16u;
 }
 
@@ -237,9 +237,9 @@ static uint32_t sample(uint32_t seq, const uint8_t *body, uint32_t len)
     if (!model.loaded) {
         return error_body(tx, seq, FW_ERR_NO_MODEL, 0, "no model loaded");
     }
-    n_out = model.shape.sizes[model.shape.n_layers];
-    if (npx != model.shape.sizes[0]) {
-        return error_body(tx, seq, FW_ERR_ARGUMENT, model.shape.sizes[0],
+    n_out = fw_engine_n_out();
+    if (npx != fw_engine_n_in()) {
+        return error_body(tx, seq, FW_ERR_ARGUMENT, fw_engine_n_in(),
                           "pixel count differs from the model's n_in");
     }
     if (mode != FW_MODE_INFER && mode != FW_MODE_TRAIN) {
@@ -272,7 +272,7 @@ static uint32_t sample(uint32_t seq, const uint8_t *body, uint32_t len)
 
 static uint32_t read_reply(uint32_t seq, uint32_t type, const uint8_t *body, uint32_t len)
 {
-    uint32_t offset, want, total, n, i;
+    uint32_t offset, want, total, n;
     if (!need(seq, len, 6u, &n)) {
         return n;
     }
@@ -281,7 +281,7 @@ static uint32_t read_reply(uint32_t seq, uint32_t type, const uint8_t *body, uin
     }
     offset = rd32(body);
     want = rd16(body + 4);
-    total = type == FW_MSG_MODEL_READ ? fw_model_file_size(&model) : 4u * fw_engine_state_words();
+    total = type == FW_MSG_MODEL_READ ? fw_engine_model_bytes() : fw_engine_state_bytes();
     if (offset > total) {
         return error_body(tx, seq, FW_ERR_ARGUMENT, total, "offset past the end");
     }
@@ -296,13 +296,9 @@ static uint32_t read_reply(uint32_t seq, uint32_t type, const uint8_t *body, uin
     wr32(tx + n + 4, offset);
     n += 8u;
     if (type == FW_MSG_MODEL_READ) {
-        fw_model_read(&model, offset, tx + n, want);
+        fw_engine_model_read(offset, tx + n, want);
     } else {
-        for (i = 0; i < want; i++) {
-            uint32_t pos = offset + i;
-            uint32_t w = (uint32_t)fw_engine_state_word(pos / 4u);
-            tx[n + i] = (uint8_t)(w >> (8u * (pos % 4u)));
-        }
+        fw_engine_state_read(offset, tx + n, want);
     }
     return n + want;
 }
