@@ -9,8 +9,8 @@ Each network is trained by :func:`erbp.baselines.run_baseline` (the paper's prot
 50,000 class-balanced draws, evaluation on the 10,000 test images after each, the error averaged
 over the last 5 evaluations) in its own resumable run directory
 ``OUT/baselines/<topology>-<rule>-<activation>-lr<lr>-b<batch>-e<epoch_size>-s<seed>/``; a rerun
-continues unfinished runs and reuses finished ones. Results: ``OUT/baseline_table.json`` and
-``OUT/baseline_table.md`` (our figures next to the paper's RBP and BP columns, erbp-paper.md
+continues unfinished runs and reuses finished ones. Results (committed records):
+``RESULTS/baseline_table.json`` and ``RESULTS/baseline_table.md`` (default benchmarks/results/) (our figures next to the paper's RBP and BP columns, erbp-paper.md
 section 11), both with the command line.
 """
 from __future__ import annotations
@@ -44,7 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--test-samples", type=int, default=None)
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--out", type=Path, default=HERE / "out", help="run directories")
+    ap.add_argument("--results", type=Path, default=HERE / "results",
+                    help="where baseline_table.json/.md go (committed records)")
     return ap.parse_args(argv)
 
 
@@ -74,9 +76,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          "config": dataclasses.asdict(cfg)})
     result = {"benchmark": "baseline_table", "command": cmd, "time": now(),
               "machine": machine(), "rows": rows}
-    write_json(a.out / "baseline_table.json", result)
+    write_json(a.results / "baseline_table.json", result)
     md = markdown(rows, cmd)
-    write_text_atomic(a.out / "baseline_table.md", md)
+    write_text_atomic(a.results / "baseline_table.md", md)
     print()
     print(md)
     return result

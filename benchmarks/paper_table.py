@@ -52,6 +52,8 @@ from erbp.training import PAPER_EPOCH, RunOptions, evaluate, start_run, train
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+#: Committed records (small JSON/markdown); ``out/`` holds the bulky, gitignored working state.
+RESULTS = HERE / "results"
 #: Learning-rate halving schedule per topology: (halve every H epochs, first after E0 + H).
 #: Measured on a validation split with benchmarks/tune.py (docs/results.md, "Tuning").
 SCHEDULE: dict[str, tuple[float, float]] = {}
@@ -81,8 +83,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     t = sub.add_parser("table", help="collect the runs into a table")
     t.add_argument("--root", type=Path, default=HERE / "out" / "table")
     t.add_argument("--average", type=int, default=5, help="evaluations averaged")
-    t.add_argument("--baselines", type=Path, default=HERE / "out" / "baseline_table.json")
-    t.add_argument("--out", type=Path, default=HERE / "out")
+    t.add_argument("--baselines", type=Path, default=RESULTS / "baseline_table.json")
+    t.add_argument("--out", type=Path, default=RESULTS,
+                   help="where paper_table.json/.md go; rows of an earlier paper_table.json "
+                        "there whose run directory is gone are kept")
     t.add_argument("--doc", type=Path, default=None)
     return ap.parse_args(argv)
 
@@ -214,6 +218,7 @@ def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
         if not recs:
             continue
         tail = recs[-a.average:]
+        curve = [[r["epoch"], round(100 * r["test_error"], 3)] for r in recs]
         last = recs[-1]
         target = conf["options"]["samples"] / conf["options"]["epoch_size"]
         rows.append({
@@ -228,7 +233,7 @@ def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
             "train_s": last.get("train_s", last["time_s"]),
             "events_per_sample": round(last["events"] / last["samples_seen"]),
             "schedule": conf.get("schedule"), "overrides": conf.get("overrides"),
-            "command": conf.get("command"),
+            "command": conf.get("command"), "curve_epoch_error_pct": curve,
             "paper_pct": PAPER_TABLE1.get(conf["topology"], {}).get(
                 "peRBP" if conf["variant"] == "perbp" else "eRBP")})
     return rows
@@ -252,6 +257,7 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
         bp = base.get((r["topology"], "bp"))
         ep = f"{r['epochs_done']:g}" + ("" if r["complete"] else
                                         f" of {r['epochs_target']:g} (partial)")
+        ep += " †" if r.get("recorded") else ""
         h = r["train_s"] / 3600
         lines.append(
             f"| {r['topology']} | {'peRBP' if r['variant'] == 'perbp' else 'eRBP'} | "
@@ -265,12 +271,28 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
               "evaluation. Training time: wall-clock seconds of training on one core of the "
               "shared 2-core machine (evaluation excluded). Paper: erbp-paper.md section 11 "
               "(recalled, approximate). Float baselines: benchmarks/baseline_table.py (mean "
-              "of the last 5 epochs).", ""]
+              "of the last 5 epochs)."]
+    if any(r.get("recorded") for r in rows):
+        lines += ["", "† From the committed record benchmarks/results/paper_table.json: the run "
+                  "directory is not on this machine (the row's note says where the figures come "
+                  "from); the row's command regenerates it."]
+    lines.append("")
     return "\n".join(lines)
 
 
+def merge_recorded(rows: list[dict[str, Any]], recorded: Path) -> list[dict[str, Any]]:
+    """``rows`` plus the rows of an earlier record whose (topology, variant, seed) has no run
+    directory here any more (a fresh checkout keeps the table it was committed with)."""
+    if not recorded.exists():
+        return rows
+    have = {(r["topology"], r["variant"], r["seed"]) for r in rows}
+    kept = [dict(r, recorded=True) for r in read_json(recorded)["rows"]
+            if (r["topology"], r["variant"], r["seed"]) not in have]
+    return rows + kept
+
+
 def table(a: argparse.Namespace, cmd: str) -> None:
-    rows = collect(a)
+    rows = merge_recorded(collect(a), a.out / "paper_table.json")
     md = markdown(rows, baselines(a.baselines), a.average)
     result = {"benchmark": "paper_table", "command": cmd, "time": now(), "rows": rows}
     write_json(a.out / "paper_table.json", result)

@@ -17,8 +17,9 @@ The float variant (:class:`erbp.float_erbp.FloatNetwork`: no rounding, no satura
 only) trains ``--float-samples`` samples of the same sequence.
 
 Resumable: each point is cached as ``OUT/quant_sweep/<point>.json`` (with its configuration, the
-rescaling notes, the command line and timings) and skipped when present. Results:
-``OUT/quant_sweep.json``, ``OUT/quant_sweep.md`` (a markdown table) and the figure ``--plot``
+rescaling notes, the command line and timings) and skipped when present. Results (committed
+records): ``RESULTS/NAME.json``, ``RESULTS/NAME.md`` (a markdown table; RESULTS defaults to
+benchmarks/results/, NAME to quant_sweep) and the figure ``--plot``
 (default docs/quant_sweep.png).
 """
 from __future__ import annotations
@@ -58,7 +59,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--engine", default="auto", help="python, c or auto (c if built)")
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--out", type=Path, default=HERE / "out", help="the per-point cache")
+    ap.add_argument("--results", type=Path, default=HERE / "results",
+                    help="where NAME.json/.md go (committed records)")
+    ap.add_argument("--name", default="quant_sweep", help="name of the result files")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "quant_sweep.png")
     return ap.parse_args(argv)
 
@@ -126,9 +130,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = {"benchmark": "quant_sweep", "command": cmd, "time": now(),
               "points": [{k: v for k, v in p.items() if k not in ("config", "machine")}
                          for p in points]}
-    write_json(a.out / "quant_sweep.json", result)
+    write_json(a.results / f"{a.name}.json", result)
     md = markdown(points, n_test, cmd)
-    write_text_atomic(a.out / "quant_sweep.md", md)
+    write_text_atomic(a.results / f"{a.name}.md", md)
     plot(points, a.plot, n_test)
     print()
     print(md)

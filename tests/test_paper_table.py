@@ -1,0 +1,82 @@
+"""benchmarks/paper_table.py: the learning-rate schedule and the table collector (run directories
+and the committed record merged, averages of the last evaluations, the doc block replaced)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def pt():
+    spec = importlib.util.spec_from_file_location("paper_table", ROOT / "benchmarks" /
+                                                  "paper_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_schedule_halves_every_h_epochs_and_caps(pt):
+    base = (13, 12)
+    got = [pt.lr_shift_for_epoch(base, 3.0, 0.0, e) for e in range(10)]
+    assert got[:3] == [base] * 3
+    assert got[3:6] == [(14, 13)] * 3
+    assert got[9] == (16, 15)
+    assert pt.lr_shift_for_epoch(base, 0.0, 0.0, 50) == base          # constant eta
+    assert pt.lr_shift_for_epoch(base, 2.0, -2.0, 0) == (14, 13)      # one halving early
+    assert pt.lr_shift_for_epoch(base, 1.0, 0.0, 100) == (30, 30)     # capped
+
+
+def _fake_run(root: Path, topo: str, variant: str, errors: list[float], epochs: int) -> None:
+    d = root / f"{topo}-{variant}-s1"
+    d.mkdir(parents=True)
+    (d / "model.erbp").write_bytes(b"")
+    (d / "config.json").write_text(json.dumps({
+        "topology": topo, "variant": variant, "seed": 1, "command": "cmd",
+        "options": {"samples": epochs * 50_000, "epoch_size": 50_000}}))
+    with open(d / "metrics.jsonl", "w") as f:
+        for i, e in enumerate(errors, 1):
+            f.write(json.dumps({"epoch": i, "samples_seen": i * 50_000, "test_error": e,
+                                "test_samples": 10_000, "time_s": 10.0 * i,
+                                "train_s": 9.0 * i, "events": 150_000 * 50_000 * i}) + "\n")
+
+
+def test_table_averages_merges_record_and_rewrites_doc(pt, tmp_path):
+    root, res = tmp_path / "table", tmp_path / "results"
+    _fake_run(root, "784-200-10", "erbp", [0.1, 0.08, 0.06, 0.05, 0.04, 0.03, 0.02], 10)
+    res.mkdir()
+    recorded = {"topology": "784-100-10", "variant": "erbp", "seed": 1, "epochs_done": 30,
+                "epochs_target": 30.0, "complete": True, "test_error_pct": 4.83,
+                "best_error_pct": 4.78, "paper_pct": 3.94, "train_s": 504,
+                "events_per_sample": 150_000}
+    stale = dict(recorded, topology="784-200-10", test_error_pct=99.0)   # replaced by the run
+    (res / "paper_table.json").write_text(json.dumps({"rows": [recorded, stale]}))
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"intro\n{pt.BEGIN}\nold\n{pt.END}\noutro\n")
+    pt.main(["table", "--root", str(root), "--out", str(res), "--baselines",
+             str(tmp_path / "none.json"), "--doc", str(doc)])
+    rows = {r["topology"]: r for r in json.loads((res / "paper_table.json").read_text())["rows"]}
+    assert set(rows) == {"784-100-10", "784-200-10"}
+    new = rows["784-200-10"]
+    assert new["test_error_pct"] == pytest.approx(100 * (0.05 + 0.04 + 0.03 + 0.02 + 0.06) / 5)
+    assert new["best_error_pct"] == pytest.approx(2.0)
+    assert new["epochs_done"] == 7 and not new["complete"]
+    assert new["events_per_sample"] == 150_000
+    assert rows["784-100-10"]["recorded"] is True
+    text = doc.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
+    assert "| 784-200-10 | eRBP | **4.00** |" in text and "7 of 10 (partial)" in text
+    assert "| 784-100-10 | eRBP | **4.83** |" in text and "30 †" in text
+
+
+def test_table_refuses_doc_without_block(pt, tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="paper_table:begin"):
+        pt.main(["table", "--root", str(tmp_path / "none"), "--out", str(tmp_path / "r"),
+                 "--doc", str(doc)])
+    assert doc.read_text() == "no markers\n"
