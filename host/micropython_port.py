@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -61,12 +62,19 @@ def repo_root() -> Path:
 
 
 def module_dir() -> Path:
-    """The directory of the MicroPython module sources (firmware/micropython)."""
+    """The directory of the MicroPython module sources: firmware/micropython in a source tree
+    (editable install), else the copy installed as the package ``erbp.mp_src``."""
     d = repo_root() / "firmware" / "micropython"
-    if not (d / "erbp_mp.py").is_file():
-        raise FileNotFoundError(f"MicroPython module sources not found in {d}: the port needs an "
-                                f"editable install of erbp from its source tree (pip install -e .)")
-    return d
+    if (d / "erbp_mp.py").is_file():
+        return d
+    spec = importlib.util.find_spec("erbp.mp_src")
+    if spec is not None and spec.submodule_search_locations:
+        d = Path(list(spec.submodule_search_locations)[0])
+        if (d / "erbp_mp.py").is_file():
+            return d
+    raise FileNotFoundError("MicroPython module sources not found (neither firmware/micropython "
+                            "in a source tree nor the installed package erbp.mp_src): reinstall "
+                            "erbp")
 
 
 def module_sources(driver: bool = False) -> list[Path]:

@@ -83,6 +83,17 @@ def first_difference(layout, got: np.ndarray, want: np.ndarray) -> str | None:
     raise AssertionError("word outside the layout")
 
 
+def test_module_sources_ship_inside_the_package(monkeypatch, tmp_path):
+    """Outside a source tree (a wheel install) the sources come from the package erbp.mp_src,
+    and they are the same files as firmware/micropython."""
+    src = mpp.module_dir()
+    monkeypatch.setattr(mpp, "repo_root", lambda: tmp_path)
+    installed = mpp.module_dir()
+    assert installed != src or not (tmp_path / "firmware").exists()
+    for m in mpp.MODULES + (mpp.DRIVER,):
+        assert (installed / f"{m}.py").read_bytes() == (src / f"{m}.py").read_bytes()
+
+
 # --- the integer core ----------------------------------------------------------------------------
 def test_missing_tool_names_make_setup(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
