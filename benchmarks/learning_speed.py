@@ -15,8 +15,9 @@ milestones, and the NSAT figures measured in /work/shared/research/nsat.md are l
 
 Resumable: everything lives in ``OUT/learning_speed/<tag>/`` (``settings.json``, one
 ``point_<n>.json`` and ``model_<n>.erbp`` per milestone); a rerun skips finished milestones and
-continues from the last checkpoint. Results: ``OUT/learning_speed_<tag>.json`` (table, settings,
-command line, machine) and ``OUT/learning_speed_<tag>.md`` (a markdown table).
+continues from the last checkpoint. Results (committed records): ``RESULTS/learning_speed_<tag>.json``
+(table, settings, command line, machine) and ``RESULTS/learning_speed_<tag>.md`` (a markdown
+table); RESULTS defaults to benchmarks/results/.
 """
 from __future__ import annotations
 
@@ -58,7 +59,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--ann", action=argparse.BooleanOptionalAction, default=True,
                     help="also train the float BP and DFA baselines on the same samples")
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out",
+                    help="working state (checkpoints)")
+    ap.add_argument("--results", type=Path, default=Path(__file__).resolve().parent / "results",
+                    help="where learning_speed_<tag>.json/.md go (committed records)")
     ap.add_argument("--tag", default=None, help="result name [default: from the settings]")
     ap.add_argument("--batch-size", type=int, default=500, help="C engine batch size")
     return ap.parse_args(argv)
@@ -132,9 +136,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows.append(row)
     result = {"benchmark": "learning_speed", "command": cmd, "time": now(),
               "machine": machine(), "settings": settings, "rows": rows}
-    write_json(a.out / f"learning_speed_{tag}.json", result)
+    write_json(a.results / f"learning_speed_{tag}.json", result)
     md = markdown(result)
-    write_text_atomic(a.out / f"learning_speed_{tag}.md", md)
+    write_text_atomic(a.results / f"learning_speed_{tag}.md", md)
     print()
     print(md)
     return result
