@@ -35,6 +35,7 @@ numbers (erbp-paper.md section 11) and our float BP/DFA baselines
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -245,6 +246,15 @@ def baselines(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["topology"], r["rule"]): r for r in read_json(path)["rows"]}
 
 
+def _fmt(v: Any) -> str:
+    return ",".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)
+
+
+def _key(r: dict[str, Any]) -> tuple[str, str, int, str]:
+    return (r["topology"], r["variant"], r["seed"],
+            json.dumps(r.get("overrides") or {}, sort_keys=True))
+
+
 def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
     order = list(PAPER_TABLE1)
     rows = sorted(rows, key=lambda r: (order.index(r["topology"]) if r["topology"] in order
@@ -258,12 +268,20 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
         ep = f"{r['epochs_done']:g}" + ("" if r["complete"] else
                                         f" of {r['epochs_target']:g} (partial)")
         ep += " †" if r.get("recorded") else ""
-        h = r["train_s"] / 3600
+        hours = "—" if r.get("train_s") is None else f"{r['train_s'] / 3600:.2f} h"
+        events = ("—" if r.get("events_per_sample") is None
+                  else f"{r['events_per_sample'] / 1e6:.2f} M")
+        variant = "peRBP" if r["variant"] == "perbp" else "eRBP"
+        if r.get("overrides"):
+            variant += " " + " ".join(f"`{k}={_fmt(v)}`" for k, v in r["overrides"].items())
+        sched = r.get("schedule") or {}
+        if sched.get("halve", 3.0) != 3.0 or sched.get("start", 0.0) != 0.0:
+            variant += f" `halve={sched.get('halve'):g}`"
         lines.append(
-            f"| {r['topology']} | {'peRBP' if r['variant'] == 'perbp' else 'eRBP'} | "
+            f"| {r['topology']} | {variant} | "
             f"**{r['test_error_pct']:.2f}** | {r['best_error_pct']:.2f} | "
             f"{r['paper_pct'] if r['paper_pct'] is not None else ''} | {ep} | "
-            f"{h:.2f} h | {r['events_per_sample'] / 1e6:.2f} M | "
+            f"{hours} | {events} | "
             + (f"{dfa['test_error_pct']:.2f} ({dfa['epochs_done']} ep)" if dfa else "") + " | "
             + (f"{bp['test_error_pct']:.2f} ({bp['epochs_done']} ep)" if bp else "") + " |")
     lines += ["", f"Test error: mean of the last {average} evaluations on the 10,000 test "
@@ -281,13 +299,12 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
 
 
 def merge_recorded(rows: list[dict[str, Any]], recorded: Path) -> list[dict[str, Any]]:
-    """``rows`` plus the rows of an earlier record whose (topology, variant, seed) has no run
+    """``rows`` plus the rows of an earlier record whose (topology, variant, seed, overrides) has no run
     directory here any more (a fresh checkout keeps the table it was committed with)."""
     if not recorded.exists():
         return rows
-    have = {(r["topology"], r["variant"], r["seed"]) for r in rows}
-    kept = [dict(r, recorded=True) for r in read_json(recorded)["rows"]
-            if (r["topology"], r["variant"], r["seed"]) not in have]
+    have = {_key(r) for r in rows}
+    kept = [dict(r, recorded=True) for r in read_json(recorded)["rows"] if _key(r) not in have]
     return rows + kept
 
 
