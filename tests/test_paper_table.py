@@ -80,3 +80,26 @@ def test_table_refuses_doc_without_block(pt, tmp_path):
         pt.main(["table", "--root", str(tmp_path / "none"), "--out", str(tmp_path / "r"),
                  "--doc", str(doc)])
     assert doc.read_text() == "no markers\n"
+
+
+def test_table_labels_overrides_and_keeps_differently_tuned_records(pt, tmp_path):
+    root, res = tmp_path / "table", tmp_path / "results"
+    _fake_run(root, "784-500-10", "erbp", [0.05, 0.04], 2)
+    cfg = root / "784-500-10-erbp-s1" / "config.json"
+    conf = json.loads(cfg.read_text())
+    conf.update(overrides={"w_shift": [2, 1]}, schedule={"halve": 2.0, "start": 0.0})
+    cfg.write_text(json.dumps(conf))
+    res.mkdir()
+    # the same network with the defaults and no run directory, lacking time and events
+    recorded = {"topology": "784-500-10", "variant": "erbp", "seed": 1, "epochs_done": 15,
+                "epochs_target": 15.0, "complete": True, "test_error_pct": 18.8,
+                "best_error_pct": 6.27, "paper_pct": 2.76, "train_s": None,
+                "events_per_sample": None, "overrides": {}}
+    (res / "paper_table.json").write_text(json.dumps({"rows": [recorded]}))
+    pt.main(["table", "--root", str(root), "--out", str(res), "--baselines",
+             str(tmp_path / "none.json")])
+    rows = json.loads((res / "paper_table.json").read_text())["rows"]
+    assert len(rows) == 2 and sum(bool(r.get("recorded")) for r in rows) == 1
+    text = (res / "paper_table.md").read_text()
+    assert "| 784-500-10 | eRBP `w_shift=2,1` `halve=2` | **4.50** |" in text
+    assert "| 784-500-10 | eRBP | **18.80** | 6.27 | 2.76 | 15 † | — | — |" in text
