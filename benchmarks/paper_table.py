@@ -275,8 +275,10 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
         if r.get("overrides"):
             variant += " " + " ".join(f"`{k}={_fmt(v)}`" for k, v in r["overrides"].items())
         sched = r.get("schedule") or {}
-        if sched.get("halve", 3.0) != 3.0 or sched.get("start", 0.0) != 0.0:
-            variant += f" `halve={sched.get('halve'):g}`"
+        halve = sched.get("halve_every_epochs", sched.get("halve", DEFAULT_SCHEDULE[0]))
+        start = sched.get("halve_start_epoch", sched.get("start", DEFAULT_SCHEDULE[1]))
+        if (halve, start) != DEFAULT_SCHEDULE:
+            variant += f" `halve={halve:g}`" + (f" `halve_start={start:g}`" if start else "")
         lines.append(
             f"| {r['topology']} | {variant} | "
             f"**{r['test_error_pct']:.2f}** | {r['best_error_pct']:.2f} | "

@@ -87,7 +87,8 @@ def test_table_labels_overrides_and_keeps_differently_tuned_records(pt, tmp_path
     _fake_run(root, "784-500-10", "erbp", [0.05, 0.04], 2)
     cfg = root / "784-500-10-erbp-s1" / "config.json"
     conf = json.loads(cfg.read_text())
-    conf.update(overrides={"w_shift": [2, 1]}, schedule={"halve": 2.0, "start": 0.0})
+    conf.update(overrides={"w_shift": [2, 1]}, schedule={"halve_every_epochs": 2.0, "halve_start_epoch": 0.0,
+                          "base_lr_shift": [13, 13]})
     cfg.write_text(json.dumps(conf))
     res.mkdir()
     # the same network with the defaults and no run directory, lacking time and events
