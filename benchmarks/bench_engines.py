@@ -288,6 +288,23 @@ def report(rows, bounds, epoch, sizes, info, command) -> list[str]:
               f"`run_samples` call: {epoch['cpu']:.1f} s CPU ({epoch['wall']:.1f} s wall), "
               f"{epoch['cpu'] / 60000 * 1e6:.0f} µs/sample, "
               f"{fmt_rate(epoch['events'] / epoch['cpu'])} events/s."]
+    L += ["", "Against the goals of the C engine (issue 3): training at 25 % of the kernel bound "
+          "or more: " + ", ".join(
+              f"{t} {r['bound_ratio'] * 100:.0f} % ({'met' if r['bound_ratio'] >= 0.25 else 'not met'})"
+              for t in bounds for r in rows
+              if r["topology"] == t and r["engine"] == "C" and r["mode"] == "train")
+          + (f"; a 60,000-sample epoch of 784-100-10 in under a minute: {epoch['cpu']:.1f} s "
+             f"({'met' if epoch['cpu'] < 60 else 'not met'})" if epoch else "") + "."]
+    if "784-100-10" in bounds:
+        kb = bounds["784-100-10"]
+        ev = c100["eps"] * c100["us"] / 1e6
+        syn_us = ev / (kb["events"] / kb["cpu"]) * 1e6
+        L += ["", f"Where 784-100-10 training spends its {c100['us']:,.0f} µs per sample: its "
+              f"{ev / 1e3:,.0f} k synaptic events would take {syn_us:,.0f} µs at the kernel "
+              "bound; the rest is work per tick that does not shrink with the number of events "
+              "(an input draw per nonzero pixel and a noise draw per neuron from the "
+              "counter-based hash, membrane, dendrite and error-neuron updates, the update "
+              "factors). The smaller the network, the larger that share."]
     if sizes:
         L += ["", "Code size of cport (text bytes, -Os, arm-none-eabi-gcc / "
               "riscv64-unknown-elf-gcc): "
