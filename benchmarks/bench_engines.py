@@ -325,7 +325,10 @@ DOC_NOTES = """
 * **Event driven.** Phase 3 walks only the weight rows of neurons that spiked; weights are stored
   row-major per presynaptic neuron, so one spike touches one contiguous row (int8 when
   `weight_bits <= 8`). Input generation walks only nonzero pixels (a zero pixel can never spike,
-  and with a counter-based random function skipping its draw changes nothing).
+  and with a counter-based random function skipping its draw changes nothing), and keeps their
+  refractory counters packed, one byte per nonzero pixel in order, so phase 2 is three contiguous
+  branch-free passes (draws, refractory rule, spike list) instead of a gather and scatter per
+  pixel; reads and writes of `in_ref` see the usual one-counter-per-input layout.
 * **Fused learning.** The update factor `dw_i` is computed once per post neuron and tick, and only
   for layers that receive a spike; each spiking row then does `w = SAT(w + dw); acc += w` in one
   pass. When every `dw_i` of a layer is 0 the row is only summed.

@@ -166,6 +166,33 @@ def test_written_input_refractory_counts_down_like_the_reference(in_refractory, 
         assert_same_state(ref.snapshot(), c.snapshot(), f"tick {t}")
 
 
+@pytest.mark.parametrize("first", [0, 5, 13])
+def test_partial_input_refractory_write_keeps_the_other_counters(first):
+    """The C engine keeps the input refractory counters of nonzero pixels packed while no one
+    writes them; a range write of a few counters mid-sample must leave every other counter as
+    it was (read back by range too) and the run must go on like the reference."""
+    cfg = explicit_config((16, 6, 3), in_gain=257, in_refractory=4, noise_prob=0)
+    ref, c = Network.create(cfg, 6), CNetwork.create(cfg, 6)
+    px = np.array([0, 255, 40, 0, 255, 255, 0, 90, 200, 0, 0, 255, 17, 255, 0, 255])
+    ref.begin_sample(px, 1, TRAIN, 3)
+    c.begin_sample(px, 1, TRAIN, 3)
+    for _ in range(3):
+        ref.tick()
+        c.tick()
+    assert ref.in_ref.any(), "the test needs counters in refractory"
+    ffi = c._ffi
+    out = ffi.new("int32_t[]", 4)
+    _check_ok(LIB.erbp_read_var_range(c._net, 8, 0, first, out, 3))
+    assert list(out)[:3] == ref.in_ref[first:first + 3].tolist()
+    ref.in_ref[first:first + 3] = [2, 0, 1]
+    _check_ok(LIB.erbp_write_var_range(c._net, 8, 0, first, ffi.new("int32_t[]", [2, 0, 1]), 3))
+    assert_same_state(ref.snapshot(), c.snapshot(), "after the range write")
+    for t in range(10):
+        ref.tick()
+        c.tick()
+        assert_same_state(ref.snapshot(), c.snapshot(), f"tick {t} after the range write")
+
+
 def test_reset_state_restarts_the_sample_like_the_reference():
     cfg = NetConfig.default("16-8-4", ticks_train=12)
     ref, c = Network.create(cfg, 8), CNetwork.create(cfg, 8)

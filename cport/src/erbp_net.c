@@ -405,6 +405,52 @@ static int32_t update_factors(erbp_net_t *net, uint32_t l, uint32_t t)
                    erbp__wmax(c));
 }
 
+/* The input refractory counters have two layouts in net->in_ref. PACKED (in_dirty = 0, the
+ * state every sample starts in): in_ref[s] is the counter of the s-th nonzero pixel in_nz[s] for
+ * s < n_nz and every other byte is 0; a zero pixel never spikes, so its counter is 0. Phase 2 then
+ * updates contiguous bytes, which vectorises, instead of gathering and scattering through in_nz.
+ * FULL (in_dirty = 1, after a write of IN_REF or IN_SPK from outside): in_ref[j] is the counter
+ * of input j. Reads see the full layout either way (in_ref_at); both changes of layout are exact
+ * moves (in_nz is strictly increasing and in_nz[s] >= s). */
+static void in_ref_unpack(erbp_net_t *net)
+{
+    uint8_t *r = net->in_ref;
+    uint32_t s = net->n_nz;
+    while (s-- > 0) { /* descending: slot s is read before anything can land on it */
+        uint8_t v = r[s];
+        r[s] = 0;
+        r[net->in_nz[s]] = v;
+    }
+}
+
+/* Full to packed; the caller knows every zero pixel has a zero counter. */
+static void in_ref_pack(erbp_net_t *net)
+{
+    uint8_t *r = net->in_ref;
+    uint32_t s;
+    for (s = 0; s < net->n_nz; s++) { /* ascending: in_nz[s] is not yet overwritten */
+        uint8_t v = r[net->in_nz[s]];
+        r[net->in_nz[s]] = 0;
+        r[s] = v;
+    }
+}
+
+/* The counter of input j in either layout (binary search of in_nz when packed). */
+static uint32_t in_ref_at(const erbp_net_t *net, uint32_t j)
+{
+    uint32_t lo = 0, hi = net->n_nz;
+    if (net->in_dirty)
+        return net->in_ref[j];
+    while (lo < hi) { /* at most log2(n_in) + 1 rounds */
+        uint32_t mid = lo + (hi - lo) / 2u;
+        if (net->in_nz[mid] < j)
+            lo = mid + 1u;
+        else
+            hi = mid;
+    }
+    return lo < net->n_nz && net->in_nz[lo] == j ? net->in_ref[lo] : 0u;
+}
+
 /* hit[s] = [ (DRAW(key, nz[s]) >> 16) < thr[s] ] for the nonzero pixels (vectorises). */
 static void hit_pass(const uint16_t *restrict nz, const uint16_t *restrict thr,
                      uint8_t *restrict hit, uint32_t n, uint32_t key)
@@ -412,36 +458,41 @@ static void hit_pass(const uint16_t *restrict nz, const uint16_t *restrict thr,
     ERBP_NEURON_LOOP(n, s, hit[s] = (uint8_t)((erbp_draw(key, nz[s]) >> 16) < thr[s]));
 }
 
+/* The refractory rule on packed counters: a hit fires only at r = 0; then r = refr, else r
+ * counts down. hit[s] becomes the spike (branch-free: spikes are unpredictable; vectorises). */
+static void refractory_pass(uint8_t *restrict r, uint8_t *restrict hit, uint32_t n, uint32_t refr)
+{
+    ERBP_BLOCKED(n, s, {
+        uint32_t r0 = r[s], fire = hit[s] & (r0 == 0u);
+        r[s] = (uint8_t)(r0 - (r0 != 0u) + (refr & (0u - fire)));
+        hit[s] = (uint8_t)fire;
+    });
+}
+
 /* Phase 2: input spikes. */
 static void input_spikes(erbp_net_t *net, uint32_t t)
 {
     const erbp_config_t *c = &net->cfg;
     uint32_t key = erbp_absorb(net->key_input, t), gain = (uint32_t)c->in_gain, s, n = 0;
-    uint8_t refr = (uint8_t)c->in_refractory;
+    uint32_t refr = (uint32_t)c->in_refractory;
     uint8_t *in_ref = net->in_ref, *in_spk = net->in_spk;
     const uint8_t *px = net->pixels;
     if (!net->in_dirty) {
-        /* invariant: zero pixels (all pixels if in_gain = 0) have in_ref = in_spk = 0, and with
-         * in_refractory = 0 every in_ref is 0 */
+        /* packed counters; invariant: zero pixels (all pixels if in_gain = 0) have in_spk = 0 */
+        const uint16_t *nz = net->in_nz;
+        uint8_t *hit = net->in_hit;
+        uint16_t *list = net->in_list;
+        const uint32_t n_nz = net->n_nz;
         for (s = 0; s < net->n_in_spk; s++)
-            in_spk[net->in_list[s]] = 0;
-        hit_pass(net->in_nz, net->in_thr, net->in_hit, net->n_nz, key);
-        if (refr == 0) { /* no input refractory period: in_ref stays 0, spikes = hits */
-            for (s = 0; s < net->n_nz; s++) { /* branch-free: spikes are unpredictable */
-                net->in_list[n] = net->in_nz[s];
-                n += net->in_hit[s];
-            }
-            for (s = 0; s < n; s++)
-                in_spk[net->in_list[s]] = 1;
-        } else {
-            for (s = 0; s < net->n_nz; s++) {
-                uint32_t j = net->in_nz[s], r0 = in_ref[j], fire = net->in_hit[s] & (r0 == 0);
-                in_ref[j] = (uint8_t)(r0 > 0 ? r0 - 1u : (fire ? refr : 0u));
-                in_spk[j] = (uint8_t)fire;
-                net->in_list[n] = (uint16_t)j;
-                n += fire;
-            }
+            in_spk[list[s]] = 0;
+        hit_pass(nz, net->in_thr, hit, n_nz, key);
+        refractory_pass(in_ref, hit, n_nz, refr);
+        for (s = 0; s < n_nz; s++) { /* branch-free list of the spiking inputs */
+            list[n] = nz[s];
+            n += hit[s];
         }
+        for (s = 0; s < n; s++)
+            in_spk[list[s]] = 1;
     } else {
         /* state written from outside: the literal rule for every input neuron */
         uint32_t dirty = 0;
@@ -451,16 +502,17 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
                 in_spk[s] = 0;
             } else if ((erbp_draw(key, s) >> 16) < px[s] * gain) {
                 in_spk[s] = 1;
-                in_ref[s] = refr;
+                in_ref[s] = (uint8_t)refr;
                 net->in_list[n++] = (uint16_t)s;
             } else {
                 in_spk[s] = 0;
             }
-            /* the fast path needs: in_ref = 0 wherever a pixel cannot spike, and everywhere
-             * when in_refractory = 0 */
-            if (in_ref[s] != 0 && (px[s] == 0 || gain == 0 || refr == 0))
+            /* the packed path needs: in_ref = 0 wherever a pixel cannot spike */
+            if (in_ref[s] != 0 && (px[s] == 0 || gain == 0))
                 dirty = 1;
         }
+        if (!dirty)
+            in_ref_pack(net);
         net->in_dirty = dirty;
     }
     net->n_in_spk = n;
@@ -819,6 +871,7 @@ typedef struct var_desc {
     void *p;
     uint32_t n;
     int32_t type, lo, hi;
+    const erbp_net_t *packed; /* IN_REF in the packed layout: read through in_ref_at */
 } var_desc_t;
 
 static erbp_status_t describe(const erbp_net_t *net, erbp_var_t var, uint32_t index,
@@ -831,6 +884,7 @@ static erbp_status_t describe(const erbp_net_t *net, erbp_var_t var, uint32_t in
     d->lo = 0;
     d->hi = 1;
     d->type = T_U8;
+    d->packed = (const erbp_net_t *)0;
     switch (var) {
     case ERBP_VAR_W:
         if (index >= net->n_layers)
@@ -881,6 +935,8 @@ static erbp_status_t describe(const erbp_net_t *net, erbp_var_t var, uint32_t in
         if (index != 0)
             return ERBP_E_ARG;
         d->p = var == ERBP_VAR_IN_REF ? net->in_ref : net->in_spk;
+        if (var == ERBP_VAR_IN_REF && !net->in_dirty)
+            d->packed = net;
         d->n = n_in;
         d->hi = var == ERBP_VAR_IN_REF ? 255 : 1;
         return ERBP_OK;
@@ -925,6 +981,10 @@ static void read_values(const var_desc_t *d, uint32_t first, int32_t *out, size_
     size_t i;
     for (i = 0; i < n; i++) {
         size_t k = first + i;
+        if (d->packed) {
+            out[i] = (int32_t)in_ref_at(d->packed, (uint32_t)k);
+            continue;
+        }
         switch (d->type) {
         case T_I8: out[i] = ((const int8_t *)d->p)[k]; break;
         case T_I16: out[i] = ((const int16_t *)d->p)[k]; break;
@@ -990,6 +1050,10 @@ erbp_status_t erbp_write_var_range(erbp_net_t *net, erbp_var_t var, uint32_t ind
     for (i = 0; i < n; i++)
         if (in[i] < d.lo || in[i] > d.hi)
             return ERBP_E_VALUE;
+    if ((var == ERBP_VAR_IN_REF || var == ERBP_VAR_IN_SPK) && !net->in_dirty) {
+        in_ref_unpack(net); /* the full layout from here on (phase 2's literal rule) */
+        net->in_dirty = 1;
+    }
     for (i = 0; i < n; i++) {
         size_t k = first + i;
         switch (d.type) {
@@ -1007,8 +1071,6 @@ erbp_status_t erbp_write_var_range(erbp_net_t *net, erbp_var_t var, uint32_t ind
             if (q->spk[j])
                 q->list[q->n_spk++] = (uint16_t)j;
     }
-    if (var == ERBP_VAR_IN_REF || var == ERBP_VAR_IN_SPK)
-        net->in_dirty = 1;
     return ERBP_OK;
 }
 
