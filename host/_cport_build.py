@@ -8,7 +8,13 @@ real headers (API mode), and the enum constants are read from erbp.h, so nothing
 from __future__ import annotations
 
 import os
+import platform
 import re
+import shlex
+import subprocess
+import sys
+import sysconfig
+import tempfile
 from pathlib import Path
 
 from cffi import FFI
@@ -19,6 +25,35 @@ HEADERS = [CPORT / "include" / "erbp.h", CPORT / "include" / "erbp_params.h"]
 SOURCES = sorted((CPORT / "src").glob("*.c"))
 #: Flags of the Python binding: -O2, portable (no -march), no flag changes a result.
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra"]
+#: Added on x86-64 Linux when the compiler can: the hot kernels get an AVX2 clone beside the
+#: baseline one and the loader picks one for the CPU (cport/src/erbp_net.c, ERBP_CLONES). The
+#: numbers are the same (integer arithmetic); only the speed differs. ERBP_X86_CLONES=0 in the
+#: environment turns it off.
+CLONES_FLAG = "-DERBP_X86_CLONES"
+
+_PROBE = """
+__attribute__((target_clones("avx2", "default"))) static int twice(int x) { return 2 * x; }
+int erbp_probe(int x) { return twice(x); }
+"""
+
+
+def x86_clones_supported() -> bool:
+    """Whether this machine's extension compiler builds and links function multi-versioning
+    (``target_clones``; it needs ifunc support: x86-64 Linux with glibc)."""
+    if os.environ.get("ERBP_X86_CLONES", "1") == "0":
+        return False
+    if platform.machine().lower() not in ("x86_64", "amd64") or not sys.platform.startswith("linux"):
+        return False
+    cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "probe.c"
+        src.write_text(_PROBE)
+        try:
+            r = subprocess.run([*cc, "-shared", "-fPIC", "-O2", str(src), "-o",
+                                str(Path(d) / "probe.so")], capture_output=True, timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return r.returncode == 0
 
 
 def _enum_names(text: str, typedef: str) -> list[str]:
@@ -116,18 +151,23 @@ uint32_t erbp_draw(uint32_t key, uint32_t i);
 
 
 def make_ffi(module: str = "erbp._cport", extra_cflags: list[str] | None = None,
-             extra_ldflags: list[str] | None = None, relative: bool = False) -> FFI:
+             extra_ldflags: list[str] | None = None, relative: bool = False,
+             clones: bool = False) -> FFI:
     """The FFI of the binding. ``relative``: source paths relative to the project root (what
     setuptools wants when it builds from setup.py's directory); ``FFI.compile`` needs them
-    absolute because it compiles from inside its tmpdir."""
+    absolute because it compiles from inside its tmpdir. ``clones``: compile the hot kernels for
+    AVX2 too (CLONES_FLAG); the module's constant ``erbp_binding_x86_clones`` says which."""
     def _rel(p: Path) -> str:
         return os.path.relpath(p, ROOT) if relative else str(p)
 
     ffi = FFI()
     ffi.cdef(cdef_source())
-    ffi.set_source(module, '#include "erbp.h"\n#include "erbp_intmath.h"\n',
+    ffi.cdef("static const int erbp_binding_x86_clones;")
+    ffi.set_source(module, '#include "erbp.h"\n#include "erbp_intmath.h"\n'
+                   f"static const int erbp_binding_x86_clones = {int(clones)};\n",
                    sources=[_rel(s) for s in SOURCES], include_dirs=[_rel(CPORT / "include")],
-                   extra_compile_args=CFLAGS + list(extra_cflags or []),
+                   extra_compile_args=CFLAGS + ([CLONES_FLAG] if clones else [])
+                   + list(extra_cflags or []),
                    extra_link_args=list(extra_ldflags or []),
                    depends=[_rel(h) for h in HEADERS + [CPORT / "include" / "erbp_intmath.h",
                                                         CPORT / "src" / "erbp_internal.h"]])
@@ -135,13 +175,15 @@ def make_ffi(module: str = "erbp._cport", extra_cflags: list[str] | None = None,
 
 
 def build(tmpdir: str | os.PathLike, module: str = "_cport_variant",
-          extra_cflags: list[str] | None = None, extra_ldflags: list[str] | None = None) -> str:
-    """Compile a variant of the extension into tmpdir; returns the path of the shared object."""
-    ffi = make_ffi(module, extra_cflags, extra_ldflags)
+          extra_cflags: list[str] | None = None, extra_ldflags: list[str] | None = None,
+          clones: bool = False) -> str:
+    """Compile a variant of the extension into tmpdir (by default with the baseline kernels
+    only); returns the path of the shared object."""
+    ffi = make_ffi(module, extra_cflags, extra_ldflags, clones=clones)
     return ffi.compile(tmpdir=str(tmpdir), verbose=False)
 
 
-ffibuilder = make_ffi(relative=Path.cwd().resolve() == ROOT)
+ffibuilder = make_ffi(relative=Path.cwd().resolve() == ROOT, clones=x86_clones_supported())
 
 if __name__ == "__main__":
-    make_ffi().compile(tmpdir=str(ROOT / "host"), verbose=True)
+    make_ffi(clones=x86_clones_supported()).compile(tmpdir=str(ROOT / "host"), verbose=True)

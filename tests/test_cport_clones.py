@@ -1,0 +1,70 @@
+"""The x86-64 clones of the C engine's hot kernels (ERBP_X86_CLONES in cport/src/erbp_net.c): the
+installed binding has them wherever its compiler can build them, and a build without them (the
+portable kernels only) trains and infers MNIST to the same bytes as the binding: model file, every
+prediction, every spike count, every event count. On an AVX2 machine this compares the AVX2 clone
+with the baseline code; the rest of the suite runs through the clone the CPU picks."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import ROOT
+from erbp.cengine import CNetwork, _load
+from erbp.reference import INFER, TRAIN, NetConfig
+
+sys.path.insert(0, str(ROOT / "host"))
+import _cport_build  # noqa: E402
+
+sys.path.pop(0)
+
+N_TRAIN, N_TEST = 150, 40
+TOPOLOGIES = ("784-100-10", "784-40-30-10")
+
+
+def run_engine(mnist_dir: str) -> dict:
+    """Train each topology (eRBP and peRBP) on the first digits, then infer; everything that
+    could differ, as plain data."""
+    from hashlib import sha256
+
+    from erbp.datasets import load_mnist
+
+    d = load_mnist(mnist_dir)
+    out = {}
+    for topo in TOPOLOGIES:
+        for variant in ("erbp", "perbp"):
+            net = CNetwork.create(NetConfig.default(topo, variant), 5)
+            tr = net.run_samples(d.train_x[:N_TRAIN], d.train_y[:N_TRAIN], TRAIN)
+            inf = net.run_samples(d.test_x[:N_TEST], mode=INFER)
+            out[f"{topo} {variant}"] = dict(
+                model=sha256(net.dumps()).hexdigest(),
+                train=[tr.predictions.tolist(), tr.events.tolist(), tr.counts.tolist()],
+                infer=[inf.predictions.tolist(), inf.events.tolist(), inf.counts.tolist()])
+    return out
+
+
+def test_the_binding_has_the_clones_where_its_compiler_can_build_them():
+    _, lib = _load()
+    assert int(lib.erbp_binding_x86_clones) == int(_cport_build.x86_clones_supported())
+
+
+def test_a_build_without_clones_computes_the_same_bytes(tmp_path, mnist_dir):
+    _cport_build.build(tmp_path, "_cport_portable")
+    env = dict(os.environ, ERBP_CPORT_VARIANT=f"{tmp_path}:_cport_portable")
+    code = ("import json, sys; sys.path.insert(0, 'tests'); import test_cport_clones as t; "
+            "from erbp.cengine import _load; assert _load()[1].erbp_binding_x86_clones == 0; "
+            f"print(json.dumps(t.run_engine({str(mnist_dir)!r})))")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    portable = json.loads(p.stdout.strip().splitlines()[-1])
+    here = run_engine(str(mnist_dir))
+    assert portable.keys() == here.keys()
+    for key in here:
+        for part in ("model", "train", "infer"):
+            assert portable[key][part] == here[key][part], f"{key}: {part} differs"
+    # the runs did something: learning changed predictions and spikes flowed
+    assert all(np.sum(here[k]["train"][1]) > 0 for k in here)
