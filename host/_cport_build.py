@@ -42,7 +42,9 @@ def x86_clones_supported() -> bool:
     (``target_clones``; it needs ifunc support: x86-64 Linux with glibc)."""
     if os.environ.get("ERBP_X86_CLONES", "1") == "0":
         return False
-    if platform.machine().lower() not in ("x86_64", "amd64") or not sys.platform.startswith("linux"):
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    if not sys.platform.startswith("linux"):
         return False
     cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
     with tempfile.TemporaryDirectory() as d:

@@ -95,16 +95,19 @@ ERBP_STATIC_ASSERT(ERBP_N_OUT_MAX % ERBP_BLOCK == 0, n_out_max_is_whole_blocks);
  * kernels do w = SAT(w + dw) and add the updated weight; the mask m (0 or -1 per synapse) is the
  * peRBP blank-out. */
 #define ERBP_ROW_KERNELS(T, S, WIDE) \
-    ERBP_CLONES static void row_sum_##S(const T *restrict w, int32_t *restrict acc, uint32_t n) \
+    ERBP_CLONES \
+    static void row_sum_##S(const T *restrict w, int32_t *restrict acc, uint32_t n) \
     { \
         ERBP_BLOCKED(n, i, acc[i] += w[i]); \
     } \
-    ERBP_CLONES static void row_sum_mask_##S(const T *restrict w, const int16_t *restrict m, \
+    ERBP_CLONES \
+    static void row_sum_mask_##S(const T *restrict w, const int16_t *restrict m, \
                                  int32_t *restrict acc, uint32_t n) \
     { \
         ERBP_BLOCKED(n, i, acc[i] += w[i] & m[i]); \
     } \
-    ERBP_CLONES static void row_learn_##S(T *restrict w, const int16_t *restrict dw, int32_t *restrict acc, \
+    ERBP_CLONES \
+    static void row_learn_##S(T *restrict w, const int16_t *restrict dw, int32_t *restrict acc, \
                               uint32_t n, WIDE lo, WIDE hi) \
     { \
         ERBP_BLOCKED(n, i, { \
@@ -115,7 +118,8 @@ ERBP_STATIC_ASSERT(ERBP_N_OUT_MAX % ERBP_BLOCK == 0, n_out_max_is_whole_blocks);
             acc[i] += x; \
         }); \
     } \
-    ERBP_CLONES static void row_learn_mask_##S(T *restrict w, const int16_t *restrict dw, \
+    ERBP_CLONES \
+    static void row_learn_mask_##S(T *restrict w, const int16_t *restrict dw, \
                                    const int16_t *restrict m, int32_t *restrict acc, uint32_t n, \
                                    WIDE lo, WIDE hi) \
     { \
@@ -391,7 +395,8 @@ erbp_status_t erbp_begin_sample(erbp_net_t *net, const uint8_t *pixels, size_t n
 
 /* Phase 1 for layer l: dw_i = SAT(SRS(U_i * lr_mult, lr_shift, r_i)) inside the gate, else 0.
  * Returns nonzero when some dw_i != 0 (otherwise the update leaves every weight unchanged). */
-ERBP_CLONES static int32_t dw_pass(const int16_t *restrict I, const int16_t *restrict U, int16_t *restrict dw,
+ERBP_CLONES
+static int32_t dw_pass(const int16_t *restrict I, const int16_t *restrict U, int16_t *restrict dw,
                        uint32_t n, uint32_t key, uint32_t k, int32_t mult, int32_t lo, int32_t hi,
                        int32_t wmax)
 {
@@ -462,7 +467,8 @@ static uint32_t in_ref_at(const erbp_net_t *net, uint32_t j)
 }
 
 /* hit[s] = [ (DRAW(key, nz[s]) >> 16) < thr[s] ] for the nonzero pixels (vectorises). */
-ERBP_CLONES static void hit_pass(const uint16_t *restrict nz, const uint16_t *restrict thr,
+ERBP_CLONES
+static void hit_pass(const uint16_t *restrict nz, const uint16_t *restrict thr,
                      uint8_t *restrict hit, uint32_t n, uint32_t key)
 {
     ERBP_NEURON_LOOP(n, s, hit[s] = (uint8_t)((erbp_draw(key, nz[s]) >> 16) < thr[s]));
@@ -470,7 +476,8 @@ ERBP_CLONES static void hit_pass(const uint16_t *restrict nz, const uint16_t *re
 
 /* The refractory rule on packed counters: a hit fires only at r = 0; then r = refr, else r
  * counts down. hit[s] becomes the spike (branch-free: spikes are unpredictable; vectorises). */
-ERBP_CLONES static void refractory_pass(uint8_t *restrict r, uint8_t *restrict hit, uint32_t n, uint32_t refr)
+ERBP_CLONES
+static void refractory_pass(uint8_t *restrict r, uint8_t *restrict hit, uint32_t n, uint32_t refr)
 {
     ERBP_BLOCKED(n, s, {
         uint32_t r0 = r[s], fire = hit[s] & (r0 == 0u);
@@ -633,7 +640,8 @@ typedef struct neuron_params {
     })
 
 /* Returns nonzero if some neuron fired. */
-ERBP_CLONES static int32_t neuron_pass(int16_t *restrict I, int16_t *restrict V, const int32_t *restrict acc,
+ERBP_CLONES
+static int32_t neuron_pass(int16_t *restrict I, int16_t *restrict V, const int32_t *restrict acc,
                            uint8_t *restrict ref, uint8_t *restrict spk,
                            uint16_t *restrict count, uint32_t n, const neuron_params_t *prm)
 {
@@ -692,7 +700,8 @@ static int32_t error_neuron(int16_t *x, uint8_t *spk, int32_t jump, int32_t thr)
 }
 
 /* U = SAT(DECAY(U, dend) + fb) for n neurons (vectorises). */
-ERBP_CLONES static void dendrite_pass(int16_t *restrict U, const int32_t *restrict fb, uint32_t n,
+ERBP_CLONES
+static void dendrite_pass(int16_t *restrict U, const int32_t *restrict fb, uint32_t n,
                           uint32_t dend, int32_t smax)
 {
     ERBP_NEURON_LOOP(n, i,
