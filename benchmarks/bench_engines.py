@@ -423,9 +423,10 @@ DOC_NOTES = """
 * The numbers never depend on these choices: `tests/test_engines_golden.py`,
   `tests/test_cport_engine.py` and `tests/test_cport_mnist.py` compare the full state with the
   reference (through the clone the CPU picks), again with a baseline-only build under
-  AddressSanitizer/UBSan (`tests/test_cport_sanitize.py`), and the standalone C driver replays
-  the golden vectors with the portable, the cloned and the scalar-core loops (`make -C cport test
-  sanitize`).
+  AddressSanitizer/UBSan (`tests/test_cport_sanitize.py`) and with the scalar-core loops
+  (`tests/test_cport_variants.py`, which also checks that a build without the clones trains MNIST
+  to the same bytes); the standalone C driver replays the golden vectors with the portable, the
+  cloned and the scalar-core loops (`make -C cport test sanitize`).
 
 The reference engine is numpy code written for readability, not speed; it is the specification.
 """

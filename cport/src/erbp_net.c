@@ -466,6 +466,7 @@ static uint32_t in_ref_at(const erbp_net_t *net, uint32_t j)
     return lo < net->n_nz && net->in_nz[lo] == j ? net->in_ref[lo] : 0u;
 }
 
+#if ERBP_PAD_LOOPS
 /* hit[s] = [ (DRAW(key, nz[s]) >> 16) < thr[s] ] for the nonzero pixels (vectorises). */
 ERBP_CLONES
 static void hit_pass(const uint16_t *restrict nz, const uint16_t *restrict thr,
@@ -485,6 +486,7 @@ static void refractory_pass(uint8_t *restrict r, uint8_t *restrict hit, uint32_t
         hit[s] = (uint8_t)fire;
     });
 }
+#endif
 
 /* Phase 2: input spikes. */
 static void input_spikes(erbp_net_t *net, uint32_t t)
@@ -502,12 +504,30 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
         const uint32_t n_nz = net->n_nz;
         for (s = 0; s < net->n_in_spk; s++)
             in_spk[list[s]] = 0;
+#if ERBP_PAD_LOOPS
+        /* vector cores: draws, refractory rule and spike list as three contiguous passes */
         hit_pass(nz, net->in_thr, hit, n_nz, key);
         refractory_pass(in_ref, hit, n_nz, refr);
         for (s = 0; s < n_nz; s++) { /* branch-free list of the spiking inputs */
             list[n] = nz[s];
             n += hit[s];
         }
+#else
+        /* scalar cores: one pass, and no draw for a pixel in its refractory period (the rule
+         * never uses it) */
+        (void)hit;
+        for (s = 0; s < n_nz; s++) {
+            uint32_t r0 = in_ref[s], fire = 0;
+            if (r0 > 0) {
+                in_ref[s] = (uint8_t)(r0 - 1u);
+            } else {
+                fire = (erbp_draw(key, nz[s]) >> 16) < net->in_thr[s];
+                in_ref[s] = (uint8_t)(refr & (0u - fire));
+            }
+            list[n] = nz[s];
+            n += fire;
+        }
+#endif
         for (s = 0; s < n; s++)
             in_spk[list[s]] = 1;
     } else {

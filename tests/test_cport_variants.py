@@ -1,8 +1,10 @@
-"""The x86-64 clones of the C engine's hot kernels (ERBP_X86_CLONES in cport/src/erbp_net.c): the
-installed binding has them wherever its compiler can build them, and a build without them (the
-portable kernels only) trains and infers MNIST to the same bytes as the binding: model file, every
-prediction, every spike count, every event count. On an AVX2 machine this compares the AVX2 clone
-with the baseline code; the rest of the suite runs through the clone the CPU picks."""
+"""Builds of the C engine that differ in speed only. The x86-64 clones of the hot kernels
+(ERBP_X86_CLONES in cport/src/erbp_net.c): the installed binding has them wherever its compiler can
+build them, and a build without them (the portable kernels only) trains and infers MNIST to the
+same bytes as the binding: model file, every prediction, every spike count, every event count (on
+an AVX2 machine: the AVX2 clone against the baseline code; the rest of the suite runs through the
+clone the CPU picks). The loops of cores without SIMD (ERBP_PAD_LOOPS=0: what Cortex-M and RISC-V
+boards compile) pass the engine suites, tick-by-tick full-state comparisons included."""
 from __future__ import annotations
 
 import json
@@ -54,7 +56,7 @@ def test_the_binding_has_the_clones_where_its_compiler_can_build_them():
 def test_a_build_without_clones_computes_the_same_bytes(tmp_path, mnist_dir):
     _cport_build.build(tmp_path, "_cport_portable")
     env = dict(os.environ, ERBP_CPORT_VARIANT=f"{tmp_path}:_cport_portable")
-    code = ("import json, sys; sys.path.insert(0, 'tests'); import test_cport_clones as t; "
+    code = ("import json, sys; sys.path.insert(0, 'tests'); import test_cport_variants as t; "
             "from erbp.cengine import _load; assert _load()[1].erbp_binding_x86_clones == 0; "
             f"print(json.dumps(t.run_engine({str(mnist_dir)!r})))")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
@@ -68,3 +70,13 @@ def test_a_build_without_clones_computes_the_same_bytes(tmp_path, mnist_dir):
             assert portable[key][part] == here[key][part], f"{key}: {part} differs"
     # the runs did something: learning changed predictions and spikes flowed
     assert all(np.sum(here[k]["train"][1]) > 0 for k in here)
+
+
+def test_the_scalar_core_loops_pass_the_engine_suites(tmp_path):
+    _cport_build.build(tmp_path, "_cport_scalar", ["-DERBP_PAD_LOOPS=0"])
+    env = dict(os.environ, ERBP_CPORT_VARIANT=f"{tmp_path}:_cport_scalar")
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "tests/test_cport_engine.py", "tests/test_engines_golden.py"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    assert " passed" in p.stdout and " failed" not in p.stdout
