@@ -498,15 +498,15 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
     const uint8_t *px = net->pixels;
     if (!net->in_dirty) {
         /* packed counters; invariant: zero pixels (all pixels if in_gain = 0) have in_spk = 0 */
-        const uint16_t *nz = net->in_nz;
-        uint8_t *hit = net->in_hit;
+        const uint16_t *nz = net->in_nz, *thr = net->in_thr;
         uint16_t *list = net->in_list;
         const uint32_t n_nz = net->n_nz;
         for (s = 0; s < net->n_in_spk; s++)
             in_spk[list[s]] = 0;
 #if ERBP_PAD_LOOPS
         /* vector cores: draws, refractory rule and spike list as three contiguous passes */
-        hit_pass(nz, net->in_thr, hit, n_nz, key);
+        uint8_t *hit = net->in_hit;
+        hit_pass(nz, thr, hit, n_nz, key);
         refractory_pass(in_ref, hit, n_nz, refr);
         for (s = 0; s < n_nz; s++) { /* branch-free list of the spiking inputs */
             list[n] = nz[s];
@@ -515,13 +515,12 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
 #else
         /* scalar cores: one pass, and no draw for a pixel in its refractory period (the rule
          * never uses it) */
-        (void)hit;
         for (s = 0; s < n_nz; s++) {
             uint32_t r0 = in_ref[s], fire = 0;
             if (r0 > 0) {
                 in_ref[s] = (uint8_t)(r0 - 1u);
             } else {
-                fire = (erbp_draw(key, nz[s]) >> 16) < net->in_thr[s];
+                fire = (erbp_draw(key, nz[s]) >> 16) < thr[s];
                 in_ref[s] = (uint8_t)(refr & (0u - fire));
             }
             list[n] = nz[s];
