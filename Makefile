@@ -26,7 +26,7 @@ test:
 	@test -x $(VPY) || { echo "no $(VENV): run 'make setup' first"; exit 1; }
 	$(VPY) -m pytest
 
-# Regenerate the golden vectors (only together with a semantics-version change).
+# Regenerate the golden vectors (a new semantics version, or a new case: existing cases unchanged).
 golden:
 	$(VPY) -m erbp.reference.golden tests/golden
 

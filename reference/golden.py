@@ -6,8 +6,10 @@ Format (tests/golden/README.md): for each case NAME,
   NAME.erbp  — the initial network as a model file (engines load it, testing their loader too);
   NAME.bin   — int32 little-endian: for every sample, for every tick, every snapshot array in
                key order, flattened row-major.
-Regenerate with ``python -m erbp.reference.golden tests/golden`` (only when the semantics version
-changes; the test suite checks that the stored vectors equal a fresh reference run).
+Regenerate with ``python -m erbp.reference.golden tests/golden`` (``make golden``): every case when
+the semantics version changes; adding a case changes no existing file but ``index.json``. The test
+suite checks that the stored vectors equal a fresh reference run (tests/test_golden.py) and that
+they catch every plausible misreading of docs/semantics.md (tests/test_golden_mutations.py).
 """
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import modelfile
+from . import modelfile, rng
 from .config import NetConfig
-from .constants import SEMANTICS_VERSION
+from .constants import SEMANTICS_VERSION, STREAM_INPUT, STREAM_NOISE
 from .network import INFER, TRAIN, Network
 
 
@@ -94,7 +96,46 @@ def cases() -> dict[str, dict]:
     out["mnistlike_perbp_64"] = dict(cfg=c, seed=2024, samples=[(TRAIN, 4, 0), (INFER, -1, 1)])
     c = explicit_config((64, 16, 10), p_transmit=(256, 256), noise_prob=6554, noise_weight=256, **mn)
     out["mnistlike_erbp_64"] = dict(cfg=c, seed=99, samples=[(TRAIN, 9, 5), (INFER, -1, 0)])
+    # 7. The bounds themselves (cases 1-6 rarely land on one): 16-bit weights with init_amp >=
+    #    16384 (UNIFORM's product exceeds 2^31), the largest g_amp for two classes; currents that
+    #    saturate at smin and smax exactly where the gate (smin, smax) closes; V saturating under
+    #    negative noise with the threshold at smax; noise_prob equal to a noise draw (r >> 16) of
+    #    a neuron that is not refractory, and a pixel * in_gain equal to an input draw.
+    seed, n0 = 31337, 2
+    c = explicit_config((6, 5, 2), weight_bits=16, ticks_train=30, ticks_infer=20, burn_in=1,
+             in_gain=257, in_refractory=0, label_period=2, syn_shift=3, mem_shift=4,
+             dend_shift=4, i2v_shift=0, threshold=32767, refractory=1,
+             noise_prob=draw16(seed, STREAM_NOISE << 8, n0, 0, 0), noise_weight=-300,
+             err_threshold=100, err_label_w=100, err_pred_w=100, fb_out=20000, g_amp=8191,
+             w_shift=(0, 0), lr_mult=(1, 3), lr_shift=(2, 1), init_amp=(30000, 20000),
+             gate_lo=(-32768, -32768), gate_hi=(32767, 32767))
+    samples = [(TRAIN, 1, n0), (INFER, -1, 5), (TRAIN, 0, 12)]
+    out["bounds_w16"] = dict(cfg=c, seed=seed, samples=samples,
+                             pixels=[boundary_pixels("bounds_w16", i, c, seed, n, mode)
+                                     for i, (mode, _, n) in enumerate(samples)])
     return out
+
+
+def draw16(seed: int, strm: int, sample: int, tick: int, index: int) -> int:
+    """The upper 16 bits of DRAW(KEY(seed, strm, sample, tick), index): what the INPUT and NOISE
+    streams compare with pixel * in_gain and noise_prob."""
+    return rng.draw(rng.key(seed, strm, sample, tick), index) >> 16
+
+
+def boundary_pixels(case: str, i: int, cfg: NetConfig, seed: int, sample: int,
+                    mode: str) -> np.ndarray:
+    """sample_pixels, except for the input j whose draw (r >> 16) is, at the earliest tick, a
+    multiple p * in_gain with p <= 255: it gets pixel p, so that `<` and `<=` disagree there
+    (in_refractory = 0: inputs are always ready)."""
+    px = sample_pixels(cfg.n_in, case, i)
+    ticks = cfg.ticks_train if mode == TRAIN else cfg.ticks_infer
+    for t in range(ticks):
+        for j in range(cfg.n_in):
+            d = draw16(seed, STREAM_INPUT << 8, sample, t, j)
+            if d % cfg.in_gain == 0 and d // cfg.in_gain <= 255:
+                px[j] = d // cfg.in_gain
+                return px
+    raise AssertionError(f"{case}: no input draw of sample {i} is a multiple of in_gain")
 
 
 def sample_pixels(n_in: int, case: str, i: int) -> np.ndarray:
@@ -115,7 +156,7 @@ def run_case(name: str, spec: dict) -> tuple[dict, bytes, bytes, list[dict[str, 
     samples = []
     results = []
     for i, (mode, label, index) in enumerate(spec["samples"]):
-        px = sample_pixels(cfg.n_in, name, i)
+        px = spec["pixels"][i] if "pixels" in spec else sample_pixels(cfg.n_in, name, i)
         samples.append(dict(mode=mode, label=label, index=index, pixels=px.tolist()))
         r = net.run_sample(px, label, mode, sample=index, on_tick=lambda n: snaps.append(n.snapshot()))
         results.append(dict(prediction=r.prediction, counts=r.counts.tolist(), events=r.events))

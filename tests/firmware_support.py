@@ -135,13 +135,15 @@ def check_golden_vectors(board) -> None:
         words = sum(int(np.prod(k["shape"])) for k in meta["keys"])
         recs = np.fromfile(GOLDEN / f"{name}.bin", dtype="<i4").reshape(-1, words)
         board.deploy((GOLDEN / f"{name}.erbp").read_bytes())
-        end = 0
+        end = trained = 0
         for s, res, ticks in zip(meta["samples"], meta["results"], meta["ticks"]):
             r = board.run(s["index"], s["mode"], s["label"], s["pixels"])
             assert [r.prediction, r.counts, r.events] == [res["prediction"], res["counts"],
                                                           res["events"]], name
             end += ticks
+            trained += s["mode"] == "train"  # counted even though the index is explicit
             net = modelfile.loads(board.read_model())
+            assert r.samples_seen == net.samples_seen == trained, name
             got = np.concatenate([a.ravel() for a in (*net.W, *net.G)]
                                  + [np.array(board.read_state(), dtype=np.int64)])
             assert got.shape == recs[end - 1].shape, name

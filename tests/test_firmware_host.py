@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_support import FIRMWARE, GOLDEN, make
+from firmware_support import FIRMWARE, GOLDEN, check_golden_vectors, make
 
 SMALL = "mnistlike_erbp_64"
 
@@ -232,6 +232,13 @@ def test_upload_in_chunks_of_any_size(b):
             assert not b.hello().model_loaded  # nothing is live before LOAD_END
     b.request(B.MSG_LOAD_END)
     assert b.hello().model_loaded and b.read_model() == model
+
+
+def test_golden_vectors_full_state(b):
+    """The host build replays every golden case as the boards under QEMU do: weights and full
+    state after each sample equal the record of its last tick, samples_seen counts the training
+    samples."""
+    check_golden_vectors(b)
 
 
 def test_sample_arguments_are_checked(b):

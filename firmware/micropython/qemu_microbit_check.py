@@ -1,11 +1,11 @@
 """Check the plain kernels on a real 32-bit MicroPython: the BBC micro:bit firmware under QEMU.
 
 The unix port of CI has 64-bit words; this runs the parts of erbp_mp_plain whose exactness depends
-on the word size (MIX32 and DRAW with 31-bit small ints and heap long ints, the signed int32/int16
-buffers of phase 4) on MicroPython 1.9.2 for the nRF51 (Cortex-M0, 16 KB RAM: the whole module does
-not fit, the kernels do), and compares with the reference. It also shows that this port has no
-native emitter (`@micropython.viper` is a SyntaxError), the case where erbp_mp falls back to the
-plain kernels.
+on the word size (MIX32, DRAW and UNIFORM with 31-bit small ints and heap long ints, the signed
+int32/int16 buffers of phase 4) on MicroPython 1.9.2 for the nRF51 (Cortex-M0, 16 KB RAM: the
+whole module does not fit, the kernels do), and compares with the reference. It also shows that
+this port has no native emitter (`@micropython.viper` is a SyntaxError), the case where erbp_mp
+falls back to the plain kernels.
 
 Needs qemu-system-arm and the Debian package firmware-microbit-micropython (both in `make setup`;
 tests/test_micropython_32bit.py runs this in CI):
@@ -95,6 +95,9 @@ cnt = array.array('i', [0, 0, 0])
 ns = neurons(I, V, bytearray(3), bytearray(3), cnt, out, acc, 3, 1, 2, 2, 1, 100, 1,
              -32768, 32767, 65536, 3, k, 0)
 print(list(I) + list(V) + [ns, out[0], cnt[1]])
+w = array.array('h', bytes(24))
+init_uniform(w, 1, 12, k, 0, 32767)
+print(list(w))
 """
 
 
@@ -109,7 +112,7 @@ def main() -> int:
     from erbp.reference import rng
 
     xs = [0, 1, 2, 0x3FFFFFFF, 0x40000000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x12345678]
-    out, err = run_raw_repl(a.hex, kernel_source(("mix32", "draw", "neurons")) +
+    out, err = run_raw_repl(a.hex, kernel_source(("mix32", "draw", "neurons", "init_uniform")) +
                             PROBE.format(xs=xs))
     ok = True
     if err:
@@ -119,8 +122,10 @@ def main() -> int:
     want = [[rng.mix32(x) for x in xs],
             [rng.draw(0xD454544C, i) for i in range(4)] + [rng.draw(0xF2E4B235, 1000)],
             # phase 4 worked by hand: I decays and saturates, V with certain noise (+3)
-            [-32768, 231, 0, -16384, 0, 3, 1, 1, 1]]
-    for name, got, exp in zip(("MIX32", "DRAW", "phase 4"), lines, want):
+            [-32768, 231, 0, -16384, 0, 3, 1, 1, 1],
+            # UNIFORM with the widest amplitude: its product exceeds 2^31 (a heap long int here)
+            rng.uniform_int(rng.draws(0xD454544C, 12), 32767).tolist()]
+    for name, got, exp in zip(("MIX32", "DRAW", "phase 4", "UNIFORM"), lines, want):
         print(f"{name:8} {'equal' if got == exp else 'DIFFERENT'}")
         ok &= got == exp
     _, err = run_raw_repl(a.hex, "import micropython\n@micropython.viper\ndef f(x: int) -> int:\n"
