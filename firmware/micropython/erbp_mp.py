@@ -562,8 +562,11 @@ class Net:
             if cnt[k] > cnt[best]:
                 best = k
         self.prediction = best
-        if self.train:
-            self.samples_seen += 1
+        if self.train:  # a u32 that wraps (compared, not masked: no long-int result)
+            if self.samples_seen == _MASK32:
+                self.samples_seen = 0
+            else:
+                self.samples_seen += 1
         return best
 
     def run(self, pixels, label=-1, mode=INFER, sample=None, on_tick=None):
