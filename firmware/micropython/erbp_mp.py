@@ -176,14 +176,19 @@ class Config:
         nh = w[2]
         if not 0 <= nh <= MAX_HIDDEN:
             raise ConfigError("n_hidden = %d outside [0, %d]" % (nh, MAX_HIDDEN))
+        # every unused slot first, then every range, as the reference (docs/semantics.md
+        # section 9 lists the order in which a loader reports the first broken rule)
+        off = 0
+        for name, lo, hi, kind in FIELDS:
+            n = _slots(kind)
+            if kind and any(w[off + (nh if kind == 1 else nh + 1): off + n]):
+                raise ConfigError("%s: unused slots must be 0" % name)
+            off += n
         off = 0
         for name, lo, hi, kind in FIELDS:
             n = _slots(kind)
             if kind:
-                used = nh if kind == 1 else nh + 1
-                if any(w[off + used: off + n]):
-                    raise ConfigError("%s: unused slots must be 0" % name)
-                vals = tuple(w[off: off + used])
+                vals = tuple(w[off: off + (nh if kind == 1 else nh + 1)])
             else:
                 vals = (w[off],)
             for x in vals:
