@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import struct
+import subprocess
 import sys
 import zlib
 
@@ -202,6 +203,35 @@ def test_each_rule_is_refused_for_its_reason_by_every_loader(erbp_mp, want):
 def test_the_first_broken_rule_is_reported_by_every_loader(erbp_mp, what):
     want, data = SEVERAL[what]
     assert_same_reason(data, erbp_mp, want)
+
+
+def test_micropython_itself_gives_the_same_reasons(tmp_path):
+    """The files above under the MicroPython unix port, through erbp_mp.load (streamed from a
+    file) and erbp_mp.loads."""
+    try:
+        exe = mpp.find_micropython()
+    except mpp.ToolMissing as e:
+        pytest.fail(str(e))
+    files = list(ONE_RULE.items()) + list(SEVERAL.values())
+    for i, (_, data) in enumerate(files):
+        (tmp_path / f"{i}.erbp").write_bytes(data)
+    code = (f"import sys; sys.path.insert(0, {str(mpp.module_dir())!r})\n"
+            "import erbp_mp\n"
+            f"for i in range({len(files)}):\n"
+            f"    p = {str(tmp_path)!r} + '/%d.erbp' % i\n"
+            "    for f in (lambda: erbp_mp.load(p, 'plain'),\n"
+            "              lambda: erbp_mp.loads(open(p, 'rb').read(), 'plain')):\n"
+            "        try:\n"
+            "            f(); print('ERBP_OK')\n"
+            "        except erbp_mp.ModelFileError as e:\n"
+            "            print(e)\n")
+    res = subprocess.run([exe, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 2 * len(files)
+    for i, (want, _) in enumerate(files):
+        for line in lines[2 * i:2 * i + 2]:
+            assert reason_of(line) == want, (want, line)
 
 
 def test_seed_samples_seen_and_g_take_any_value(erbp_mp):
