@@ -411,7 +411,9 @@ DOC_NOTES = """
   pixel; reads and writes of `in_ref` see the usual one-counter-per-input layout.
 * **Fused learning.** The update factor `dw_i` is computed once per post neuron and tick, and only
   for layers that receive a spike; each spiking row then does `w = SAT(w + dw); acc += w` in one
-  pass. When every `dw_i` of a layer is 0 the row is only summed.
+  pass. When every `dw_i` of a layer is 0 the row is only summed. The row kernel (int8 or int16
+  weights, blank-out or not, learning or not) is chosen once per layer and tick, and the loop over
+  that layer's spiking rows calls it directly: no choice per row.
 * **Vectorised at -O2, portably.** Hot loops are written as blocks of 16 with a constant inner trip
   count (what gcc's cheapest vectoriser cost model and clang accept) with an int16 intermediate for
   the int8 clamp; the per-neuron passes (membrane update with noise draws, update factors,

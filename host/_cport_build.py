@@ -26,7 +26,7 @@ SOURCES = sorted((CPORT / "src").glob("*.c"))
 #: Flags of the Python binding: -O2, portable (no -march), no flag changes a result.
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra"]
 #: Added on x86-64 Linux when the compiler can: the hot kernels get an AVX2 clone beside the
-#: baseline one and the loader picks one for the CPU (cport/src/erbp_net.c, ERBP_CLONES). The
+#: baseline one and the loader picks one for the CPU (cport/src/erbp_kernels.c, ERBP_CLONES). The
 #: numbers are the same (integer arithmetic); only the speed differs. ERBP_X86_CLONES=0 in the
 #: environment turns it off.
 CLONES_FLAG = "-DERBP_X86_CLONES"

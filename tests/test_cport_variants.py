@@ -1,6 +1,6 @@
 """Builds of the C engine that differ in speed only. The x86-64 clones of the hot kernels
-(ERBP_X86_CLONES in cport/src/erbp_net.c): the installed binding has them wherever its compiler can
-build them, and a build without them (the portable kernels only) trains and infers MNIST to the
+(ERBP_X86_CLONES in cport/src/erbp_kernels.c): the installed binding has them wherever its compiler
+can build them, and a build without them (the portable kernels only) trains and infers MNIST to the
 same bytes as the binding: model file, every prediction, every spike count, every event count (on
 an AVX2 machine: the AVX2 clone against the baseline code; the rest of the suite runs through the
 clone the CPU picks). The loops of cores without SIMD (ERBP_PAD_LOOPS=0: what Cortex-M and RISC-V

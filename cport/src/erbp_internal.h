@@ -77,7 +77,37 @@ void erbp__config_set(erbp_config_t *cfg, uint32_t i, int32_t v);
 erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,
                                const erbp_config_t *cfg, uint32_t seed);
 
+/* Whether net is an initialised network (NULL is not). */
+static inline int erbp__ready(const erbp_net_t *net)
+{
+    return net && net->ready == ERBP_READY;
+}
+
+/* ---- erbp_state.c: the instance and its state ------------------------------------------------ */
+
 /* Generate W and G from the seed (semantics section 6). net laid out, cfg valid. */
 void erbp__init_weights(erbp_net_t *net);
+
+/* Zero every dynamic state (semantics section 4), padding lanes included; the input refractory
+ * counters start PACKED (below). */
+void erbp__reset_state(erbp_net_t *net);
+
+/* The input refractory counters have two layouts in net->in_ref. PACKED (in_dirty = 0, the
+ * state every sample starts in): in_ref[s] is the counter of the s-th nonzero pixel in_nz[s] for
+ * s < n_nz and every other byte is 0; a zero pixel never spikes, so its counter is 0. Phase 2 then
+ * updates contiguous bytes, which vectorises, instead of gathering and scattering through in_nz.
+ * FULL (in_dirty = 1, after a write of IN_REF or IN_SPK from outside): in_ref[j] is the counter
+ * of input j. Reads see the full layout either way; both changes of layout are exact moves (in_nz
+ * is strictly increasing and in_nz[s] >= s). Phase 2 has three forms of the refractory rule, all
+ * tested: on packed counters a vector form (ERBP_PAD_LOOPS = 1) and a scalar one (0), and the
+ * literal rule on full counters (any build, after a state write).
+ *
+ * Full to packed; the caller knows every zero pixel has a zero counter. */
+void erbp__in_ref_pack(erbp_net_t *net);
+
+/* ---- erbp_kernels.c: one tick ---------------------------------------------------------------- */
+
+/* Run tick net->tick of the sample begun (semantics section 7, phases 1-5) and advance it. */
+void erbp__tick(erbp_net_t *net);
 
 #endif /* ERBP_INTERNAL_H */
