@@ -2,8 +2,9 @@
 
 setup.py names it in ``cffi_modules``, so ``pip install .`` and ``pip install -e .`` compile the
 same ``cport/src/*.c`` files the firmware uses. ``build(tmpdir, extra_cflags)`` builds a variant
-elsewhere (the sanitizer tests use it). The compiler checks every declaration below against the
-real headers (API mode), and the enum constants are read from erbp.h, so nothing here can drift.
+elsewhere (the sanitizer tests use it). The cdef is generated from the public headers at build
+time (:func:`cdef_source`), and in API mode the compiler checks each of its declarations, enum
+values, constants and struct layouts against those headers: nothing here is copied by hand.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from cffi import FFI
 ROOT = Path(__file__).resolve().parents[1]
 CPORT = ROOT / "cport"
 HEADERS = [CPORT / "include" / "erbp.h", CPORT / "include" / "erbp_params.h"]
+INTMATH = CPORT / "include" / "erbp_intmath.h"
 SOURCES = sorted((CPORT / "src").glob("*.c"))
 #: Flags of the Python binding: -O2, portable (no -march), no flag changes a result.
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra"]
@@ -58,98 +60,67 @@ def x86_clones_supported() -> bool:
         return r.returncode == 0
 
 
-def _enum_names(text: str, typedef: str) -> list[str]:
-    m = re.search(r"typedef enum \w+ \{(.*?)\} " + typedef + ";", text, re.S)
-    if not m:
-        raise RuntimeError(f"enum {typedef} not found in erbp.h")
-    return re.findall(r"(ERBP_\w+)\s*=", m.group(1))
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_DIRECTIVE = re.compile(r"^\s*#\s*(\w+)\s*(.*?)\s*$")
+_INT_DEFINE = re.compile(r"(ERBP_\w+)\s+(-?(?:0x[0-9A-Fa-f]+|\d+)[uUlL]*)")
+
+
+def declarations(path: Path) -> str:
+    """The C declarations of a public cport header, reduced to what cffi's ``cdef`` parses:
+    comments, line continuations, the include guard, ``#include`` lines, the ``extern "C"`` block
+    (``#ifdef __cplusplus``) and every macro that is not an integer constant are dropped; integer
+    ``#define ERBP_...`` lines, typedefs (enums with their values, structs with their members) and
+    prototypes are kept as written. Conditionals are evaluated on the header's own ``#define``s
+    (nothing else is defined, so ``__cplusplus`` is not); any other directive is an error, so a
+    header this reduction does not understand fails the build instead of binding something else.
+    """
+    text = _COMMENT.sub(" ", path.read_text()).replace("\\\n", " ")
+    defined: set[str] = set()
+    live = [True]  # one entry per open conditional (and the file)
+    out = []
+    for line in text.splitlines():
+        m = _DIRECTIVE.match(line)
+        if not m:
+            if all(live):
+                out.append(line.rstrip())
+            continue
+        word, rest = m.groups()
+        if word in ("ifdef", "ifndef"):
+            live.append((rest in defined) == (word == "ifdef"))
+        elif word == "else":
+            live[-1] = not live[-1]
+        elif word == "endif":
+            live.pop()
+        elif not all(live) or word == "include":
+            continue
+        elif word == "define":
+            name = rest.split("(")[0].split()[0]
+            defined.add(name)
+            c = _INT_DEFINE.fullmatch(rest)
+            if c:
+                out.append(f"#define {c[1]} {c[2]}")
+        else:
+            raise RuntimeError(f"{path.name}: #{word} is not understood by the cdef reduction")
+    if len(live) != 1:
+        raise RuntimeError(f"{path.name}: unbalanced conditionals")
+    return "\n".join(line for line in out if line.strip()) + "\n"
+
+
+def inline_prototypes(path: Path) -> str:
+    """Prototypes of the ``static inline`` functions of a header (erbp_intmath.h), so the binding
+    exposes them to the tests (the compiler checks each against its definition)."""
+    sigs = re.findall(r"^static inline ([^{;]*\))\s*\{", _COMMENT.sub(" ", path.read_text()),
+                      re.M)
+    return "".join(" ".join(s.split()) + ";\n" for s in sigs)
 
 
 def cdef_source() -> str:
-    text = HEADERS[0].read_text()
-    enums = ("erbp_status_t", "erbp_mode_t", "erbp_var_t")
-    consts = [n for t in enums for n in _enum_names(text, t)]
-    defines = re.findall(r"^#define (ERBP_\w+) \d+u?\b", text + HEADERS[1].read_text(), re.M)
-    return "\n".join(
-        [f"typedef int... {t};" for t in enums]
-        + ["typedef struct { ...; } erbp_config_t;", "typedef struct { ...; } erbp_net_t;",
-           "typedef struct { ...; } erbp_loader_t;"]
-        + [f"static const int {n};" for n in consts]
-        + [f"#define {n} ..." for n in sorted(set(defines))]
-        + [_CDEF_FUNCTIONS])
-
-
-_CDEF_FUNCTIONS = """
-typedef struct {
-    int32_t prediction;
-    uint32_t input_spikes;
-    uint32_t hidden_spikes;
-    uint64_t events;
-} erbp_result_t;
-
-const char *erbp_status_str(erbp_status_t s);
-erbp_status_t erbp_config_check(const erbp_config_t *cfg, int32_t *where);
-erbp_status_t erbp_config_from_words(erbp_config_t *cfg, const int32_t *words, size_t n);
-erbp_status_t erbp_config_to_words(const erbp_config_t *cfg, int32_t *words, size_t n);
-size_t erbp_net_required_bytes(const erbp_config_t *cfg);
-size_t erbp_net_struct_bytes(void);
-erbp_status_t erbp_net_init(erbp_net_t *net, void *arena, size_t arena_bytes,
-                            const erbp_config_t *cfg, uint32_t seed);
-erbp_status_t erbp_net_reset_state(erbp_net_t *net);
-const erbp_config_t *erbp_net_config(const erbp_net_t *net);
-uint32_t erbp_net_seed(const erbp_net_t *net);
-uint32_t erbp_net_samples_seen(const erbp_net_t *net);
-erbp_status_t erbp_net_set_samples_seen(erbp_net_t *net, uint32_t samples_seen);
-size_t erbp_model_bytes(const erbp_config_t *cfg);
-erbp_status_t erbp_model_check(const uint8_t *data, size_t n, erbp_config_t *cfg,
-                               uint32_t *seed, uint32_t *samples_seen);
-erbp_status_t erbp_net_load(erbp_net_t *net, void *arena, size_t arena_bytes,
-                            const uint8_t *data, size_t n);
-erbp_status_t erbp_net_save(const erbp_net_t *net, uint8_t *out, size_t cap, size_t *written);
-erbp_status_t erbp_net_save_range(const erbp_net_t *net, size_t offset, uint8_t *out, size_t n);
-erbp_status_t erbp_loader_begin(erbp_loader_t *ld, erbp_net_t *net, void *arena,
-                                size_t arena_bytes);
-erbp_status_t erbp_loader_feed(erbp_loader_t *ld, const uint8_t *data, size_t n);
-erbp_status_t erbp_loader_end(erbp_loader_t *ld);
-erbp_status_t erbp_loader_status(const erbp_loader_t *ld);
-uint32_t erbp_loader_file_bytes(const erbp_loader_t *ld);
-uint32_t erbp_crc32(uint32_t crc, const uint8_t *data, size_t n);
-erbp_status_t erbp_begin_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
-                                int32_t label, erbp_mode_t mode, uint32_t sample);
-erbp_status_t erbp_tick(erbp_net_t *net);
-erbp_status_t erbp_run_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
-                              int32_t label, erbp_mode_t mode, uint32_t sample,
-                              erbp_result_t *res);
-erbp_status_t erbp_run_samples(erbp_net_t *net, const uint8_t *pixels, uint32_t n_samples,
-                               size_t stride, const int32_t *labels, erbp_mode_t mode,
-                               uint32_t first_index, int32_t *predictions, uint32_t *counts,
-                               uint64_t *events);
-int32_t erbp_prediction(const erbp_net_t *net);
-uint64_t erbp_events(const erbp_net_t *net);
-uint32_t erbp_tick_count(const erbp_net_t *net);
-erbp_status_t erbp_output_counts(const erbp_net_t *net, uint32_t *out, size_t n);
-erbp_status_t erbp_var_size(const erbp_net_t *net, erbp_var_t var, uint32_t index, uint32_t *n);
-erbp_status_t erbp_read_var(const erbp_net_t *net, erbp_var_t var, uint32_t index,
-                            int32_t *out, size_t n);
-erbp_status_t erbp_write_var(erbp_net_t *net, erbp_var_t var, uint32_t index,
-                             const int32_t *in, size_t n);
-erbp_status_t erbp_read_var_range(const erbp_net_t *net, erbp_var_t var, uint32_t index,
-                                  uint32_t first, int32_t *out, size_t n);
-erbp_status_t erbp_write_var_range(erbp_net_t *net, erbp_var_t var, uint32_t index,
-                                   uint32_t first, const int32_t *in, size_t n);
-
-/* erbp_intmath.h (static inline), exposed for the tests */
-int32_t erbp_sat(int32_t x, int32_t lo, int32_t hi);
-int32_t erbp_asr(int32_t x, uint32_t k);
-int32_t erbp_decay(int32_t x, uint32_t k);
-int32_t erbp_srs(int32_t q, uint32_t k, uint32_t r);
-int32_t erbp_uniform(uint32_t r, int32_t a);
-uint32_t erbp_mix32(uint32_t x);
-uint32_t erbp_absorb(uint32_t h, uint32_t v);
-uint32_t erbp_sample_key(uint32_t seed, uint32_t stream, uint32_t sample);
-uint32_t erbp_key(uint32_t seed, uint32_t stream, uint32_t sample, uint32_t tick);
-uint32_t erbp_draw(uint32_t key, uint32_t i);
-"""
+    """The binding's cdef, generated from the public headers (nothing here is copied by hand):
+    erbp_params.h and erbp.h as :func:`declarations` reduces them (the compiler then checks every
+    enum value, integer constant, struct layout and prototype against the real headers), and the
+    prototypes of erbp_intmath.h's inline functions."""
+    return "".join([declarations(HEADERS[1]), declarations(HEADERS[0]),
+                    inline_prototypes(INTMATH)])
 
 
 def make_ffi(module: str = "erbp._cport", extra_cflags: list[str] | None = None,
@@ -171,8 +142,7 @@ def make_ffi(module: str = "erbp._cport", extra_cflags: list[str] | None = None,
                    extra_compile_args=CFLAGS + ([CLONES_FLAG] if clones else [])
                    + list(extra_cflags or []),
                    extra_link_args=list(extra_ldflags or []),
-                   depends=[_rel(h) for h in HEADERS + [CPORT / "include" / "erbp_intmath.h",
-                                                        CPORT / "src" / "erbp_internal.h"]])
+                   depends=[_rel(h) for h in HEADERS + [INTMATH, CPORT / "src" / "erbp_internal.h"]])
     return ffi
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -42,6 +43,48 @@ def test_generated_header_holds_every_field_and_constant():
     for f in FIELDS:
         assert re.search(rf"int32_t {f.name}(\[ERBP_MAX_(LAYERS|HIDDEN)\])?;", text), f.name
         assert f"#define ERBP_{f.name.upper()}_MAX {f.hi}" in text
+
+
+def _cport_build():
+    sys.path.insert(0, str(ROOT / "host"))
+    try:
+        import _cport_build
+    finally:
+        sys.path.pop(0)
+    return _cport_build
+
+
+def test_the_binding_declares_everything_the_public_headers_declare():
+    """The cffi cdef is generated from erbp.h and erbp_params.h (and erbp_intmath.h's inline
+    functions): every function, enum constant and integer macro they declare is in the binding,
+    with the headers' value."""
+    from erbp import cengine
+
+    ffi, lib = cengine._load()
+    b = _cport_build()
+    for header in (*b.HEADERS, b.INTMATH):
+        text = re.sub(r"/\*.*?\*/", " ", header.read_text(), flags=re.S)
+        functions = re.findall(r"^[A-Za-z][\w \t*]*?\b(erbp_\w+)\s*\(", text, re.M)
+        assert functions or header == b.HEADERS[1], header
+        for name in functions:
+            assert hasattr(lib, name), f"{header.name}: {name} missing from the binding"
+        for name, value in re.findall(r"^#define (ERBP_\w+) (-?\d+)u?\b", text, re.M):
+            assert getattr(lib, name) == int(value), name
+        for name, value in re.findall(r"^\s+(ERBP_\w+) = (-?\d+),?", text, re.M):
+            assert getattr(lib, name) == int(value), name
+    assert ffi.sizeof("erbp_net_t") == lib.erbp_net_struct_bytes()
+
+
+def test_the_cdef_reduction_refuses_what_it_does_not_understand(tmp_path):
+    b = _cport_build()
+    h = tmp_path / "h.h"
+    h.write_text("#ifndef H\n#define H\n#include <stdint.h>\n#define ERBP_A 3u /* x */\n"
+                 "#define ERBP_S \"s\"\n#define ERBP_F(x) \\\n  (x)\n#ifdef __cplusplus\n"
+                 "extern \"C\" {\n#endif\nint erbp_f(int a); // f\n#endif\n")
+    assert b.declarations(h).split() == "#define ERBP_A 3u int erbp_f(int a);".split()
+    h.write_text("#if ERBP_A > 2\nint erbp_g(void);\n#endif\n")
+    with pytest.raises(RuntimeError, match="#if is not understood"):
+        b.declarations(h)
 
 
 def test_warning_free_with_gcc_and_clang():
