@@ -6,9 +6,15 @@ reference Network anywhere: ``CNetwork.from_network(net)`` / ``.to_network()`` c
 C engine is ~1000x faster; :meth:`CNetwork.run_samples` runs a whole batch inside C (no Python per
 sample), which is what training on the full MNIST uses.
 
-Memory: the network lives in one numpy-owned arena of :func:`required_bytes` bytes (the same
-number ``erbp_net_required_bytes`` computes in C; this module repeats the arithmetic in Python and
-the tests check both agree) plus the fixed-size ``erbp_net_t`` instance.
+Memory: the network lives in one numpy-owned arena of ``erbp_net_required_bytes`` bytes plus the
+fixed-size ``erbp_net_t`` instance. :func:`required_bytes` repeats that arithmetic in pure Python
+for code without the binding (board exports, sizing); tests check it equals C's on many
+configurations.
+
+Facts of the C engine come from the binding, whose declarations cffi generates from
+cport/include/erbp.h: status codes and their names (``erbp_status_t``), variable ids
+(``erbp_var_t``), constants. Only the exception each status raises (:data:`STATUS_ERRORS`) and the
+layout mirror are written here, and tests check them against C.
 """
 from __future__ import annotations
 
@@ -23,9 +29,11 @@ from .reference import modelfile
 from .reference.modelfile import ModelFileError
 from .reference.params import FIELDS, word_count
 
-#: Alignment of every array in the arena (ERBP_ARENA_ALIGN in cport/include/erbp.h).
+#: Alignment of every array in the arena (ERBP_ARENA_ALIGN in cport/include/erbp.h; mirrored for
+#: :func:`required_bytes`, tested equal).
 ARENA_ALIGN = 16
-#: Neuron arrays are padded to a multiple of this many elements (ERBP_BLOCK, erbp_internal.h).
+#: Neuron arrays are padded to a multiple of this many elements (ERBP_BLOCK, erbp_internal.h;
+#: mirrored for :func:`required_bytes`, tested equal).
 BLOCK = 16
 
 
@@ -86,28 +94,57 @@ def _field_at(word: int) -> str:
     return "?"
 
 
+#: The exception each error status of the C engine raises, by its name in ``erbp_status_t``
+#: (the codes come from the binding; a test checks that every C status has an entry): bad
+#: arguments are ValueError, configurations ConfigError, model files ModelFileError, and what only
+#: a bug of this module can cause (alignment, state) CEngineError.
+STATUS_ERRORS: dict[str, type[Exception]] = {
+    "ERBP_E_NULL": ValueError, "ERBP_E_SIZE": ValueError, "ERBP_E_ALIGN": CEngineError,
+    "ERBP_E_ARG": ValueError, "ERBP_E_STATE": CEngineError, "ERBP_E_LABEL": ValueError,
+    "ERBP_E_VALUE": ValueError,
+    **dict.fromkeys(["ERBP_E_CONFIG_RANGE", "ERBP_E_CONFIG_SLOT", "ERBP_E_CONFIG_THRESHOLD",
+                     "ERBP_E_CONFIG_ERR_W", "ERBP_E_CONFIG_BURN_IN", "ERBP_E_CONFIG_G_AMP",
+                     "ERBP_E_CONFIG_GATE", "ERBP_E_CONFIG_INIT_AMP", "ERBP_E_CONFIG_GAIN"],
+                    ConfigError),
+    **dict.fromkeys(["ERBP_E_FILE_TRUNCATED", "ERBP_E_FILE_MAGIC", "ERBP_E_FILE_FORMAT",
+                     "ERBP_E_FILE_SEMANTICS", "ERBP_E_FILE_TRAILING", "ERBP_E_FILE_CRC",
+                     "ERBP_E_FILE_WORDS", "ERBP_E_FILE_SIZE", "ERBP_E_FILE_WEIGHT",
+                     "ERBP_E_FILE_PADDING"], ModelFileError),
+}
+
+
+def statuses() -> dict[int, str]:
+    """Every status of the C engine: code -> name (``erbp_status_t`` as the binding declares it)."""
+    ffi, _ = _load()
+    return dict(ffi.typeof("erbp_status_t").elements)
+
+
 def _check(status: int, where: int | None = None) -> None:
-    """Raise the Python exception that matches a C status (ERBP_OK passes)."""
+    """Raise the Python exception of a C status (ERBP_OK passes): STATUS_ERRORS by the status's
+    name, with C's message (erbp_status_str)."""
     if status == 0:
         return
     ffi, lib = _load()
     msg = ffi.string(lib.erbp_status_str(status)).decode()
-    name = msg.split(":", 1)[0]
     if where is not None and where >= 0:
         msg += f" (field {_field_at(where)})"
-    if name.startswith("ERBP_E_CONFIG"):
-        raise ConfigError(msg)
-    if name.startswith("ERBP_E_FILE"):
-        raise ModelFileError(msg)
-    if name in ("ERBP_E_LABEL", "ERBP_E_SIZE", "ERBP_E_ARG", "ERBP_E_VALUE", "ERBP_E_NULL"):
-        raise ValueError(msg)
-    raise CEngineError(msg)
+    raise STATUS_ERRORS.get(status_name(status), CEngineError)(msg)
 
 
 def status_name(status: int) -> str:
-    """The enum name of a C status code, e.g. ``ERBP_E_FILE_CRC``."""
-    ffi, lib = _load()
-    return ffi.string(lib.erbp_status_str(status)).decode().split(":", 1)[0]
+    """The enum name of a C status code, e.g. ``ERBP_E_FILE_CRC`` ("unknown status" for a code
+    outside ``erbp_status_t``)."""
+    return statuses().get(int(status), "unknown status")
+
+
+def var_id(name: str) -> int:
+    """The ``erbp_var_t`` id of a state variable named as in ``Network.snapshot`` without its
+    layer index (``"W"``, ``"in_ref"``, ...): ``ERBP_VAR_`` + the name in capitals."""
+    _, lib = _load()
+    try:
+        return int(getattr(lib, "ERBP_VAR_" + name.upper()))
+    except AttributeError:
+        raise ValueError(f"no state variable {name!r}") from None
 
 
 def _c_config(cfg: NetConfig):
@@ -132,8 +169,9 @@ def config_check(words: Iterable[int]) -> tuple[int, int]:
 
 
 def required_bytes(cfg: NetConfig) -> int:
-    """Arena bytes of a network: the arithmetic of ``erbp__layout`` (cport/src/erbp_config.c),
-    in Python. Arrays in order, each starting at a multiple of ARENA_ALIGN: W_l, G_h; per
+    """Arena bytes of a network: the arithmetic of ``erbp__layout`` (cport/src/erbp_config.c) in
+    pure Python, for code without the binding (the engine itself asks C); tests check it equals
+    ``erbp_net_required_bytes``. Arrays in order, each starting at a multiple of ARENA_ALIGN: W_l, G_h; per
     population of n neurons, with P = n padded to a multiple of BLOCK: I, V, U, dw (int16, P),
     acc (int32, P), count (uint16, P), list (uint16, n), ref, spk (uint8, P); with Q = n_in padded:
     pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list (uint16, n_in), in_thr
@@ -188,10 +226,7 @@ class CNetwork:
         self._ffi, self._lib = ffi, lib
         self.cfg = cfg
         self._ccfg = _c_config(cfg)
-        nbytes = required_bytes(cfg)
-        c_bytes = lib.erbp_net_required_bytes(self._ccfg)
-        if c_bytes != nbytes:  # the Python mirror and C disagree: a bug, never silently ignore
-            raise CEngineError(f"required_bytes mismatch: C {c_bytes}, Python {nbytes}")
+        nbytes = int(lib.erbp_net_required_bytes(self._ccfg))
         raw = np.zeros(nbytes + ARENA_ALIGN, dtype=np.uint8)
         start = (-raw.ctypes.data) % ARENA_ALIGN
         self._arena = raw[start:start + nbytes]  # numpy owns the memory
@@ -250,12 +285,6 @@ class CNetwork:
         with open(tmp, "wb") as f:
             f.write(self.dumps())
         os.replace(tmp, path)
-
-    @staticmethod
-    def required_bytes(cfg: NetConfig) -> int:
-        """Arena bytes, as the C library computes them (0 for an invalid configuration)."""
-        ffi, lib = _load()
-        return int(lib.erbp_net_required_bytes(_c_config(cfg)))
 
     # --- properties -----------------------------------------------------------------------------
     @property
@@ -402,12 +431,6 @@ class CNetwork:
                            events=events.astype(np.int64))
 
     # --- observation ------------------------------------------------------------------------------
-    _VARS = ("W", "G", "I", "V", "U", "ref", "spk", "count", "in_ref", "in_spk", "ep", "en",
-             "ep_spk", "en_spk")
-
-    def _var_id(self, name: str) -> int:
-        return self._VARS.index(name)
-
     def _shape(self, name: str, index: int) -> tuple[int, ...]:
         s = self.cfg.sizes
         if name == "W":
@@ -415,13 +438,13 @@ class CNetwork:
         if name == "G":
             return (self.cfg.n_out, s[index + 1])
         n = self._ffi.new("uint32_t *")
-        _check(self._lib.erbp_var_size(self._net, self._var_id(name), index, n))
+        _check(self._lib.erbp_var_size(self._net, var_id(name), index, n))
         return (int(n[0]),)
 
     def _read(self, name: str, index: int) -> np.ndarray:
         shape = self._shape(name, index)
         out = np.zeros(shape, dtype=np.int32)
-        _check(self._lib.erbp_read_var(self._net, self._var_id(name), index,
+        _check(self._lib.erbp_read_var(self._net, var_id(name), index,
                                        self._ffi.from_buffer("int32_t[]", out), out.size))
         return out.astype(np.int64)
 
@@ -430,7 +453,7 @@ class CNetwork:
         if a.size and (a.min() < -(1 << 31) or a.max() >= (1 << 31)):
             raise ValueError(f"{name}{index}: values outside int32")
         a = a.astype(np.int32)
-        _check(self._lib.erbp_write_var(self._net, self._var_id(name), index,
+        _check(self._lib.erbp_write_var(self._net, var_id(name), index,
                                         self._ffi.from_buffer("int32_t[]", a), a.size))
 
     @staticmethod

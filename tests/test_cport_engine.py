@@ -14,13 +14,14 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from erbp import cengine
-from erbp.cengine import CEngineError, CNetwork, config_check, required_bytes, status_name
+from erbp.cengine import (ARENA_ALIGN, BLOCK, STATUS_ERRORS, CEngineError, CNetwork,
+                          config_check, required_bytes, status_name, var_id)
 from erbp.reference import INFER, TRAIN, ConfigError, NetConfig, Network, modelfile as mf
 from erbp.reference import intmath, rng
 from erbp.reference.golden import explicit_config
 from erbp.reference.params import FIELDS, field_offsets, word_count
 
-from conftest import GOLDEN
+from conftest import GOLDEN, ROOT
 
 LIB = cengine._load()[1]
 #: The tick-by-tick comparisons get more examples than the profile's default (at least 60).
@@ -182,10 +183,11 @@ def test_partial_input_refractory_write_keeps_the_other_counters(first):
     assert ref.in_ref.any(), "the test needs counters in refractory"
     ffi = c._ffi
     out = ffi.new("int32_t[]", 4)
-    _check_ok(LIB.erbp_read_var_range(c._net, 8, 0, first, out, 3))
+    _check_ok(LIB.erbp_read_var_range(c._net, LIB.ERBP_VAR_IN_REF, 0, first, out, 3))
     assert list(out)[:3] == ref.in_ref[first:first + 3].tolist()
     ref.in_ref[first:first + 3] = [2, 0, 1]
-    _check_ok(LIB.erbp_write_var_range(c._net, 8, 0, first, ffi.new("int32_t[]", [2, 0, 1]), 3))
+    _check_ok(LIB.erbp_write_var_range(c._net, LIB.ERBP_VAR_IN_REF, 0, first,
+                                       ffi.new("int32_t[]", [2, 0, 1]), 3))
     assert_same_state(ref.snapshot(), c.snapshot(), "after the range write")
     for t in range(10):
         ref.tick()
@@ -316,7 +318,12 @@ def test_config_validator_mirrors_the_reference(base, changes):
         assert required_bytes_c_words(words) == 0
         return
     assert status == 0 and where == -1, f"C refuses ({status_name(status)}) a valid configuration"
-    assert CNetwork.required_bytes(cfg) == required_bytes(cfg) > 0
+    assert c_required_bytes(cfg) == required_bytes(cfg) > 0
+
+
+def c_required_bytes(cfg: NetConfig) -> int:
+    """erbp_net_required_bytes of a configuration, through the binding."""
+    return required_bytes_c_words(cfg.to_words())
 
 
 def required_bytes_c_words(words) -> int:
@@ -326,11 +333,22 @@ def required_bytes_c_words(words) -> int:
     return int(LIB.erbp_net_required_bytes(c))
 
 
-@given(networks())
-def test_memory_size_is_the_same_in_c_and_python(case):
-    cfg = case[0]
-    assert CNetwork.required_bytes(cfg) == required_bytes(cfg)
+@st.composite
+def layouts(draw):
+    """Configurations that differ in what the arena layout depends on: sizes over the whole
+    allowed range (across every padding boundary), hidden layers 0..4, 8- and 16-bit weights."""
+    n_hidden = draw(st.integers(0, 4))
+    size = st.one_of(st.integers(1, 70), st.integers(1, 4096))
+    sizes = [draw(size)] + [draw(size) for _ in range(n_hidden)] + [draw(st.integers(2, 64))]
+    ones = (1,) * (n_hidden + 1)
+    return explicit_config(tuple(sizes), weight_bits=draw(st.integers(2, 16)), g_amp=1,
+                           w_shift=(0,) * (n_hidden + 1), init_amp=ones)
+
+
+@given(st.one_of(layouts(), networks().map(lambda case: case[0])))
+def test_memory_size_is_the_same_in_c_and_python(cfg):
     n = required_bytes(cfg)
+    assert c_required_bytes(cfg) == n
     w = sum(a * b for a, b in zip(cfg.sizes, cfg.sizes[1:])) * cfg.weight_bytes
     assert w < n < w + 2 * sum(cfg.n_out * h for h in cfg.sizes[1:-1]) + 64 * sum(cfg.sizes) + 1024
 
@@ -339,7 +357,13 @@ def test_memory_size_of_the_paper_topologies():
     for t in ("784-100-10", "784-200-10", "784-500-10", "784-200-200-10", "784-500-500-10"):
         for variant in ("erbp", "perbp"):
             cfg = NetConfig.default(t, variant)
-            assert CNetwork.required_bytes(cfg) == required_bytes(cfg)
+            assert c_required_bytes(cfg) == required_bytes(cfg)
+
+
+def test_the_layout_mirror_has_the_constants_of_c():
+    assert ARENA_ALIGN == LIB.ERBP_ARENA_ALIGN
+    internal = (ROOT / "cport" / "src" / "erbp_internal.h").read_text()
+    assert int(re.search(r"#define ERBP_BLOCK (\d+)u", internal)[1]) == BLOCK
 
 
 # --- integer helpers (erbp_intmath.h) ------------------------------------------------------------
@@ -586,8 +610,10 @@ def test_state_reads_and_writes_by_range():
     c.run_sample(np.arange(20) * 12, 1, TRAIN)
     ffi = c._ffi
     snap = c.snapshot()
-    for key, (var, index) in {"W0": (0, 0), "W1": (0, 1), "G0": (1, 0), "V0": (3, 0),
-                              "count1": (7, 1), "in_ref": (8, 0), "en": (11, 0)}.items():
+    for key, (var, index) in {"W0": (LIB.ERBP_VAR_W, 0), "W1": (LIB.ERBP_VAR_W, 1),
+                              "G0": (LIB.ERBP_VAR_G, 0), "V0": (LIB.ERBP_VAR_V, 0),
+                              "count1": (LIB.ERBP_VAR_COUNT, 1), "in_ref": (LIB.ERBP_VAR_IN_REF, 0),
+                              "en": (LIB.ERBP_VAR_EN, 0)}.items():
         want = snap[key].reshape(-1)
         for first in range(0, want.size + 1, 3):
             n = min(5, want.size - first)
@@ -598,10 +624,11 @@ def test_state_reads_and_writes_by_range():
         assert status_name(LIB.erbp_read_var_range(c._net, var, index, want.size - 1, out, 2)) \
             == "ERBP_E_SIZE"
     vals = ffi.new("int32_t[]", [31, -32, 7])
-    _check_ok(LIB.erbp_write_var_range(c._net, 0, 1, 4, vals, 3))
+    _check_ok(LIB.erbp_write_var_range(c._net, LIB.ERBP_VAR_W, 1, 4, vals, 3))
     assert c.W[1].reshape(-1)[4:7].tolist() == [31, -32, 7]
     vals[1] = -33  # outside weight_bits = 6: nothing written
-    assert status_name(LIB.erbp_write_var_range(c._net, 0, 1, 4, vals, 3)) == "ERBP_E_VALUE"
+    assert status_name(LIB.erbp_write_var_range(c._net, LIB.ERBP_VAR_W, 1, 4, vals, 3)) \
+        == "ERBP_E_VALUE"
     assert c.W[1].reshape(-1)[4:7].tolist() == [31, -32, 7]
 
 
@@ -610,6 +637,40 @@ def test_every_status_has_a_name_and_the_table_is_complete():
     assert names[0] == "ERBP_OK" and len(set(names)) == len(names)
     assert all(n.startswith("ERBP_") for n in names)
     assert status_name(-LIB.ERBP_STATUS_COUNT) == "unknown status"
+    assert status_name(1) == "unknown status"
+
+
+def test_every_c_status_has_its_name_in_c_and_an_exception_in_python():
+    """erbp_status_t (through the binding) is the source: its string table (erbp_status_str) names
+    each code as the enum does, and STATUS_ERRORS maps each error, and nothing else, to the
+    exception _check raises."""
+    codes = cengine.statuses()
+    assert sorted(codes) == list(range(-(LIB.ERBP_STATUS_COUNT - 1), 1))
+    assert codes[0] == "ERBP_OK"
+    assert set(STATUS_ERRORS) == set(codes.values()) - {"ERBP_OK"}
+    ffi = cengine._load()[0]
+    for code, name in codes.items():
+        assert getattr(LIB, name) == code
+        assert ffi.string(LIB.erbp_status_str(code)).decode().startswith(name + ": ")
+    cengine._check(LIB.ERBP_OK)
+    for name, exc in STATUS_ERRORS.items():
+        with pytest.raises(exc, match=f"^{name}: "):
+            cengine._check(getattr(LIB, name))
+
+
+def test_variable_ids_are_the_snapshot_keys():
+    """erbp_var_t (through the binding) names exactly the variables of the reference's snapshot,
+    and var_id finds each."""
+    ffi = cengine._load()[0]
+    ids = dict(ffi.typeof("erbp_var_t").relements)
+    assert sorted(ids.values()) == list(range(LIB.ERBP_VAR_KINDS))
+    heads = {k.rstrip("0123456789")
+             for k in Network.create(NetConfig.default("6-4-3-2"), 1).snapshot()}
+    assert {n.removeprefix("ERBP_VAR_") for n in ids} == {h.upper() for h in heads}
+    for h in heads:
+        assert var_id(h) == ids["ERBP_VAR_" + h.upper()]
+    with pytest.raises(ValueError, match="no state variable"):
+        var_id("weights")
 
 
 @given(st.data())

@@ -227,6 +227,8 @@ static uint32_t in_ref_at(const erbp_net_t *net, uint32_t j)
 
 /* ---- full state ------------------------------------------------------------------------------ */
 
+ERBP_STATIC_ASSERT(ERBP_VAR_KINDS == ERBP_VAR_EN_SPK + 1, var_kinds_matches_enum);
+
 enum { T_I8, T_I16, T_U8, T_U16 };
 
 typedef struct var_desc {
