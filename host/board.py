@@ -77,7 +77,10 @@ MODE_TRAIN = 1
 SAMPLE_ZRUN = 0x80  # mode-byte flag: pixels coded as zero runs (see zero_runs)
 MODES = {"infer": MODE_INFER, "train": MODE_TRAIN}
 
-CAPS = struct.Struct("<HHHHIIIIIIIHH16s16sI")
+BOARD_NAME_BYTES = 16  # the board-name and firmware-version fields of a HELLO reply
+MAX_CHUNK = 1024  # the largest data chunk of LOAD_CHUNK / MODEL_READ / STATE_READ
+
+CAPS = struct.Struct(f"<HHHHIIIIIIIHH{BOARD_NAME_BYTES}s{BOARD_NAME_BYTES}sI")
 RESULT = struct.Struct("<IBBBBIQQ")
 READ_REPLY = struct.Struct("<II")
 LOAD_END_REPLY = struct.Struct("<IIIHH")
@@ -367,7 +370,7 @@ class Board:
         """Upload a model file (chunked); the board validates it whole (sizes, configuration,
         weight ranges, CRC) and makes it live. Returns the board's summary."""
         caps = self.caps or self.hello()
-        chunk = max(16, min(caps.max_chunk, 1024))
+        chunk = max(16, min(caps.max_chunk, MAX_CHUNK))
         self.request(MSG_LOAD_BEGIN, struct.pack("<I", len(model)), what="LOAD_BEGIN")
         off = 0
         while off < len(model):
@@ -421,7 +424,7 @@ class Board:
                   progress: Callable[[int], None] | None = None) -> bytes:
         out = bytearray()
         total = None
-        chunk = (self.caps.max_chunk if self.caps else 1024) or 1024
+        chunk = (self.caps.max_chunk if self.caps else MAX_CHUNK) or MAX_CHUNK
         while total is None or len(out) < total:
             body, chunk = self._adaptive(msg_type, lambda c: struct.pack("<IH", len(out), c),
                                          f"{what} at {len(out)}", chunk)

@@ -69,13 +69,20 @@ def test_crc32_matches_zlib(codec):
 
 
 def test_protocol_constants_agree():
+    """Every number of firmware/src/proto_defs.h has its twin in erbp.board (FW_X is X, the
+    header and CRC sizes are those of HDR and CRC), every message type, error code and mode of
+    erbp.board is in proto_defs.h, and ERROR_NAMES names exactly the error codes."""
     from erbp import board as B
 
     text = (FIRMWARE / "src/proto_defs.h").read_text()
     c = {m[0]: int(m[1], 0) for m in re.findall(r"#define (FW_\w+) (0x[0-9A-Fa-f]+|\d+)u", text)}
-    assert c["FW_PROTOCOL_VERSION"] == B.PROTOCOL_VERSION
+    assert len(c) == len(re.findall(r"#define FW_\w+ ", text)) - 1  # all but FW_MIN_FRAME
+    twins = {"FW_HDR_BYTES": B.HDR.size, "FW_CRC_BYTES": B.CRC.size}
+    for name, value in c.items():
+        python = twins.get(name, getattr(B, name.removeprefix("FW_"), None))
+        assert python == value, f"{name} = {value} in proto_defs.h, {python} in erbp.board"
     for name, value in vars(B).items():
         if name.startswith(("MSG_", "ERR_", "MODE_")) and isinstance(value, int):
             assert c[f"FW_{name}"] == value, name
-    assert c["FW_HDR_BYTES"] == B.HDR.size
-    assert c["FW_MAX_CHUNK"] == 1024
+    assert B.ERROR_NAMES == {v: n.removeprefix("FW_ERR_") for n, v in c.items()
+                             if n.startswith("FW_ERR_")}
