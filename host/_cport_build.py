@@ -142,7 +142,8 @@ def make_ffi(module: str = "erbp._cport", extra_cflags: list[str] | None = None,
                    extra_compile_args=CFLAGS + ([CLONES_FLAG] if clones else [])
                    + list(extra_cflags or []),
                    extra_link_args=list(extra_ldflags or []),
-                   depends=[_rel(h) for h in HEADERS + [INTMATH, CPORT / "src" / "erbp_internal.h"]])
+                   depends=[_rel(h) for h in
+                            HEADERS + [INTMATH, CPORT / "src" / "erbp_internal.h"]])
     return ffi
 
 

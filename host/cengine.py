@@ -169,14 +169,14 @@ def config_check(words: Iterable[int]) -> tuple[int, int]:
 
 
 def required_bytes(cfg: NetConfig) -> int:
-    """Arena bytes of a network: the arithmetic of ``erbp__layout`` (cport/src/erbp_config.c) in
-    pure Python, for code without the binding (the engine itself asks C); tests check it equals
-    ``erbp_net_required_bytes``. Arrays in order, each starting at a multiple of ARENA_ALIGN: W_l, G_h; per
-    population of n neurons, with P = n padded to a multiple of BLOCK: I, V, U, dw (int16, P),
-    acc (int32, P), count (uint16, P), list (uint16, n), ref, spk (uint8, P); with Q = n_in padded:
-    pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list (uint16, n_in), in_thr
-    (uint16, Q), in_hit (uint8, Q); ep, en (int16), ep_spk, en_spk (uint8); the blank-out mask
-    (int16, the largest post population rounded up to 4)."""
+    """Arena bytes of a network: the arithmetic of ``erbp__layout`` (cport/src/erbp_config.c)
+    in pure Python, for code without the binding (the engine itself asks C); tests check it equals
+    ``erbp_net_required_bytes``. Arrays in order, each starting at a multiple of ARENA_ALIGN:
+    W_l, G_h; per population of n neurons, with P = n padded to a multiple of BLOCK: I, V, U,
+    dw (int16, P), acc (int32, P), count (uint16, P), list (uint16, n), ref, spk (uint8, P);
+    with Q = n_in padded: pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list
+    (uint16, n_in), in_thr (uint16, Q), in_hit (uint8, Q); ep, en (int16), ep_spk, en_spk
+    (uint8); the blank-out mask (int16, the largest post population rounded up to 4)."""
     sizes, n_in, n_out = cfg.sizes, cfg.n_in, cfg.n_out
     blocks = [sizes[l] * sizes[l + 1] * cfg.weight_bytes for l in range(cfg.n_layers)]
     blocks += [n_out * sizes[h + 1] * 2 for h in range(cfg.n_hidden)]
