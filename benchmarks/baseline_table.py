@@ -5,7 +5,7 @@
     python benchmarks/baseline_table.py --topologies 784-100-10 --epochs 1 --epoch-size 2000 \\
         --test-samples 500                                    # a quick check
 
-Each network is trained by :func:`erbp.baselines.run_baseline` (the paper's protocol: epochs of
+Each network is trained by :func:`erbp.research.baselines.run_baseline` (the paper's protocol: epochs of
 50,000 class-balanced draws, evaluation on the 10,000 test images after each, the error averaged
 over the last 5 evaluations) in its own resumable run directory
 ``OUT/baselines/<topology>-<rule>-<activation>-lr<lr>-b<batch>-e<epoch_size>-s<seed>/``; a rerun
@@ -20,8 +20,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from erbp.baselines import PAPER_TABLE1, RULES, BaselineConfig, run_baseline
-from erbp.datasets import load_dataset
+from erbp.research.baselines import PAPER_TABLE1, RULES, BaselineConfig, run_baseline
+from erbp.data.datasets import load_dataset
 from erbp.expio import command_line, machine, now, write_json, write_text_atomic
 from erbp.reference import TOPOLOGIES
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 def markdown(rows: list[dict[str, Any]], cmd: str) -> str:
     """Our float baselines beside the paper's GPU columns."""
     c = rows[0]["config"] if rows else {}
-    lines = ["MNIST test error (%) of float MLPs (erbp.baselines), mean of the last "
+    lines = ["MNIST test error (%) of float MLPs (erbp.research.baselines), mean of the last "
              f"{c.get('average_last', 5)} evaluations; {c.get('activation')} units, SGD lr "
              f"{c.get('lr')} on mini-batches of {c.get('batch_size')}, epochs of "
              f"{c.get('epoch_size')} class-balanced draws.", "",

@@ -5,7 +5,7 @@
     python benchmarks/bench_engines.py --doc docs/performance.md   # also write the report
 
 For 784-100-10 and 784-500-500-10 (default eRBP configuration), in training and inference: the C
-engine (erbp.cengine, batch path ``run_samples``), the numpy reference (a few samples), and the
+engine (erbp.engines.c, batch path ``run_samples``), the numpy reference (a few samples), and the
 bare kernel bound: benchmarks/kernel_bound.c, compiled here with the binding's flags, doing only
 the unavoidable per-event work (read an int8 weight, update it, accumulate it) for the same rows
 in the same numbers per tick as the measured C training run. Each measurement runs in its own
@@ -76,7 +76,7 @@ def child(spec: dict) -> dict:
         pass
     import numpy as np
 
-    from erbp.datasets import load_mnist
+    from erbp.data.datasets import load_mnist
     from erbp.reference import INFER, TRAIN, NetConfig, Network
 
     data = load_mnist(mnist_dir())
@@ -88,9 +88,9 @@ def child(spec: dict) -> dict:
     reset_peak_rss()  # from here on the peak is the run's (the interpreter and data included)
     out: dict = {"rss_before_mib": proc_status_mib("VmRSS")}
     if spec["engine"] == "c":
-        from erbp.cengine import CNetwork, required_bytes
+        from erbp.engines.c import CNetwork, required_bytes
 
-        ffi, lib = __import__("erbp.cengine", fromlist=["_load"])._load()
+        ffi, lib = __import__("erbp.engines.c.engine", fromlist=["_load"])._load()
         out["engine_bytes"] = required_bytes(cfg) + int(lib.erbp_net_struct_bytes())
         for _ in range(spec.get("repeat", 1)):  # the same work each time; keep the fastest
             net = CNetwork.create(cfg, 1)
@@ -150,7 +150,7 @@ def engine_isa() -> str:
     """The instruction set the C engine's hot kernels run with here: "AVX2" when the binding was
     built with its x86-64 clones (erbp_binding_x86_clones) and this CPU has AVX2, else
     "baseline" (the compiler's default target, SSE2 on x86-64)."""
-    from erbp.cengine import _load
+    from erbp.engines.c.engine import _load
 
     _, lib = _load()
     flags = ""

@@ -42,7 +42,7 @@ def arena_bytes(board: str) -> int:
 
 def largest_hidden(arena: int, variant: str = "erbp") -> tuple[int, int]:
     """Largest H with 784-H-10 fitting the arena, and its arena bytes."""
-    from erbp.cengine import required_bytes
+    from erbp.engines.c import required_bytes
     from erbp.reference import NetConfig
 
     lo, hi = 1, 4096
@@ -66,10 +66,10 @@ def main() -> int:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
 
-    from erbp.board import Board
-    from erbp.cengine import CNetwork, required_bytes
-    from erbp.datasets import load_dataset
-    from erbp.qemu import build, start_board
+    from erbp.boards.client import Board
+    from erbp.engines.c import CNetwork, required_bytes
+    from erbp.data.datasets import load_dataset
+    from erbp.boards.emulators import build, start_board
     from erbp.reference import NetConfig
 
     print(f"$ python benchmarks/bench_firmware.py {' '.join(sys.argv[1:])}")

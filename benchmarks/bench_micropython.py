@@ -2,7 +2,7 @@
 
 For a network (default 784-100-10 with NetConfig.default) it trains on the first MNIST training
 images and then classifies the first test images, inside one `micropython` subprocess per run
-(erbp.micropython_port.MicroPythonEngine), and reports microseconds per sample and synaptic
+(erbp.engines.micropython.MicroPythonEngine), and reports microseconds per sample and synaptic
 events per second. Times are measured inside MicroPython (time.ticks_us around each sample), so
 the pipe to the host is not counted. Times are the CPU time of the micropython process (Linux
 /proc/PID/schedstat, so waiting for a core on a loaded machine is not counted; the wall time
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from erbp import micropython_port as mpp
+from erbp.engines import micropython as mpp
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from erbp.datasets import load_dataset
+from erbp.data.datasets import load_dataset
 from erbp.engines import make_engine
 from erbp.expio import command_line, now
 from erbp.reference import INFER, Network, modelfile

@@ -9,7 +9,7 @@ At each milestone (default 100, 500, 2,000, 5,000, 10,000, 60,000 training sampl
 network is evaluated on the first ``--test-samples`` test images. Samples come in the order of
 ``erbp train --protocol`` (default ``sequential``: one pass over the 60,000 training images in
 file order; ``balanced``: the paper's class-balanced draws). With ``--ann`` (default) float
-MLPs of the same shape (erbp.baselines: BP and DFA, the default activation and learning rate,
+MLPs of the same shape (erbp.research.baselines: BP and DFA, the default activation and learning rate,
 mini-batches of 10) are trained on exactly the same samples and evaluated at the same
 milestones, and the NSAT figures measured in /work/shared/research/nsat.md are listed beside.
 
@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 
-from erbp.baselines import BaselineConfig, blas_threads, evaluate as ann_evaluate, \
+from erbp.research.baselines import BaselineConfig, blas_threads, evaluate as ann_evaluate, \
     train_positions
-from erbp.configure import make_config, parse_overrides
-from erbp.datasets import load_dataset
+from erbp.training.configure import make_config, parse_overrides
+from erbp.data.datasets import load_dataset
 from erbp.expio import command_line, machine, now, read_json, resolve_engine, write_json, \
     write_text_atomic
 from erbp.reference import Network, modelfile

@@ -43,12 +43,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from erbp.baselines import PAPER_TABLE1
-from erbp.configure import make_config, parse_overrides
-from erbp.datasets import load_dataset
+from erbp.research.baselines import PAPER_TABLE1
+from erbp.training.configure import make_config, parse_overrides
+from erbp.data.datasets import load_dataset
 from erbp.expio import command_line, machine, now, read_json, write_json, write_text_atomic
 from erbp.reference import Network
-from erbp.runs import RunDir, RunState
+from erbp.training.rundir import RunDir, RunState
 from erbp.training import PAPER_EPOCH, RunOptions, evaluate, start_run, train
 
 HERE = Path(__file__).resolve().parent

@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from erbp.cengine import CNetwork
-from erbp.datasets import load_mnist
+from erbp.engines.c import CNetwork
+from erbp.data.datasets import load_mnist
 from erbp.expio import command_line
 from erbp.reference import INFER, TRAIN, NetConfig
 

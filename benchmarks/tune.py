@@ -11,7 +11,7 @@ configuration fields: ``halve=E`` (the learning rate of every layer halves, ``lr
 every E epochs; E may be fractional) and ``halve_start=E0`` (the first halving at epoch E0 + E,
 default E0 = 0); and ``bits=W/S``, which represents the configuration (after the overrides,
 read as the 8-bit-weight, 16-bit-state network) at W-bit weights and S-bit states with
-``erbp.precision.rescale``.
+``erbp.research.precision.rescale``.
 
 Data: the network trains on class-balanced epochs of ``--epoch-size`` draws (the paper's
 protocol, ``erbp.training.SampleOrder``) from the first 50,000 MNIST training images only, and is
@@ -37,12 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from erbp.configure import make_config, parse_overrides
-from erbp.datasets import Dataset, load_dataset
+from erbp.training.configure import make_config, parse_overrides
+from erbp.data.datasets import Dataset, load_dataset
 from erbp.engines import make_engine, to_network
 from erbp.expio import command_line, machine, now, read_json, write_json
 from erbp.reference import INFER, Network, modelfile
-from erbp.precision import rescale
+from erbp.research.precision import rescale
 from erbp.training import train
 
 HERE = Path(__file__).resolve().parent

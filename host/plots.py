@@ -1,7 +1,7 @@
 """Figures of a training run: learning curve, spike rasters, weight histograms, confusion matrix,
 receptive fields. PNG files of fixed pixel sizes, drawn with matplotlib's Agg renderer.
 
-A run directory (``erbp train --out RUNDIR``, see :mod:`erbp.runs`) holds ``model.erbp`` (the
+A run directory (``erbp train --out RUNDIR``, see :mod:`erbp.training.rundir`) holds ``model.erbp`` (the
 trained network), ``metrics.jsonl`` (one record per evaluation: ``samples_seen``, ``test_error``
 and ``train_error`` as fractions, ...) and ``config.json`` (the data set, among others). The
 weights *before* training are those of ``initial.erbp`` if the directory has one, else they are
@@ -26,7 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from .expio import read_jsonl
 from .reference import INFER, Network
 from .reference import modelfile
-from .runs import CONFIG, METRICS, MODEL
+from .training.rundir import CONFIG, METRICS, MODEL
 
 INITIAL = "initial.erbp"
 DPI = 100
@@ -322,7 +322,7 @@ def plot_all(rundir: str | os.PathLike, outdir: str | os.PathLike | None = None,
              data: Any = None, kinds: Sequence[str] | None = None) -> dict[str, Path]:
     """Write the figures of a run (all of :data:`FILES`, or ``kinds``) into ``outdir``
     (default RUNDIR/plots). ``n_digits`` test digits for the rasters; the first ``n_test`` test
-    samples for the confusion matrix, run on ``engine``. ``data``: an erbp.datasets.Dataset
+    samples for the confusion matrix, run on ``engine``. ``data``: an erbp.data.Dataset
     (default: the run's data set, loaded from its config.json, MNIST if it names none).
     Returns kind -> file written. The receptive fields need a hidden layer."""
     run = load_run(rundir)
@@ -332,7 +332,7 @@ def plot_all(rundir: str | os.PathLike, outdir: str | os.PathLike | None = None,
     if unknown:
         raise ValueError(f"unknown figures {unknown}; known: {', '.join(FILES)}")
     if data is None and {"rasters", "confusion"} & set(kinds):
-        from .datasets import load_dataset
+        from .data.datasets import load_dataset
 
         data = load_dataset(run.config.get("dataset", "mnist"))
     shape = tuple(data.image_shape) if data is not None else None
@@ -374,7 +374,7 @@ def _one_per_class(labels: np.ndarray, n: int) -> list[int]:
 
 def _paper_reference(sizes: tuple[int, ...], config: dict[str, Any]) -> dict[str, float]:
     """The paper's Table 1 errors for this topology (approximate, erbp-paper.md section 11)."""
-    from .baselines import PAPER_TABLE1
+    from .research.baselines import PAPER_TABLE1
 
     row = PAPER_TABLE1.get("-".join(map(str, sizes)))
     if row is None:

@@ -37,18 +37,18 @@ def mnist_dir() -> Path:
     return MNIST_DIR
 
 
-# --- host tools (erbp.datasets, erbp.training, the CLI) ----------------------------------------------
+# --- host tools (erbp.data.datasets, erbp.training, the CLI) ----------------------------------------------
 @pytest.fixture(scope="session")
 def mnist(mnist_dir: Path):
-    """The real MNIST as an erbp.datasets.Dataset, loaded once per session."""
-    from erbp.datasets import load_mnist
+    """The real MNIST as an erbp.data.datasets.Dataset, loaded once per session."""
+    from erbp.data.datasets import load_mnist
 
     return load_mnist(mnist_dir)
 
 
 @pytest.fixture(scope="session")
 def digits():
-    """scikit-learn's 8x8 digits as an erbp.datasets.Dataset (64 inputs, 1438/359 split)."""
-    from erbp.datasets import load_digits
+    """scikit-learn's 8x8 digits as an erbp.data.datasets.Dataset (64 inputs, 1438/359 split)."""
+    from erbp.data.datasets import load_digits
 
     return load_digits()

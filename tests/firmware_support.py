@@ -152,7 +152,7 @@ def check_golden_vectors(board) -> None:
 
 def pc_results(model: bytes, x: np.ndarray, y: np.ndarray | None, mode: str, first_index: int):
     """What the PC's C engine computes for the same samples: (lines, model bytes afterwards)."""
-    from erbp.cengine import CNetwork
+    from erbp.engines.c import CNetwork
 
     net = CNetwork.loads(model)
     out = []

@@ -1,4 +1,4 @@
-"""Float baselines (erbp.baselines): BP is the exact gradient, FA/DFA use their fixed feedback,
+"""Float baselines (erbp.research.baselines): BP is the exact gradient, FA/DFA use their fixed feedback,
 all three learn MNIST, and runs resume exactly."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from erbp.baselines import MLP, BaselineConfig, BaselineError, final_error, load_model, \
+from erbp.research.baselines import MLP, BaselineConfig, BaselineError, final_error, load_model, \
     run_baseline
 
 

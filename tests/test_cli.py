@@ -99,7 +99,7 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
 
 
 def test_engine_c_gives_the_same_model(tmp_path):
-    from erbp import cengine  # noqa: F401  built by `make setup`; a missing build fails, never skips
+    from erbp.engines.c import engine as cengine  # noqa: F401  built by `make setup`; a missing build fails, never skips
     for engine in ("python", "c"):
         erbp("train", *TINY, "--samples", 12, "--test-samples", 4, "--engine", engine,
              "--out", tmp_path / engine)
@@ -157,7 +157,7 @@ def test_existing_run_and_complete_run(trained):
 
 
 def test_missing_c_engine(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "erbp.cengine", None)
+    monkeypatch.setitem(sys.modules, "erbp.engines.c", None)
     line = user_error("train", *TINY, "--engine", "c", "--samples", 2, "--out", tmp_path / "r")
     assert "C engine not built: pip install -e ." in line
 
@@ -189,7 +189,7 @@ def test_help_lists_subcommands():
 
 def test_subcommand_registration_is_one_line(monkeypatch, trained):
     out, _, _ = trained
-    monkeypatch.setitem(cli.SUBCOMMANDS, "describe", "erbp.cli_info:info")
+    monkeypatch.setitem(cli.SUBCOMMANDS, "describe", "erbp.cli.info:info")
     assert "samples seen  30" in erbp("describe", out).output
     monkeypatch.setitem(cli.SUBCOMMANDS, "broken", "erbp.no_such_module:cmd")
     assert "erbp broken is unavailable" in user_error("broken", "--anything")

@@ -46,7 +46,7 @@ def test_generated_header_holds_every_field_and_constant():
 
 def _cport_build():
     """The binding's build script (it generates the cdef)."""
-    from erbp import _cport_build
+    from erbp.engines.c import _build as _cport_build
 
     return _cport_build
 
@@ -55,7 +55,7 @@ def test_the_binding_declares_everything_the_public_headers_declare():
     """The cffi cdef is generated from erbp.h and erbp_params.h (and erbp_intmath.h's inline
     functions): every function, enum constant and integer macro they declare is in the binding,
     with the headers' value."""
-    from erbp import cengine
+    from erbp.engines.c import engine as cengine
 
     ffi, lib = cengine._load()
     b = _cport_build()

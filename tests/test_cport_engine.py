@@ -1,4 +1,4 @@
-"""The C engine (cport via erbp.cengine) against the reference: random networks compared on the
+"""The C engine (cport via erbp.engines.c) against the reference: random networks compared on the
 full state after every tick, the configuration validator, the memory-size query, the integer
 helpers, model files (bytes equal, every refusal with its code; the incremental loader fed in any
 pieces judges every file as erbp_model_check does; the streaming writer's slices), state writes
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from erbp import cengine
-from erbp.cengine import (ARENA_ALIGN, BLOCK, STATUS_ERRORS, CEngineError, CNetwork,
-                          config_check, required_bytes, status_name, var_id)
+from erbp.engines.c import engine as cengine
+from erbp.engines.c.engine import (ARENA_ALIGN, BLOCK, STATUS_ERRORS, CEngineError, CNetwork,
+                                  config_check, required_bytes, status_name, var_id)
 from erbp.reference import INFER, TRAIN, ConfigError, NetConfig, Network, modelfile as mf
 from erbp.reference import intmath, rng
 from erbp.reference.golden import explicit_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from erbp.cengine import CNetwork
+from erbp.engines.c import CNetwork
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 
 N_TRAIN = 300

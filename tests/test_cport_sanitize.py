@@ -23,11 +23,7 @@ MODULE = "_cport_asan"
 def sanitized_env(tmp_path_factory) -> dict[str, str]:
     if shutil.which("gcc") is None:
         pytest.fail("gcc not found: run `make setup` in the project root")
-    sys.path.insert(0, str(ROOT / "host"))
-    try:
-        import _cport_build
-    finally:
-        sys.path.pop(0)
+    from erbp.engines.c import _build as _cport_build
     out = tmp_path_factory.mktemp("asan")
     _cport_build.build(out, MODULE, SAN, ["-fsanitize=address,undefined"])
     libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
@@ -48,7 +44,7 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 def test_the_instrumentation_catches_an_overflow(sanitized_env):
     p = run(sanitized_env, "-c",
-            "from erbp import cengine; ffi, lib = cengine._load(); "
+            "from erbp.engines.c import engine as cengine; ffi, lib = cengine._load(); "
             "buf = ffi.new('uint8_t[]', 8); lib.erbp_crc32(0, buf, 64)")
     assert p.returncode != 0 and "AddressSanitizer" in p.stderr, p.stderr[-2000:]
 

@@ -15,13 +15,9 @@ import sys
 import numpy as np
 
 from conftest import ROOT
-from erbp.cengine import CNetwork, _load
+from erbp.engines.c import _build as _cport_build
+from erbp.engines.c.engine import CNetwork, _load
 from erbp.reference import INFER, TRAIN, NetConfig
-
-sys.path.insert(0, str(ROOT / "host"))
-import _cport_build  # noqa: E402
-
-sys.path.pop(0)
 
 N_TRAIN, N_TEST = 150, 40
 TOPOLOGIES = ("784-100-10", "784-40-30-10")
@@ -32,7 +28,7 @@ def run_engine(mnist_dir: str) -> dict:
     could differ, as plain data."""
     from hashlib import sha256
 
-    from erbp.datasets import load_mnist
+    from erbp.data.datasets import load_mnist
 
     d = load_mnist(mnist_dir)
     out = {}
@@ -57,7 +53,7 @@ def test_a_build_without_clones_computes_the_same_bytes(tmp_path, mnist_dir):
     _cport_build.build(tmp_path, "_cport_portable")
     env = dict(os.environ, ERBP_CPORT_VARIANT=f"{tmp_path}:_cport_portable")
     code = ("import json, sys; sys.path.insert(0, 'tests'); import test_cport_variants as t; "
-            "from erbp.cengine import _load; assert _load()[1].erbp_binding_x86_clones == 0; "
+            "from erbp.engines.c.engine import _load; assert _load()[1].erbp_binding_x86_clones == 0; "
             f"print(json.dumps(t.run_engine({str(mnist_dir)!r})))")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=600)

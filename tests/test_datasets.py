@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from erbp import datasets
-from erbp.datasets import (MNIST_FILES, DatasetError, download_mnist, idx_content_sha256,
+from erbp.data import datasets
+from erbp.data.datasets import (MNIST_FILES, DatasetError, download_mnist, idx_content_sha256,
                            load_dataset, load_digits, load_mnist, mnist_mirrors,
                            resolve_data_dir)
-from erbp.idx import encode_idx
+from erbp.data.idx import encode_idx
 
 
 def write_fake_mnist(directory: Path, n_train: int, n_test: int = 3, compress: bool = True,

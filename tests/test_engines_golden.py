@@ -42,7 +42,7 @@ def python_engine(model: bytes, samples: list[dict]) -> Iterator[Record]:
 
 
 def c_engine(model: bytes, samples: list[dict]) -> Iterator[Record]:
-    from erbp.cengine import CNetwork
+    from erbp.engines.c import CNetwork
 
     net = CNetwork.loads(model)
     assert net.dumps() == model, "the C engine writes back another model file than it loaded"

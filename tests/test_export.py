@@ -25,7 +25,7 @@ def cc() -> str:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, mnist):
-    from erbp.cengine import CNetwork
+    from erbp.engines.c import CNetwork
 
     net = CNetwork.create(NetConfig.default("784-100-10", ticks_train=60, ticks_infer=60), 3)
     net.run_samples(mnist.train_x[:150], mnist.train_y[:150].astype(np.int64), "train")

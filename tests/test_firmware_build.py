@@ -57,7 +57,7 @@ def _sections(board: str) -> dict[str, int]:
 
 
 def test_flash_and_ram_budgets():
-    from erbp.cengine import required_bytes
+    from erbp.engines.c import required_bytes
     from erbp.reference import NetConfig
 
     make("arm")

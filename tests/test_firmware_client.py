@@ -1,4 +1,4 @@
-"""The host's protocol client (erbp.board) against scripted fake boards on a TCP socket: clear
+"""The host's protocol client (erbp.boards.client) against scripted fake boards on a TCP socket: clear
 errors for an absent board, a silent or babbling one, and one of another protocol or semantics
 version; frames round-trip through the `cobs` package and zlib."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from erbp import board as B
+from erbp.boards import client as B
 
 
 class FakeBoard:

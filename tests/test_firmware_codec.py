@@ -1,5 +1,5 @@
 """The firmware's COBS and CRC-32 (C, ASan + UBSan build) against PyPI `cobs` and zlib, and the
-protocol constants of firmware/src/proto_defs.h against erbp.board."""
+protocol constants of firmware/src/proto_defs.h against erbp.boards.client."""
 from __future__ import annotations
 
 import random
@@ -69,10 +69,10 @@ def test_crc32_matches_zlib(codec):
 
 
 def test_protocol_constants_agree():
-    """Every number of firmware/src/proto_defs.h has its twin in erbp.board (FW_X is X, the
-    header and CRC sizes are those of HDR and CRC), every message type, error code and mode of
-    erbp.board is in proto_defs.h, and ERROR_NAMES names exactly the error codes."""
-    from erbp import board as B
+    """Every number of firmware/src/proto_defs.h has its twin in erbp.boards.client (FW_X is X,
+    the header and CRC sizes are those of HDR and CRC), every message type, error code and mode of
+    erbp.boards.client is in proto_defs.h, and ERROR_NAMES names exactly the error codes."""
+    from erbp.boards import client as B
 
     text = (FIRMWARE / "src/proto_defs.h").read_text()
     c = {m[0]: int(m[1], 0) for m in re.findall(r"#define (FW_\w+) (0x[0-9A-Fa-f]+|\d+)u", text)}
@@ -80,7 +80,7 @@ def test_protocol_constants_agree():
     twins = {"FW_HDR_BYTES": B.HDR.size, "FW_CRC_BYTES": B.CRC.size}
     for name, value in c.items():
         python = twins.get(name, getattr(B, name.removeprefix("FW_"), None))
-        assert python == value, f"{name} = {value} in proto_defs.h, {python} in erbp.board"
+        assert python == value, f"{name} = {value} in proto_defs.h, {python} in erbp.boards.client"
     for name, value in vars(B).items():
         if name.startswith(("MSG_", "ERR_", "MODE_")) and isinstance(value, int):
             assert c[f"FW_{name}"] == value, name

@@ -16,7 +16,7 @@ FUZZ_SECONDS = int(os.environ.get("ERBP_FUZZ_SECONDS", "15"))
 
 
 def seed_corpus(directory):
-    from erbp import board as B
+    from erbp.boards import client as B
 
     model = (GOLDEN / "mnistlike_erbp_64.erbp").read_bytes()
     frames = {

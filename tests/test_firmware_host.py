@@ -20,7 +20,7 @@ SMALL = "mnistlike_erbp_64"
 
 @pytest.fixture(scope="module")
 def host_board():
-    from erbp.qemu import start_board
+    from erbp.boards.emulators import start_board
 
     make("host", env_args=("SAN=1",))
     emu = start_board("host", FIRMWARE / "build/host-san/erbp-fw-host")
@@ -32,7 +32,7 @@ def host_board():
 
 @pytest.fixture
 def b(host_board):
-    from erbp.board import Board
+    from erbp.boards.client import Board
 
     with Board(host_board.url, timeout=2, retries=3) as board:
         board.hello()
@@ -47,7 +47,7 @@ def raw_answer(b, data: bytes):
     """Send raw bytes; return the first decoded answer frame."""
     import time
 
-    from erbp import board as B
+    from erbp.boards import client as B
 
     b.send_raw(data)
     raw = b._read_frame(time.monotonic() + 5)
@@ -56,7 +56,7 @@ def raw_answer(b, data: bytes):
 
 
 def error_of(answer) -> tuple[int, int, str]:
-    from erbp import board as B
+    from erbp.boards import client as B
 
     version, rtype, _, _, body = answer
     assert version == 1 and rtype == B.MSG_ERROR, answer
@@ -65,7 +65,7 @@ def error_of(answer) -> tuple[int, int, str]:
 
 
 def refused(b, msg_type: int, body: bytes = b"") -> tuple[int, int]:
-    from erbp.board import BoardRefused
+    from erbp.boards.client import BoardRefused
 
     with pytest.raises(BoardRefused) as e:
         b.request(msg_type, body)
@@ -76,7 +76,7 @@ def refused(b, msg_type: int, body: bytes = b"") -> tuple[int, int]:
 def test_damaged_frames_get_typed_errors(b):
     from cobs import cobs
 
-    from erbp import board as B
+    from erbp.boards import client as B
 
     good = B.encode_frame(B.MSG_HELLO, 7)
     payload = bytearray(cobs.decode(good[1:-1]))
@@ -93,7 +93,7 @@ def test_damaged_frames_get_typed_errors(b):
 
 
 def test_bad_requests_get_typed_errors(b):
-    from erbp import board as B
+    from erbp.boards import client as B
 
     assert refused(b, 0x42) == (B.ERR_UNKNOWN_TYPE, 0x42)
     assert refused(b, B.MSG_LOAD_BEGIN, b"\x01") == (B.ERR_LENGTH, 4)
@@ -107,7 +107,7 @@ def test_bad_requests_get_typed_errors(b):
 
 
 def test_no_model_and_load_order(b):
-    from erbp import board as B
+    from erbp.boards import client as B
 
     b.reset()
     assert not b.hello().model_loaded
@@ -149,8 +149,8 @@ def _model_with(model: bytes, offset: int, data: bytes, fix_crc: bool = True) ->
     ((8, struct.pack("<I", 1000)), "size"),             # declared size != upload
 ])
 def test_invalid_models_are_refused_with_the_reason(b, change, why):
-    from erbp import board as B
-    from erbp.board import BoardRefused
+    from erbp.boards import client as B
+    from erbp.boards.client import BoardRefused
 
     bad = _model_with(golden_model(), *change)
     with pytest.raises(BoardRefused) as e:
@@ -160,8 +160,8 @@ def test_invalid_models_are_refused_with_the_reason(b, change, why):
 
 
 def test_corrupt_and_out_of_range_models(b):
-    from erbp import board as B
-    from erbp.board import BoardRefused
+    from erbp.boards import client as B
+    from erbp.boards.client import BoardRefused
     from erbp.reference import NetConfig, Network, modelfile
 
     model = golden_model()
@@ -185,9 +185,9 @@ def test_corrupt_and_out_of_range_models(b):
 def test_board_refuses_models_for_cport_loader_reasons(b):
     """The board judges an upload with cport's incremental loader: each refusal case of the cport
     loader tests is refused with erbp_model_check's status (message and value = -status)."""
-    from erbp import board as B
-    from erbp.board import BoardRefused
-    from erbp.cengine import _load, status_name
+    from erbp.boards import client as B
+    from erbp.boards.client import BoardRefused
+    from erbp.engines.c.engine import _load, status_name
     from erbp.reference import modelfile
     from test_cport_engine import refusal_cases
 
@@ -218,7 +218,7 @@ def test_board_refuses_models_for_cport_loader_reasons(b):
 def test_upload_in_chunks_of_any_size(b):
     """Chunks of 1..9 bytes (cut anywhere: inside int16 fields, at the end of the header and of
     the configuration) load the same model."""
-    from erbp import board as B
+    from erbp.boards import client as B
 
     model = golden_model("erbp_three_hidden")
     b.request(B.MSG_LOAD_BEGIN, struct.pack("<I", len(model)))
@@ -242,7 +242,7 @@ def test_golden_vectors_full_state(b):
 
 
 def test_sample_arguments_are_checked(b):
-    from erbp import board as B
+    from erbp.boards import client as B
 
     b.deploy(golden_model())
     n_in = 64
@@ -253,7 +253,7 @@ def test_sample_arguments_are_checked(b):
 
 
 def test_duplicate_request_is_answered_from_cache(b):
-    from erbp import board as B
+    from erbp.boards import client as B
 
     b.deploy(golden_model())
     body = struct.pack("<IBBH", 0, 1, 3, 64) + bytes(range(64))
@@ -271,8 +271,8 @@ def test_duplicate_request_is_answered_from_cache(b):
                 max_size=12))
 def test_byte_fuzz_keeps_the_board_answering(host_board, data):
     """Random bytes and fragments, then a HELLO: the board (ASan/UBSan build) always answers."""
-    from erbp import board as B
-    from erbp.board import Board
+    from erbp.boards import client as B
+    from erbp.boards.client import Board
 
     with Board(host_board.url, timeout=2, retries=3) as b:
         b.send_raw(b"".join(data))
@@ -284,8 +284,8 @@ def test_byte_fuzz_keeps_the_board_answering(host_board, data):
 def test_stream_resumes_without_losing_or_repeating(b, tmp_path):
     """A stream cut after a torn line, and a sample the board applied whose answer was lost:
     the resumed stream records every sample once and equals an undisturbed run."""
-    from erbp import board as B
-    from erbp.board_stream import compare, read_results, run_stream
+    from erbp.boards import client as B
+    from erbp.boards.stream import compare, read_results, run_stream
     from firmware_support import pc_results
 
     model = golden_model()
@@ -310,7 +310,7 @@ def test_stream_resumes_without_losing_or_repeating(b, tmp_path):
 
 
 def test_stream_recovers_after_reset(b, tmp_path):
-    from erbp.board_stream import compare, run_stream
+    from erbp.boards.stream import compare, run_stream
     from firmware_support import pc_results
 
     model = golden_model()
@@ -335,8 +335,8 @@ def test_stream_recovers_after_reset(b, tmp_path):
 def test_board_cli(host_board, tmp_path, digits):
     from click.testing import CliRunner
 
-    from erbp.board_cli import board
-    from erbp.cengine import CNetwork
+    from erbp.cli.board import board
+    from erbp.engines.c import CNetwork
     from erbp.reference import NetConfig
 
     model = tmp_path / "m.erbp"
@@ -367,7 +367,7 @@ def test_board_cli(host_board, tmp_path, digits):
 
 def test_zero_run_coded_pixels(b):
     """Zero-run coded pixels give exactly the results of raw pixels; bad codes are refused."""
-    from erbp import board as B
+    from erbp.boards import client as B
 
     b.deploy(golden_model())
     rng = np.random.default_rng(6)
@@ -392,7 +392,7 @@ def test_zero_run_coded_pixels(b):
 
 
 def test_resumed_inference_refuses_another_model(b, tmp_path):
-    from erbp.board_stream import StreamError, checkpoint_path, run_stream
+    from erbp.boards.stream import StreamError, checkpoint_path, run_stream
 
     rng = np.random.default_rng(8)
     x = rng.integers(0, 256, size=(6, 64), dtype=np.uint8)
@@ -410,7 +410,7 @@ def test_resumed_inference_refuses_another_model(b, tmp_path):
 def test_stream_survives_a_reset_during_recovery(b, tmp_path):
     """Reset during the replay after a reset: recovered again; and a board that keeps losing
     its model makes the stream give up with a message, resumable later."""
-    from erbp.board_stream import StreamError, compare, run_stream
+    from erbp.boards.stream import StreamError, compare, run_stream
     from firmware_support import pc_results
 
     model = golden_model()

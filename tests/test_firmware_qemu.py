@@ -33,7 +33,7 @@ def images():
 @pytest.fixture(scope="module")
 def pc_model(mnist) -> bytes:
     """784-100-10 eRBP trained on the PC (C engine) on the first 300 MNIST training digits."""
-    from erbp.cengine import CNetwork
+    from erbp.engines.c import CNetwork
     from erbp.reference import NetConfig
 
     net = CNetwork.create(NetConfig.default("784-100-10", "erbp"), seed=2017)
@@ -44,7 +44,7 @@ def pc_model(mnist) -> bytes:
 
 @pytest.fixture(scope="module", params=ARM_BOARDS)
 def emu(request, images):
-    from erbp.qemu import start_board
+    from erbp.boards.emulators import start_board
 
     e = start_board(request.param)
     yield e
@@ -54,7 +54,7 @@ def emu(request, images):
 
 @pytest.fixture(scope="module")
 def board(emu):
-    from erbp.board import Board
+    from erbp.boards.client import Board
 
     b = Board(emu.url, timeout=5)
     yield b
@@ -78,7 +78,7 @@ def test_hello_names_the_board(board, emu):
 
 
 def test_inference_equals_pc(board, deployed, mnist, tmp_path):
-    from erbp.board_stream import compare, run_stream
+    from erbp.boards.stream import compare, run_stream
 
     x, y = mnist.test_x[:N_INFER], mnist.test_y[:N_INFER]
     lines = run_stream(board, x, y, "infer", tmp_path / "infer.jsonl", first_index=0,
@@ -97,7 +97,7 @@ def test_inference_equals_pc(board, deployed, mnist, tmp_path):
 
 
 def test_training_on_chip_equals_pc(board, deployed, mnist, tmp_path):
-    from erbp.board_stream import compare, run_stream
+    from erbp.boards.stream import compare, run_stream
 
     sl = slice(N_PC_TRAIN, N_PC_TRAIN + N_TRAIN)
     x, y = mnist.train_x[sl], mnist.train_y[sl]
@@ -114,7 +114,7 @@ def test_duplicate_training_request_applied_once(board, deployed, mnist):
     """The same SAMPLE frame twice: two identical answers, the second from the cache."""
     import time
 
-    from erbp import board as B
+    from erbp.boards import client as B
 
     seen = board.hello().samples_seen
     assert seen == N_PC_TRAIN + N_TRAIN
@@ -141,12 +141,12 @@ def test_faults_and_reset_mid_stream(images, digits, tmp_path):
     """Corrupted, dropped and duplicated bytes both ways, and a board reset mid-stream: every
     sample is answered exactly once; results and final weights equal the PC's. (The 8x8 digits and
     a 64-32-10 network keep the frames small so that many of them cross the faulty link.)"""
-    from erbp.board import Board
-    from erbp.board_stream import compare, read_results, run_stream
-    from erbp.cengine import CNetwork
+    from erbp.boards.client import Board
+    from erbp.boards.stream import compare, read_results, run_stream
+    from erbp.engines.c import CNetwork
     from erbp.reference import NetConfig
 
-    from erbp.qemu import start_board
+    from erbp.boards.emulators import start_board
 
     model = CNetwork.create(NetConfig.default("64-32-10", "erbp"), seed=3).dumps()
     emu = start_board("mps2-an386")  # one board is enough here: this tests the protocol

@@ -11,8 +11,8 @@ from firmware_support import check_golden_vectors, make, pc_results, require_too
 
 @pytest.fixture(scope="module")
 def board():
-    from erbp.board import Board
-    from erbp.qemu import start_board
+    from erbp.boards.client import Board
+    from erbp.boards.emulators import start_board
 
     require_tools("riscv64-unknown-elf-gcc", "qemu-system-riscv32")
     make("riscv")
@@ -29,8 +29,8 @@ def test_golden_vectors_full_state(board):
 
 
 def test_digits_inference_and_training_equal_pc(board, digits, tmp_path):
-    from erbp.board_stream import compare, run_stream
-    from erbp.cengine import CNetwork
+    from erbp.boards.stream import compare, run_stream
+    from erbp.engines.c import CNetwork
     from erbp.reference import NetConfig
 
     net = CNetwork.create(NetConfig.default("64-32-10", "erbp"), seed=11)

@@ -1,4 +1,4 @@
-"""The floating-point eRBP twin (erbp.float_erbp): same network, same events, no rounding.
+"""The floating-point eRBP twin (erbp.research.float_erbp): same network, same events, no rounding.
 
 * Where no integer rule rounds (leak shifts 0, i2v_shift 0, lr_shift 0) and nothing saturates, the
   float network must equal the integer reference exactly, tick by tick, in both modes: this pins
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from erbp.float_erbp import FloatNetwork, leak
+from erbp.research.float_erbp import FloatNetwork, leak
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 
 

@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from erbp.idx import IdxError, encode_idx, parse_idx, read_idx
+from erbp.data.idx import IdxError, encode_idx, parse_idx, read_idx
 
 IMAGES = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
 

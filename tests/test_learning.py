@@ -11,7 +11,7 @@
 import numpy as np
 import pytest
 
-from erbp.datasets import load_mnist
+from erbp.data.datasets import load_mnist
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 
 SEED = 1
@@ -40,7 +40,7 @@ def test_reference_learns_mnist_in_1000_images(mnist):
 
 
 def test_5000_images_reach_85_percent(mnist):
-    from erbp.cengine import CNetwork  # built by `make setup` (pip install -e .); never skipped
+    from erbp.engines.c import CNetwork  # built by `make setup` (pip install -e .); never skipped
 
     net = CNetwork.create(NetConfig.default("784-100-10"), SEED)
     net.run_samples(mnist.train_x[:5000], mnist.train_y[:5000].astype(np.int64), TRAIN)

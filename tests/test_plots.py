@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from erbp.plot_cli import plot
+from erbp.cli.plot import plot
 from erbp.plots import FILES, confusion_matrix, load_run, pixel_size, plot_all, record_raster
 from erbp.reference import TRAIN, NetConfig, Network
 from erbp.reference import modelfile

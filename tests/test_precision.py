@@ -1,11 +1,11 @@
-"""Rescaling a configuration to other widths (erbp.precision) keeps the real-valued network."""
+"""Rescaling a configuration to other widths (erbp.research.precision) keeps the real-valued network."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from erbp.float_erbp import FloatNetwork
-from erbp.precision import max_w_shift, rescale
+from erbp.research.float_erbp import FloatNetwork
+from erbp.research.precision import max_w_shift, rescale
 from erbp.reference import INFER, TRAIN, NetConfig
 
 GRID = [(b, s) for b in (4, 6, 8, 10, 12, 16) for s in (16, 12)]

@@ -237,7 +237,7 @@ def test_make_engine():
 
 
 def test_missing_c_engine_is_a_clear_error(monkeypatch, digits):
-    monkeypatch.setitem(sys.modules, "erbp.cengine", None)  # as if it were not built
+    monkeypatch.setitem(sys.modules, "erbp.engines.c", None)  # as if it were not built
     with pytest.raises(EngineUnavailable, match=r"C engine not built: pip install -e \."):
         make_engine("c", CFG, 1)
     with pytest.raises(EngineUnavailable, match="C engine not built"):
@@ -245,7 +245,7 @@ def test_missing_c_engine_is_a_clear_error(monkeypatch, digits):
 
 
 def test_c_engine_trains_like_the_reference(digits):
-    from erbp import cengine  # noqa: F401  built by `make setup`; a missing build fails, never skips
+    from erbp.engines.c import engine as cengine  # noqa: F401  built by `make setup`; a missing build fails, never skips
     ref = fresh()
     train(ref, digits, 20, test_samples=5)
     res = train(fresh(), digits, 20, engine="c", test_samples=5, batch_size=6)

@@ -1,6 +1,6 @@
 # erbp_mp_driver -- runs erbp_mp for a host over a line protocol (stdin/stdout of the unix port).
 #
-# The host (erbp.micropython_port.MicroPythonEngine) sends one JSON object per line and reads one
+# The host (erbp.engines.micropython.MicroPythonEngine) sends one JSON object per line and reads one
 # JSON object per line back: {"ok": true, ...} or {"ok": false, "error": "Type: message"}.
 # Binary data travel as hex (pixels) or base64 (records, model files). Requests:
 #   {"op": "load", "path": P, "backend": "auto"|"viper"|"plain"}     -> info

@@ -1,5 +1,5 @@
 /* The erbp board protocol, version 1 (docs/protocol.md): message types, error codes, layouts.
- * host/board.py mirrors these numbers; a test checks that the two agree. */
+ * host/boards/client.py mirrors these numbers; a test checks that the two agree. */
 #ifndef FW_PROTO_DEFS_H
 #define FW_PROTO_DEFS_H
 

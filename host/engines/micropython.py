@@ -27,9 +27,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .reference import NetConfig, Network
-from .reference import modelfile
-from .reference.network import INFER, TRAIN, SampleResult
+from ..reference import NetConfig, Network
+from ..reference import modelfile
+from ..reference.network import INFER, TRAIN, SampleResult
 
 #: Modules of the port, in import order. Only erbp_mp_viper holds native code.
 MODULES = ("erbp_mp", "erbp_mp_plain", "erbp_mp_viper")
@@ -58,7 +58,7 @@ class MicroPythonError(RuntimeError):
 # --- locating things ---------------------------------------------------------------------------
 def repo_root() -> Path:
     """The source tree this package runs from (an editable install)."""
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def module_dir() -> Path:
@@ -506,16 +506,16 @@ class MicroPythonEngine:
 
 def register() -> None:
     """Register the engine as "micropython" in erbp.engines (for --engine micropython)."""
-    from .engines import register_engine
+    from .registry import register_engine
     register_engine("micropython", lambda: MicroPythonEngine,
                     "erbp_mp under the MicroPython unix port (subprocess)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m erbp.micropython_port build [--arch A] [--out DIR] [--driver]`` and
+    """``python -m erbp.engines.micropython build [--arch A] [--out DIR] [--driver]`` and
     ``... export MODEL OUT [--arch A] [--py]``."""
     import argparse
-    ap = argparse.ArgumentParser(prog="python -m erbp.micropython_port")
+    ap = argparse.ArgumentParser(prog="python -m erbp.engines.micropython")
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="precompile the module to .mpy with mpy-cross")
     b.add_argument("--arch", default="host", help="mpy-cross -march for the viper kernels "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .reference import SEMANTICS_VERSION, modelfile
+from ..reference import SEMANTICS_VERSION, modelfile
 
 C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FORMATS = ("c", "micropython", "model")
@@ -45,7 +45,7 @@ def c_header(model_path: str | os.PathLike, name: str = DEFAULT_NAME,
         raise ValueError(f"{name!r}: names starting with 'erbp' are the library's own")
     net = modelfile.load(model_path)  # validates everything (ModelFileError says why not)
     data = Path(model_path).read_bytes()
-    from .cengine import required_bytes  # the arena size as cport computes it
+    from ..engines.c import required_bytes  # the arena size as cport computes it
 
     up = name.upper()
     cfg = net.cfg
@@ -83,7 +83,7 @@ def export(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike, *,
         p.write_text(text)
         return [p]
     if fmt == "micropython":
-        from .micropython_port import export_micropython
+        from ..engines.micropython import export_micropython
 
         return export_micropython(model_path, out, arch=arch, samples=samples)
     if fmt == "model":

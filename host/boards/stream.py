@@ -3,7 +3,7 @@
 The results file is the stream's memory. A line is written (and flushed to disk) as soon as the
 board answers, so an interrupted stream continues at the first position without a line: no sample
 is lost, none is recorded twice. Sample requests carry a sequence number derived from their position
-(:func:`erbp.board.seq_for_position`), so a sample the board applied but whose answer never arrived
+(:func:`erbp.boards.client.seq_for_position`), so a sample the board applied but whose answer never arrived
 is answered again from the board's cache, not learned twice.
 
 A board that loses its model (reset, power cycle) answers NO_MODEL. The stream then re-deploys its
@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .board import (ERR_NO_MODEL, ERR_NOT_LOADING, ERR_OFFSET, Board, BoardError, BoardRefused,
+from .client import (ERR_NO_MODEL, ERR_NOT_LOADING, ERR_OFFSET, Board, BoardError, BoardRefused,
                     BoardResult, seq_for_position)
 
 RESULT_KEYS = ("prediction", "counts", "events")
@@ -191,7 +191,7 @@ def _recover(board: Board, ckpt: Path, lines: list[dict], x, y, mode: str, base:
 def load_split(dataset: str, split: str, first: int, count: int | None,
                data_dir: str | None = None) -> tuple[object, object]:
     """Rows [first, first + count) of a data set split as (uint8 pixels [N, n_in], labels [N])."""
-    from .datasets import load_dataset
+    from ..data.datasets import load_dataset
 
     ds = load_dataset(dataset, data_dir)
     x, y = (ds.train_x, ds.train_y) if split == "train" else (ds.test_x, ds.test_y)

@@ -24,10 +24,10 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .reference import INFER, MODES, TRAIN, ConfigError, NetConfig, Network, SampleResult
-from .reference import modelfile
-from .reference.modelfile import ModelFileError
-from .reference.params import FIELDS, word_count
+from ...reference import INFER, MODES, TRAIN, ConfigError, NetConfig, Network, SampleResult
+from ...reference import modelfile
+from ...reference.modelfile import ModelFileError
+from ...reference.params import FIELDS, word_count
 
 #: Alignment of every array in the arena (ERBP_ARENA_ALIGN in cport/include/erbp.h; mirrored for
 #: :func:`required_bytes`, tested equal).
@@ -44,7 +44,7 @@ _LIB = None
 
 
 #: "DIR:MODULE" of another build of the binding to use instead of erbp._cport (the sanitizer
-#: tests run the suite against one built by erbp._cport_build.build).
+#: tests run the suite against one built by erbp.engines.c._build.build).
 VARIANT_ENV = "ERBP_CPORT_VARIANT"
 
 
@@ -63,7 +63,7 @@ def _load():
             _LIB = (mod.ffi, mod.lib)
             return _LIB
         try:
-            from . import _cport  # type: ignore[attr-defined]
+            from ... import _cport  # type: ignore[attr-defined]
         except ImportError as e:  # pragma: no cover - depends on the installation
             raise ImportError(
                 "the C engine binding erbp._cport is not built: run `pip install -e .` (or "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cffi import FFI
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 CPORT = ROOT / "cport"
 HEADERS = [CPORT / "include" / "erbp.h", CPORT / "include" / "erbp_params.h"]
 INTMATH = CPORT / "include" / "erbp_intmath.h"

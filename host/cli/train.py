@@ -9,13 +9,13 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from .cli import command_line
-from .configure import make_config, parse_overrides
-from .datasets import DATASETS, load_dataset
-from .expio import resolve_engine
-from .reference import VARIANTS, Network
-from .runs import RunDir
-from .training import (PROTOCOLS, RunOptions, TrainResult, default_epoch_size, open_run,
+from . import command_line
+from ..training.configure import make_config, parse_overrides
+from ..data.datasets import DATASETS, load_dataset
+from ..expio import resolve_engine
+from ..reference import VARIANTS, Network
+from ..training.rundir import RunDir
+from ..training.loop import (PROTOCOLS, RunOptions, TrainResult, default_epoch_size, open_run,
                        run_options, run_training, start_run, stop_on_sigint)
 
 #: Options that define a run; --resume keeps the run's own values and refuses new ones.

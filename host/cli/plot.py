@@ -1,6 +1,6 @@
 """``erbp plot``: figures of a run directory (erbp.plots), as PNG files.
 
-Register in the ``erbp`` command with ``"plot": "erbp.plot_cli:plot"`` in ``erbp.cli.SUBCOMMANDS``.
+Register in the ``erbp`` command with ``"plot": "erbp.cli.plot:plot"`` in ``erbp.cli.SUBCOMMANDS``.
 Every subcommand takes the run directory and writes into ``--out`` (default RUNDIR/plots).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import click
 
-from .plots import FILES
+from ..plots import FILES
 
 plot = click.Group("plot", help="Figures of a run directory (PNG files in RUNDIR/plots).")
 
@@ -29,11 +29,11 @@ _DATA = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Pa
 
 def _run(rundir: Path, out: Path | None, kinds: list[str], data_dir: Path | None = None,
          **kw: Any) -> None:
-    from .plots import load_run, plot_all
+    from ..plots import load_run, plot_all
 
     data = None
     if data_dir is not None and {"rasters", "confusion"} & set(kinds):
-        from .datasets import load_dataset
+        from ..data.datasets import load_dataset
 
         data = load_dataset(load_run(rundir).config.get("dataset", "mnist"), data_dir)
     for kind, path in plot_all(rundir, out, data=data, kinds=kinds, **kw).items():

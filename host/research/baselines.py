@@ -61,10 +61,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .datasets import Dataset
-from .expio import append_jsonl, command_line, now, read_json, read_jsonl, write_json, write_jsonl
-from .reference.config import parse_sizes
-from .training import SampleOrder
+from ..data.datasets import Dataset
+from ..expio import append_jsonl, command_line, now, read_json, read_jsonl, write_json, write_jsonl
+from ..reference.config import parse_sizes
+from ..training.loop import SampleOrder
 
 RULES = ("bp", "fa", "dfa")
 

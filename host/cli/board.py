@@ -22,8 +22,8 @@ from pathlib import Path
 
 import click
 
-from .board import Board, BoardError, default_url
-from .qemu import BOARDS, EmulatorError, image_path, start_board
+from ..boards.client import Board, BoardError, default_url
+from ..boards.emulators import BOARDS, EmulatorError, image_path, start_board
 
 
 def _user_errors(fn):
@@ -216,7 +216,7 @@ def deploy(model: Path, port: str | None, timeout: float, force: bool) -> None:
 def stream(port, mode, dataset, data_dir, split, first, count, out, checkpoint_every, timeout,
            retries, verify) -> None:
     """Stream samples for training or inference; results are appended as they arrive."""
-    from .board_stream import load_split, run_stream
+    from ..boards.stream import load_split, run_stream
 
     split = split or ("train" if mode == "train" else "test")
     x, y = load_split(dataset, split, first, count, data_dir)
@@ -236,8 +236,8 @@ def stream(port, mode, dataset, data_dir, split, first, count, out, checkpoint_e
 
 def _verify(model: Path, lines: list[dict], x, y, mode: str, pulled: bytes | None) -> None:
     """Re-run the stream on the PC (C engine) and compare with the board, bit for bit."""
-    from .board_stream import RESULT_KEYS
-    from .cengine import CNetwork
+    from ..boards.stream import RESULT_KEYS
+    from ..engines.c import CNetwork
 
     net = CNetwork.load(model)
     bad = []
@@ -266,7 +266,7 @@ def _verify(model: Path, lines: list[dict], x, y, mode: str, pulled: bytes | Non
 @_user_errors
 def pull(port: str | None, out: Path, timeout: float) -> None:
     """Read the board's network (weights learned on the chip) back into a model file."""
-    from .reference import modelfile
+    from ..reference import modelfile
 
     with _open(port, timeout) as b:
         b.hello()

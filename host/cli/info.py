@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from .cli_eval import model_path
-from .reference import modelfile
-from .reference.network import Network
+from .eval import model_path
+from ..reference import modelfile
+from ..reference.network import Network
 
 
 def describe(net: Network, path: Path, data: bytes) -> dict[str, Any]:

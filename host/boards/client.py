@@ -2,7 +2,7 @@
 
 A board is anything that speaks the protocol: firmware on a microcontroller (a device path such as
 ``/dev/ttyACM0``), the same firmware under QEMU (``socket://127.0.0.1:PORT``, see
-:mod:`erbp.qemu`), or the host build on a pseudo-terminal (``/dev/pts/N``). Any URL that pyserial's
+:mod:`erbp.boards.emulators`), or the host build on a pseudo-terminal (``/dev/pts/N``). Any URL that pyserial's
 ``serial_for_url`` accepts works.
 
 Every frame is COBS-encoded (PyPI ``cobs``), delimited by 0x00 and closed by a CRC-32 (zlib). Every

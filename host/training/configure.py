@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterable
 
-from .reference import ConfigError, NetConfig
-from .reference.params import FIELD_BY_NAME
+from ..reference import ConfigError, NetConfig
+from ..reference.params import FIELD_BY_NAME
 
 
 def parse_int(text: str, what: str) -> int:

@@ -29,12 +29,12 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import __version__
-from .datasets import Dataset
-from .engines import make_engine, run_batch, to_network
-from .reference import INFER, SEMANTICS_VERSION, TRAIN, Network, rng
-from .reference.network import stream
-from .runs import RunDir, RunDirError, RunState
+from .. import __version__
+from ..data.datasets import Dataset
+from ..engines import make_engine, run_batch, to_network
+from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network, rng
+from ..reference.network import stream
+from .rundir import RunDir, RunDirError, RunState
 
 PROTOCOLS = ("balanced", "sequential")
 ORDER_STREAM = stream(0x80, 0)  # the host's stream kind for the data order

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from .datasets import DATASETS, DatasetError, load_dataset
-from .engines import make_engine
-from .expio import resolve_engine
-from .reference import modelfile
-from .runs import CONFIG, MODEL
-from .training import evaluate as run_evaluation
+from ..data.datasets import DATASETS, DatasetError, load_dataset
+from ..engines import make_engine
+from ..expio import resolve_engine
+from ..reference import modelfile
+from ..training.rundir import CONFIG, MODEL
+from ..training.loop import evaluate as run_evaluation
 
 #: Data set of a model whose run directory is unknown, by its number of inputs.
 DATASET_BY_INPUTS = {784: "mnist", 64: "digits"}

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .reference import NetConfig, Network
+from ..reference import NetConfig, Network
 
 
 class EngineUnavailable(RuntimeError):
@@ -49,17 +49,17 @@ def _load_reference() -> Any:
 
 def _load_c() -> Any:
     try:
-        return importlib.import_module("erbp.cengine").CNetwork
+        return importlib.import_module("erbp.engines.c").CNetwork
     except (ImportError, AttributeError) as e:
         raise EngineUnavailable(f"C engine not built: pip install -e . ({e})") from e
 
 
 def _load_micropython() -> Any:
-    return importlib.import_module("erbp.micropython_port").MicroPythonEngine
+    return importlib.import_module("erbp.engines.micropython").MicroPythonEngine
 
 
 register_engine("python", _load_reference, "the numpy bit-accurate reference (erbp.reference)")
-register_engine("c", _load_c, "the C engine (cport) through cffi (erbp.cengine)")
+register_engine("c", _load_c, "the C engine (cport) through cffi (erbp.engines.c)")
 register_engine("micropython", _load_micropython,
                 "erbp_mp under the MicroPython unix port (subprocess; slow, for verification)")
 

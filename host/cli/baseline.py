@@ -1,7 +1,7 @@
 """``erbp baseline``: train a float (non-spiking) baseline of the paper's table (erbp.baselines).
 
-Register in the ``erbp`` command with ``"baseline": "erbp.cli_baseline:baseline"`` in
-``erbp.cli.SUBCOMMANDS``; also runs as ``python -m erbp.cli_baseline``.
+Register in the ``erbp`` command with ``"baseline": "erbp.cli.baseline:baseline"`` in
+``erbp.cli.SUBCOMMANDS``; also runs as ``python -m erbp.cli.baseline``.
 """
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from .baselines import ACTIVATIONS, RULES, BaselineConfig, BaselineError, run_baseline
-from .datasets import DATASETS, load_dataset
-from .expio import command_line
+from ..research.baselines import ACTIVATIONS, RULES, BaselineConfig, BaselineError, run_baseline
+from ..data.datasets import DATASETS, load_dataset
+from ..expio import command_line
 
 
 @click.command()

@@ -17,24 +17,24 @@ from typing import Any
 
 import click
 
-from .reference import ConfigError
-from .datasets import DatasetError
-from .download import DownloadError
-from .engines import EngineUnavailable
-from .idx import IdxError
-from .reference.intmath import RangeError
-from .reference.modelfile import ModelFileError
-from .runs import RunDirError
+from ..reference import ConfigError
+from ..data.datasets import DatasetError
+from ..data.download import DownloadError
+from ..engines import EngineUnavailable
+from ..data.idx import IdxError
+from ..reference.intmath import RangeError
+from ..reference.modelfile import ModelFileError
+from ..training.rundir import RunDirError
 
 #: Subcommand name -> "module:attribute" of its click command.
 SUBCOMMANDS: dict[str, str] = {
-    "train": "erbp.cli_train:train",
-    "eval": "erbp.cli_eval:evaluate",
-    "info": "erbp.cli_info:info",
-    "export": "erbp.cli_export:export_cmd",
-    "plot": "erbp.plot_cli:plot",
-    "baseline": "erbp.cli_baseline:baseline",
-    "board": "erbp.board_cli:board",
+    "train": "erbp.cli.train:train",
+    "eval": "erbp.cli.eval:evaluate",
+    "info": "erbp.cli.info:info",
+    "export": "erbp.cli.export:export_cmd",
+    "plot": "erbp.cli.plot:plot",
+    "baseline": "erbp.cli.baseline:baseline",
+    "board": "erbp.cli.board:board",
 }
 
 #: Exceptions whose message is all a user needs (printed without a traceback).

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from .cli_eval import model_path
-from .export import FORMATS, export
+from .eval import model_path
+from ..export import FORMATS, export
 
 
 @click.command("export")
@@ -28,8 +28,8 @@ def export_cmd(model: Path, fmt: str, out: Path, name: str, samples: int, data_d
     path = model_path(model)
     smp = None
     if samples > 0:
-        from .datasets import load_dataset
-        from .reference import modelfile
+        from ..data.datasets import load_dataset
+        from ..reference import modelfile
 
         n_in = modelfile.load(path).cfg.n_in
         data = load_dataset("mnist" if n_in == 784 else "digits", data_dir)

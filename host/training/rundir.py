@@ -9,7 +9,7 @@ Layout (every file is replaced atomically: written to ``*.tmp`` then renamed)::
                      model once the run is complete
       state.json     resume bookkeeping that is not in the model: elapsed time, events, the recent
                      training predictions (for the train-error window)
-      metrics.jsonl  one JSON object per evaluation (see erbp.training.train)
+      metrics.jsonl  one JSON object per evaluation (see erbp.training.loop.train)
 
 The model file alone determines the weights of a resumed run (the sample order is a function of
 samples_seen); state.json only makes the metrics of a resumed run continue seamlessly, and is
@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .reference import Network
-from .reference import modelfile
+from ..reference import Network
+from ..reference import modelfile
 
 CONFIG = "config.json"
 MODEL = "model.erbp"

@@ -37,10 +37,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .reference import NetConfig, Network, rng
-from .reference.constants import STREAM_NOISE
-from .reference.intmath import I64
-from .reference.network import init_feedback, init_weights, stream
+from ..reference import NetConfig, Network, rng
+from ..reference.constants import STREAM_NOISE
+from ..reference.intmath import I64
+from ..reference.network import init_feedback, init_weights, stream
 
 F64 = np.float64
 

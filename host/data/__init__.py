@@ -1,0 +1,12 @@
+"""Data sets: MNIST from IDX files (found or downloaded, checksum-verified) and the 8x8 digits.
+
+:mod:`~erbp.data.datasets` (the :class:`Dataset` type, loaders, where MNIST is looked for),
+:mod:`~erbp.data.idx` (the IDX file format), :mod:`~erbp.data.download` (verified mirror
+downloads).
+"""
+from .datasets import DATASETS, Dataset, DatasetError, load_dataset, load_digits, load_mnist
+from .download import DownloadError
+from .idx import IdxError
+
+__all__ = ["DATASETS", "Dataset", "DatasetError", "load_dataset", "load_digits", "load_mnist",
+           "DownloadError", "IdxError"]

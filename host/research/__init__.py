@@ -1,0 +1,9 @@
+"""Research tools: what the fixed-point design costs, measured against float references.
+
+Not part of the on-device product: the benchmarks (``benchmarks/quant_sweep.py``,
+``benchmarks/baseline_table.py``, ``benchmarks/paper_table.py``, ...) and docs/precision.md use
+them. :mod:`~erbp.research.baselines` trains float MLPs with BP, FA and DFA on the paper's protocol
+(also reachable as ``erbp baseline``, the one command that reaches in here);
+:mod:`~erbp.research.float_erbp` is the float twin of the integer network;
+:mod:`~erbp.research.precision` rescales a configuration to other weight and state widths.
+"""
