@@ -5,10 +5,11 @@ Every other engine (cport, the firmware, the MicroPython port) is tested against
 """
 from .config import TOPOLOGIES, VARIANTS, ConfigError, NetConfig, parse_sizes
 from .constants import SEMANTICS_VERSION
+from .errors import ErbpError
 from .intmath import RangeError
 from .network import INFER, MODES, TRAIN, Network, SampleResult, predict
 
 __all__ = [
     "TOPOLOGIES", "VARIANTS", "ConfigError", "NetConfig", "parse_sizes", "SEMANTICS_VERSION",
-    "RangeError", "INFER", "MODES", "TRAIN", "Network", "SampleResult", "predict",
+    "ErbpError", "RangeError", "INFER", "MODES", "TRAIN", "Network", "SampleResult", "predict",
 ]

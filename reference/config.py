@@ -10,6 +10,7 @@ import math
 from typing import Any, Iterable, Mapping
 
 from .constants import MAX_HIDDEN, MAX_LAYERS
+from .errors import ErbpError
 from .params import FIELD_BY_NAME, FIELDS, field_offsets, word_count
 
 #: The networks of the paper's results table, by the name the paper uses.
@@ -25,7 +26,7 @@ TOPOLOGIES: dict[str, tuple[int, ...]] = {
 VARIANTS = ("erbp", "perbp")
 
 
-class ConfigError(ValueError):
+class ConfigError(ErbpError, ValueError):
     """A configuration that breaks a rule of docs/semantics.md (the message names the rule)."""
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ErbpError
+
 I64 = np.int64
 
 
-class RangeError(ArithmeticError):
+class RangeError(ErbpError, ArithmeticError):
     """A value left the width the semantics declares for it (a bug in a config or an engine)."""
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .config import ConfigError, NetConfig
 from .constants import SEMANTICS_VERSION
+from .errors import ErbpError
 from .network import Network
 from .params import word_count
 
@@ -23,7 +24,7 @@ FORMAT_VERSION = 1
 HEADER = struct.Struct("<4sHHIIII")  # magic, format, semantics, size, seed, samples_seen, n_words
 
 
-class ModelFileError(ValueError):
+class ModelFileError(ErbpError, ValueError):
     """A model file that cannot be used; the message says why."""
 
 

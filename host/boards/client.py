@@ -30,6 +30,8 @@ from typing import Callable
 
 from cobs import cobs
 
+from ..errors import ErbpError
+
 PROTOCOL_VERSION = 1
 SEMANTICS_VERSION = 1  # docs/semantics.md (the reference's erbp.reference.SEMANTICS_VERSION)
 
@@ -87,7 +89,7 @@ LOAD_END_REPLY = struct.Struct("<IIIHH")
 ERROR_HEAD = struct.Struct("<HHI")
 
 
-class BoardError(Exception):
+class BoardError(ErbpError):
     """Anything that went wrong talking to a board; the message says what and what to do."""
 
 
@@ -112,7 +114,7 @@ class BoardRefused(BoardError):
         super().__init__(f"board refused {request}: {name} ({message}; value {value})")
 
 
-class FrameError(ValueError):
+class FrameError(BoardError, ValueError):
     """Bytes between two delimiters that are not a valid frame."""
 
 

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ErbpError
+
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
 
@@ -74,7 +76,7 @@ def _die_with_parent() -> None:
         pass
 
 
-class EmulatorError(RuntimeError):
+class EmulatorError(ErbpError, RuntimeError):
     """The emulator or a tool it needs is missing, or it did not start."""
 
 

@@ -4,9 +4,9 @@ To add a subcommand, write a module with a click command and add one line to :da
 (``"name": "erbp.module:attribute"``). Modules are imported only when their command runs (or for
 ``--help``), so a slow or broken one never affects the others.
 
-Errors the user can fix (a missing data directory, a corrupt model file, a bad option value) are
-printed as one line ``Error: ...`` with exit code 1; other exceptions keep their traceback. Set
-ERBP_DEBUG=1 to get tracebacks for user errors too.
+Errors the user can fix (a missing data directory, a corrupt model file, a bad option value: every
+:class:`erbp.errors.ErbpError`) are printed as one line ``Error: ...`` with exit code 1; other
+exceptions keep their traceback. Set ERBP_DEBUG=1 to get tracebacks for user errors too.
 """
 from __future__ import annotations
 
@@ -17,14 +17,7 @@ from typing import Any
 
 import click
 
-from ..reference import ConfigError
-from ..data.datasets import DatasetError
-from ..data.download import DownloadError
-from ..engines import EngineUnavailable
-from ..data.idx import IdxError
-from ..reference.intmath import RangeError
-from ..reference.modelfile import ModelFileError
-from ..training.rundir import RunDirError
+from ..errors import ErbpError
 
 #: Subcommand name -> "module:attribute" of its click command.
 SUBCOMMANDS: dict[str, str] = {
@@ -36,12 +29,6 @@ SUBCOMMANDS: dict[str, str] = {
     "baseline": "erbp.cli.baseline:baseline",
     "board": "erbp.cli.board:board",
 }
-
-#: Exceptions whose message is all a user needs (printed without a traceback).
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    ConfigError, DatasetError, DownloadError, EngineUnavailable, IdxError, ModelFileError,
-    RunDirError, RangeError,
-)
 
 ARGV_KEY = "erbp.argv"
 
@@ -69,7 +56,7 @@ class ErbpGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as e:
+        except ErbpError as e:
             if os.environ.get("ERBP_DEBUG"):
                 raise
             raise click.ClickException(" ".join(str(e).split("\n"))) from e

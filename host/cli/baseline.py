@@ -1,15 +1,12 @@
-"""``erbp baseline``: train a float (non-spiking) baseline of the paper's table (erbp.baselines).
-
-Register in the ``erbp`` command with ``"baseline": "erbp.cli.baseline:baseline"`` in
-``erbp.cli.SUBCOMMANDS``; also runs as ``python -m erbp.cli.baseline``.
-"""
+"""``erbp baseline``: train a float (non-spiking) baseline of the paper's table
+(:mod:`erbp.research.baselines`)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
-from ..research.baselines import ACTIVATIONS, RULES, BaselineConfig, BaselineError, run_baseline
+from ..research.baselines import ACTIVATIONS, RULES, BaselineConfig, run_baseline
 from ..data.datasets import DATASETS, load_dataset
 from ..expio import command_line
 
@@ -49,17 +46,11 @@ def baseline(**o) -> None:
                          lr=o["lr"], batch_size=o["batch_size"], epochs=o["epochs"],
                          epoch_size=o["epoch_size"], seed=o["seed"],
                          test_samples=o["test_samples"])
-    try:
-        r = run_baseline(cfg, data, out=o["out"], log=click.echo, command=command_line(),
-                         threads=o["threads"])
-    except BaselineError as e:
-        raise click.ClickException(str(e)) from e
+    r = run_baseline(cfg, data, out=o["out"], log=click.echo, command=command_line(),
+                     threads=o["threads"])
     s = r.summary
     if s["test_error_last"] is not None:
         click.echo(f"{cfg.topology} {cfg.rule}: test error {100 * s['test_error_last']:.2f} % "
                    f"(mean of the last {min(cfg.average_last, s['epochs_done'])} of "
                    f"{s['epochs_done']} epochs), {s['time_s']:.0f} s; {o['out']}/summary.json")
 
-
-if __name__ == "__main__":
-    baseline()

@@ -22,18 +22,19 @@ from pathlib import Path
 
 import click
 
-from ..boards.client import Board, BoardError, default_url
-from ..boards.emulators import BOARDS, EmulatorError, image_path, start_board
+from ..boards.client import Board, default_url
+from ..boards.emulators import BOARDS, image_path, start_board
 
 
 def _user_errors(fn):
-    """Print board, emulator and stream errors as one line (exit code 1)."""
+    """Print an OSError (a port or file that cannot be opened) as one line (exit code 1); board,
+    emulator and stream errors are ErbpErrors, which the ``erbp`` group prints so."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (BoardError, EmulatorError, OSError) as e:
+        except OSError as e:
             raise click.ClickException(str(e)) from None
 
     return wrapper

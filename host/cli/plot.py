@@ -1,6 +1,5 @@
-"""``erbp plot``: figures of a run directory (erbp.plots), as PNG files.
+"""``erbp plot``: figures of a run directory (:mod:`erbp.plots`), as PNG files.
 
-Register in the ``erbp`` command with ``"plot": "erbp.cli.plot:plot"`` in ``erbp.cli.SUBCOMMANDS``.
 Every subcommand takes the run directory and writes into ``--out`` (default RUNDIR/plots).
 """
 from __future__ import annotations
@@ -92,6 +91,3 @@ def plot_confusion_cmd(rundir: Path, out: Path | None, test_samples: int, engine
     """Confusion matrix on the first test samples."""
     _run(rundir, out, ["confusion"], data_dir, n_test=test_samples, engine=engine)
 
-
-if __name__ == "__main__":
-    plot()

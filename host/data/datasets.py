@@ -28,6 +28,7 @@ import numpy as np
 
 from .download import DownloadError, fetch, parse_mirrors
 from .idx import IdxError, decompress, read_idx
+from ..errors import ErbpError
 
 DATA_ENV = "ERBP_DATA"
 MIRRORS_ENV = "ERBP_MNIST_MIRRORS"
@@ -51,7 +52,7 @@ MNIST_FILES: dict[str, tuple[str, str, int]] = {
 }
 
 
-class DatasetError(RuntimeError):
+class DatasetError(ErbpError, RuntimeError):
     """A data set that cannot be loaded; the message says why and what to do."""
 
 

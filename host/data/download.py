@@ -16,10 +16,12 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ..errors import ErbpError
+
 CHUNK = 1 << 16
 
 
-class DownloadError(RuntimeError):
+class DownloadError(ErbpError, RuntimeError):
     """No mirror delivered a verified file; the message says what each mirror did."""
 
 

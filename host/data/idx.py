@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ErbpError
+
 #: IDX element type code -> numpy dtype (big-endian where it matters).
 IDX_TYPES: dict[int, str] = {
     0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8",
@@ -21,7 +23,7 @@ IDX_TYPES: dict[int, str] = {
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class IdxError(ValueError):
+class IdxError(ErbpError, ValueError):
     """An IDX file that cannot be used; the message names the file and the reason."""
 
 

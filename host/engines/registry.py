@@ -18,9 +18,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ..reference import NetConfig, Network
+from ..errors import ErbpError
 
 
-class EngineUnavailable(RuntimeError):
+class EngineUnavailable(ErbpError, RuntimeError):
     """The engine asked for is not known or not built (the message says how to get it)."""
 
 

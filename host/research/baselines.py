@@ -65,6 +65,7 @@ from ..data.datasets import Dataset
 from ..expio import append_jsonl, command_line, now, read_json, read_jsonl, write_json, write_jsonl
 from ..reference.config import parse_sizes
 from ..training.loop import SampleOrder
+from ..errors import ErbpError
 
 RULES = ("bp", "fa", "dfa")
 
@@ -85,7 +86,7 @@ METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 
 
-class BaselineError(RuntimeError):
+class BaselineError(ErbpError, RuntimeError):
     """A baseline run that cannot be started or resumed; the message says why."""
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..reference import Network
 from ..reference import modelfile
+from ..errors import ErbpError
 
 CONFIG = "config.json"
 MODEL = "model.erbp"
@@ -32,7 +33,7 @@ STATE = "state.json"
 METRICS = "metrics.jsonl"
 
 
-class RunDirError(RuntimeError):
+class RunDirError(ErbpError, RuntimeError):
     """A run directory that cannot be created, opened or resumed; the message says why."""
 
 

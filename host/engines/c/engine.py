@@ -28,6 +28,7 @@ from ...reference import INFER, MODES, TRAIN, ConfigError, NetConfig, Network, S
 from ...reference import modelfile
 from ...reference.modelfile import ModelFileError
 from ...reference.params import FIELDS, word_count
+from ...errors import ErbpError
 
 #: Alignment of every array in the arena (ERBP_ARENA_ALIGN in cport/include/erbp.h; mirrored for
 #: :func:`required_bytes`, tested equal).
@@ -81,7 +82,7 @@ def available() -> bool:
     return True
 
 
-class CEngineError(RuntimeError):
+class CEngineError(ErbpError, RuntimeError):
     """An error status from the C engine that is not a configuration, file or argument error."""
 
 
