@@ -22,7 +22,8 @@ from typing import Any
 
 from erbp.research.baselines import PAPER_TABLE1, RULES, BaselineConfig, run_baseline
 from erbp.data.datasets import load_dataset
-from erbp.expio import command_line, machine, now, write_json, write_text_atomic
+from erbp.fileio import write_json, write_text_atomic
+from erbp.provenance import command_line, machine, now
 from erbp.reference import TOPOLOGIES
 
 HERE = Path(__file__).resolve().parent
@@ -76,9 +77,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          "config": dataclasses.asdict(cfg)})
     result = {"benchmark": "baseline_table", "command": cmd, "time": now(),
               "machine": machine(), "rows": rows}
-    write_json(a.results / "baseline_table.json", result)
+    write_json(a.results / "baseline_table.json", result, parents=True)
     md = markdown(rows, cmd)
-    write_text_atomic(a.results / "baseline_table.md", md)
+    write_text_atomic(a.results / "baseline_table.md", md, parents=True)
     print()
     print(md)
     return result

@@ -22,7 +22,7 @@ import numpy as np
 
 from erbp.data.datasets import load_dataset
 from erbp.engines import make_engine
-from erbp.expio import command_line, now
+from erbp.provenance import command_line, now
 from erbp.reference import INFER, Network, modelfile
 
 

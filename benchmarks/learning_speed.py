@@ -32,8 +32,9 @@ from erbp.research.baselines import BaselineConfig, blas_threads, evaluate as an
     train_positions
 from erbp.training.configure import make_config, parse_overrides
 from erbp.data.datasets import load_dataset
-from erbp.expio import command_line, machine, now, read_json, resolve_engine, write_json, \
-    write_text_atomic
+from erbp.engines import resolve_engine
+from erbp.fileio import read_json, write_json, write_text_atomic
+from erbp.provenance import command_line, machine, now
 from erbp.reference import Network, modelfile
 from erbp.training import SampleOrder, evaluate, train
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      "test_samples": ev.n, "train_s": round(t_train, 3),
                      "eval_s": round(t_eval, 3), "train_events": res.state.events,
                      "time": now()}
-        write_json(p, points[m])
+        write_json(p, points[m], parents=True)
         print(f"  {m:>6} samples: test error {100 * ev.error:.2f} % on {ev.n} "
               f"(train {t_train:.1f} s, test {t_eval:.1f} s)")
 
@@ -136,9 +137,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rows.append(row)
     result = {"benchmark": "learning_speed", "command": cmd, "time": now(),
               "machine": machine(), "settings": settings, "rows": rows}
-    write_json(a.results / f"learning_speed_{tag}.json", result)
+    write_json(a.results / f"learning_speed_{tag}.json", result, parents=True)
     md = markdown(result)
-    write_text_atomic(a.results / f"learning_speed_{tag}.md", md)
+    write_text_atomic(a.results / f"learning_speed_{tag}.md", md, parents=True)
     print()
     print(md)
     return result
@@ -154,7 +155,7 @@ def _check_settings(work: Path, settings: dict[str, Any]) -> None:
             sys.exit(f"{work} holds results of other settings ({', '.join(diff)}): pass --tag "
                      f"or delete it")
     else:
-        write_json(f, settings)
+        write_json(f, settings, parents=True)
 
 
 def _ann_curve(work: Path, rule: str, topology: str, seed: int, data: Any, order: SampleOrder,
@@ -174,7 +175,7 @@ def _ann_curve(work: Path, rule: str, topology: str, seed: int, data: Any, order
             train_positions(model, data, order, pos, m, cfg.batch_size, cfg.lr)
             pos = m
             out[m] = round(100 * ann_evaluate(model, data, n_test), 3)
-    write_json(f, out)
+    write_json(f, out, parents=True)
     print(f"  float {rule}: " + ", ".join(f"{m}: {e:.2f} %" for m, e in out.items())
           + f" ({time.monotonic() - t0:.1f} s)")
     return out

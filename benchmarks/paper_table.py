@@ -46,7 +46,8 @@ from typing import Any
 from erbp.research.baselines import PAPER_TABLE1
 from erbp.training.configure import make_config, parse_overrides
 from erbp.data.datasets import load_dataset
-from erbp.expio import command_line, machine, now, read_json, write_json, write_text_atomic
+from erbp.fileio import read_json, write_json, write_text_atomic
+from erbp.provenance import command_line, machine, now
 from erbp.reference import Network
 from erbp.training.rundir import RunDir, RunState
 from erbp.training import PAPER_EPOCH, RunOptions, evaluate, start_run, train
@@ -314,8 +315,8 @@ def table(a: argparse.Namespace, cmd: str) -> None:
     rows = merge_recorded(collect(a), a.out / "paper_table.json")
     md = markdown(rows, baselines(a.baselines), a.average)
     result = {"benchmark": "paper_table", "command": cmd, "time": now(), "rows": rows}
-    write_json(a.out / "paper_table.json", result)
-    write_text_atomic(a.out / "paper_table.md", md + f"\nCommand: `{cmd}`\n")
+    write_json(a.out / "paper_table.json", result, parents=True)
+    write_text_atomic(a.out / "paper_table.md", md + f"\nCommand: `{cmd}`\n", parents=True)
     print(md)
     if a.doc is not None:
         text = a.doc.read_text()

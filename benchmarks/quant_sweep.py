@@ -31,8 +31,9 @@ from typing import Any
 
 from erbp.research.baselines import PAPER_TABLE1
 from erbp.data.datasets import load_dataset
-from erbp.expio import command_line, machine, now, read_json, resolve_engine, write_json, \
-    write_text_atomic
+from erbp.engines import resolve_engine
+from erbp.fileio import read_json, write_json, write_text_atomic
+from erbp.provenance import command_line, machine, now
 from erbp.research.float_erbp import FloatNetwork
 from erbp.research.precision import rescale
 from erbp.reference import NetConfig, Network
@@ -124,15 +125,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      **run_point(cfg, kind, a.seed, data, n, n_test, eng, a.batch_size),
                      "notes": notes, "config": cfg.as_dict(), "command": cmd, "time": now(),
                      "machine": machine()}
-                write_json(f, p)
+                write_json(f, p, parents=True)
                 print(f"  {name}: {p['test_error_pct']:.2f} % ({p['train_s']:.1f} s training)")
             points.append(p)
     result = {"benchmark": "quant_sweep", "command": cmd, "time": now(),
               "points": [{k: v for k, v in p.items() if k not in ("config", "machine")}
                          for p in points]}
-    write_json(a.results / f"{a.name}.json", result)
+    write_json(a.results / f"{a.name}.json", result, parents=True)
     md = markdown(points, n_test, cmd)
-    write_text_atomic(a.results / f"{a.name}.md", md)
+    write_text_atomic(a.results / f"{a.name}.md", md, parents=True)
     plot(points, a.plot, n_test)
     print()
     print(md)

@@ -20,7 +20,7 @@ import numpy as np
 
 from erbp.engines.c import CNetwork
 from erbp.data.datasets import load_mnist
-from erbp.expio import command_line
+from erbp.provenance import command_line
 from erbp.reference import INFER, TRAIN, NetConfig
 
 

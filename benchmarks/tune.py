@@ -40,7 +40,8 @@ import numpy as np
 from erbp.training.configure import make_config, parse_overrides
 from erbp.data.datasets import Dataset, load_dataset
 from erbp.engines import make_engine, to_network
-from erbp.expio import command_line, machine, now, read_json, write_json
+from erbp.fileio import read_json, write_json
+from erbp.provenance import command_line, machine, now
 from erbp.reference import INFER, Network, modelfile
 from erbp.research.precision import rescale
 from erbp.training import train
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     if todo:
         with mp.get_context("fork").Pool(max(1, min(a.jobs, len(todo)))) as pool:
             for r in pool.imap_unordered(run_cand, todo):
-                write_json(where / f"{r['name']}.json", r)
+                write_json(where / f"{r['name']}.json", r, parents=True)
                 results.append(r)
     results.sort(key=lambda r: r.get("last3_error_pct", r["final_error_pct"]))
     print()

@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .expio import read_jsonl
+from .fileio import read_jsonl
 from .reference import INFER, Network
 from .reference import modelfile
 from .training.rundir import CONFIG, METRICS, MODEL

@@ -16,6 +16,7 @@ import numpy as np
 from .config import ConfigError, NetConfig
 from .constants import SEMANTICS_VERSION
 from .errors import ErbpError
+from .fileio import write_bytes_atomic
 from .network import Network
 from .params import word_count
 
@@ -115,11 +116,8 @@ def loads(data: bytes) -> Network:
 
 
 def save(net: Network, path: str | os.PathLike) -> None:
-    """Write a model file atomically (a temporary file renamed over the target)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(dumps(net))
-    os.replace(tmp, path)
+    """Write a model file atomically (:func:`erbp.reference.fileio.write_bytes_atomic`)."""
+    write_bytes_atomic(path, dumps(net))
 
 
 def load(path: str | os.PathLike) -> Network:

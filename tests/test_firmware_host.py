@@ -335,7 +335,7 @@ def test_stream_recovers_after_reset(b, tmp_path):
 def test_board_cli(host_board, tmp_path, digits):
     from click.testing import CliRunner
 
-    from erbp.cli.board import board
+    from erbp.cli import main
     from erbp.engines.c import CNetwork
     from erbp.reference import NetConfig
 
@@ -343,25 +343,25 @@ def test_board_cli(host_board, tmp_path, digits):
     CNetwork.create(NetConfig.default("64-16-10", "erbp"), seed=9).save(model)
     run = CliRunner().invoke
     port = ["--port", host_board.url]
-    r = run(board, ["info", *port])
+    r = run(main, ["board", "info", *port])
     assert r.exit_code == 0 and "protocol   1, semantics 1" in r.output, r.output
-    r = run(board, ["deploy", str(model), *port, "--force"])
+    r = run(main, ["board", "deploy", str(model), *port, "--force"])
     assert r.exit_code == 0 and "deployed" in r.output, r.output
-    r = run(board, ["deploy", str(model), *port])
+    r = run(main, ["board", "deploy", str(model), *port])
     assert r.exit_code == 0 and "already holds" in r.output, r.output
     out = tmp_path / "s.jsonl"
-    r = run(board, ["stream", *port, "--mode", "train", "--dataset", "digits", "--count", "20",
-                    "--out", str(out), "--verify", str(model)])
+    r = run(main, ["board", "stream", *port, "--mode", "train", "--dataset", "digits",
+                   "--count", "20", "--out", str(out), "--verify", str(model)])
     assert r.exit_code == 0 and "20 samples" in r.output, r.output
     assert "weights are bit-identical" in r.output
     assert len(out.read_text().splitlines()) == 20
-    r = run(board, ["pull", *port, "--out", str(tmp_path / "p.erbp")])
+    r = run(main, ["board", "pull", *port, "--out", str(tmp_path / "p.erbp")])
     assert r.exit_code == 0 and "20 samples seen" in r.output, r.output
-    r = run(board, ["info", "--port", "/dev/nonexistent-erbp"])
+    r = run(main, ["board", "info", "--port", "/dev/nonexistent-erbp"])
     assert r.exit_code == 1 and "cannot open" in r.output
-    r = run(board, ["list"])
+    r = run(main, ["board", "list"])
     assert r.exit_code == 0 and "netduinoplus2" in r.output
-    r = run(board, ["flash", "netduinoplus2", "--dry-run"])
+    r = run(main, ["board", "flash", "netduinoplus2", "--dry-run"])
     assert r.exit_code == 0 and "pyocd flash -t stm32f405rg" in r.output
 
 

@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..fileio import write_bytes_atomic
 from .client import (ERR_NO_MODEL, ERR_NOT_LOADING, ERR_OFFSET, Board, BoardError, BoardRefused,
                     BoardResult, seq_for_position)
 
@@ -56,15 +57,6 @@ def read_results(path: Path) -> list[dict]:
             raise StreamError(f"{path}: line {i + 1} records position {line.get('pos')}, expected "
                               f"{i}: not a results file of one stream")
     return lines
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def run_stream(board: Board, x, y, mode: str, out: Path, *, first_index: int | None = None,
@@ -102,7 +94,7 @@ def run_stream(board: Board, x, y, mode: str, out: Path, *, first_index: int | N
         base = 0 if first_index is None else first_index
     ckpt = checkpoint_path(out)
     if checkpoint_every > 0 and (not lines or not ckpt.exists()) and caps.model_loaded:
-        _write_atomic(ckpt, board.read_model())
+        write_bytes_atomic(ckpt, board.read_model())
     recoveries = 0
     bar = None
     if progress:
@@ -159,7 +151,7 @@ def run_stream(board: Board, x, y, mode: str, out: Path, *, first_index: int | N
                 bar.update(1)
             pos += 1
             if mode == "train" and checkpoint_every > 0 and pos % checkpoint_every == 0 and pos < n:
-                _write_atomic(ckpt, board.read_model())
+                write_bytes_atomic(ckpt, board.read_model())
     if bar:
         bar.close()
     return lines

@@ -8,7 +8,7 @@ import click
 
 from ..research.baselines import ACTIVATIONS, RULES, BaselineConfig, run_baseline
 from ..data.datasets import DATASETS, load_dataset
-from ..expio import command_line
+from ..provenance import command_line
 
 
 @click.command()

@@ -23,6 +23,7 @@ from pathlib import Path
 import click
 
 from ..boards.client import Board, default_url
+from ..fileio import write_bytes_atomic
 from ..boards.emulators import BOARDS, image_path, start_board
 
 
@@ -273,9 +274,7 @@ def pull(port: str | None, out: Path, timeout: float) -> None:
         b.hello()
         data = b.read_model()
     net = modelfile.loads(data)  # validated again on the PC
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(out)
+    write_bytes_atomic(out, data)
     click.echo(f"pulled {len(data)} bytes ({'-'.join(map(str, net.cfg.sizes))}, "
                f"{net.samples_seen} samples seen) into {out}")
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from ..data.datasets import DATASETS, DatasetError, load_dataset
-from ..engines import make_engine
-from ..expio import resolve_engine
+from ..engines import make_engine, resolve_engine
 from ..reference import modelfile
 from ..training.rundir import CONFIG, MODEL
 from ..training.loop import evaluate as run_evaluation

@@ -12,7 +12,7 @@ from click.core import ParameterSource
 from . import command_line
 from ..training.configure import make_config, parse_overrides
 from ..data.datasets import DATASETS, load_dataset
-from ..expio import resolve_engine
+from ..engines import resolve_engine
 from ..reference import VARIANTS, Network
 from ..training.rundir import RunDir
 from ..training.loop import (PROTOCOLS, RunOptions, TrainResult, default_epoch_size, open_run,

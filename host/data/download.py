@@ -1,28 +1,32 @@
 """Download a file from a list of mirrors, verified by SHA-256, written atomically.
 
 Each mirror is a base URL (``https://...``, ``http://...`` or ``file:///...``); the file's URL is
-the base joined with its name. A download goes to a temporary file beside the target, is verified,
-and only then renamed over the target (so an interrupted or bad download never leaves a file under
-the final name). On any failure (network error, HTTP error, checksum mismatch) the next mirror is
-tried; when all fail, :class:`DownloadError` lists what each mirror did.
+the base joined with its name. A download goes to a temporary file beside the target
+(:func:`erbp.fileio.open_atomic`), is verified, and only then renamed over the target (so an
+interrupted or bad download never leaves a file under the final name). On any failure (network
+error, HTTP error, checksum mismatch) the next mirror is tried; when all fail, :class:`DownloadError` lists what each mirror did.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Callable, Sequence
 
 from ..errors import ErbpError
+from ..fileio import open_atomic
 
 CHUNK = 1 << 16
 
 
 class DownloadError(ErbpError, RuntimeError):
     """No mirror delivered a verified file; the message says what each mirror did."""
+
+
+class _Rejected(Exception):
+    """A download that arrived but failed verification (the message says why)."""
 
 
 def sha256_file(path: Path) -> str:
@@ -67,25 +71,22 @@ def fetch(name: str, dest_dir: str | os.PathLike, mirrors: Sequence[str], sha256
         url = join_url(base, name)
         if log is not None:
             log(f"downloading {url}")
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest_dir)
-        tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            with open_atomic(target) as out, urllib.request.urlopen(url, timeout=timeout) as resp:
                 for block in iter(lambda: resp.read(CHUNK), b""):
                     out.write(block)
-            got = digest(tmp)
-            if got != sha256:
-                failures.append(f"{url}: SHA-256 mismatch (got {got[:16]}..., expected "
-                                f"{sha256[:16]}...)")
-                continue
-            os.replace(tmp, target)
+                out.flush()
+                got = digest(Path(out.name))
+                if got != sha256:  # leaves the block: the download is thrown away
+                    raise _Rejected(f"{url}: SHA-256 mismatch (got {got[:16]}..., expected "
+                                    f"{sha256[:16]}...)")
             return target
+        except _Rejected as e:
+            failures.append(str(e))
         except urllib.error.HTTPError as e:
             failures.append(f"{url}: HTTP {e.code} {e.reason}")
         except urllib.error.URLError as e:
             failures.append(f"{url}: {e.reason}")
         except (OSError, ValueError) as e:  # timeouts, resets, bad URLs, corrupt content
             failures.append(f"{url}: {e}")
-        finally:
-            tmp.unlink(missing_ok=True)
     raise DownloadError(f"could not download {name} from any mirror: " + "; ".join(failures))

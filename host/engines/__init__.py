@@ -5,7 +5,7 @@
 script of its binding), the MicroPython subprocess engine in :mod:`erbp.engines.micropython`.
 """
 from .registry import (ENGINES, EngineSpec, EngineUnavailable, engine_class, make_engine,
-                       register_engine, run_batch, to_network)
+                       register_engine, resolve_engine, run_batch, to_network)
 
 __all__ = ["ENGINES", "EngineSpec", "EngineUnavailable", "engine_class", "make_engine",
-           "register_engine", "run_batch", "to_network"]
+           "register_engine", "resolve_engine", "run_batch", "to_network"]

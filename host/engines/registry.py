@@ -74,6 +74,19 @@ def engine_class(name: str) -> Any:
     return spec.load()
 
 
+def resolve_engine(name: str) -> str:
+    """An engine name for :func:`make_engine`: ``auto`` becomes "c" if the C engine is built, else
+    "python"; another name is checked (EngineUnavailable if unknown or not built)."""
+    if name != "auto":
+        engine_class(name)
+        return name
+    try:
+        engine_class("c")
+        return "c"
+    except EngineUnavailable:
+        return "python"
+
+
 def make_engine(name: str, net_or_cfg: Network | NetConfig, seed: int | None = None) -> Any:
     """An engine object of the named kind.
 

@@ -62,7 +62,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data.datasets import Dataset
-from ..expio import append_jsonl, command_line, now, read_json, read_jsonl, write_json, write_jsonl
+from ..fileio import append_jsonl, open_atomic, read_json, read_jsonl, write_json, write_jsonl
+from ..provenance import command_line, now
 from ..reference.config import parse_sizes
 from ..training.loop import SampleOrder
 from ..errors import ErbpError
@@ -415,10 +416,8 @@ def _open_run(run: Path, cfg: BaselineConfig, model: MLP, command: str | None
 
 def _save_checkpoint(run: Path, model: MLP, epoch: int) -> None:
     """checkpoint.npz (every array plus ``_epoch``), atomically."""
-    tmp = run / (CHECKPOINT + ".tmp")
-    with open(tmp, "wb") as f:
+    with open_atomic(run / CHECKPOINT) as f:
         np.savez(f, _epoch=np.array(epoch), **model.state())
-    os.replace(tmp, run / CHECKPOINT)
 
 
 def load_model(run: str | os.PathLike) -> tuple[MLP, BaselineConfig, int]:

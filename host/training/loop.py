@@ -23,7 +23,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -32,6 +31,7 @@ import numpy as np
 from .. import __version__
 from ..data.datasets import Dataset
 from ..engines import make_engine, run_batch, to_network
+from ..provenance import now
 from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network, rng
 from ..reference.network import stream
 from .rundir import RunDir, RunDirError, RunState
@@ -310,7 +310,7 @@ def start_run(out: str | Path, net: Network, options: RunOptions,
     configuration and seed, ``extra`` fields such as topology and overrides, the command line)
     and an initial checkpoint."""
     config = {"erbp_version": __version__, "semantics_version": SEMANTICS_VERSION,
-              "command": command, "created": _now(), "seed": net.seed,
+              "command": command, "created": now(), "seed": net.seed,
               **(extra or {}), "options": asdict(options), "net_config": net.cfg.as_dict(),
               "resumed": []}
     run = RunDir.create(out, config)
@@ -353,7 +353,7 @@ def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None
     run.truncate_metrics(net.samples_seen)
     config["options"] = asdict(options)
     config.setdefault("resumed", []).append(
-        {"command": command, "time": _now(), "samples_seen": net.samples_seen,
+        {"command": command, "time": now(), "samples_seen": net.samples_seen,
          "changes": changes})
     run.write_config(config)
     return run, net, state, options
@@ -370,7 +370,3 @@ def run_training(run: RunDir, net: Network, data: Dataset, options: RunOptions,
                  train_eval_samples=options.train_eval_samples, run=run,
                  checkpoint_every=options.checkpoint_every or None, state=state,
                  batch_size=batch_size, progress=progress, stop=stop)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

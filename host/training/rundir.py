@@ -1,6 +1,6 @@
 """The run directory of ``erbp train``: its files, its checkpoint and its resume bookkeeping.
 
-Layout (every file is replaced atomically: written to ``*.tmp`` then renamed)::
+Layout (every file is replaced atomically, :mod:`erbp.fileio`; metrics.jsonl is appended to)::
 
     RUNDIR/
       config.json    what the run is: data set, topology, variant, seed, protocol, overrides,
@@ -26,6 +26,7 @@ from typing import Any
 from ..reference import Network
 from ..reference import modelfile
 from ..errors import ErbpError
+from ..fileio import append_jsonl, read_jsonl, write_json, write_jsonl
 
 CONFIG = "config.json"
 MODEL = "model.erbp"
@@ -48,13 +49,6 @@ class RunState:
     elapsed_s: float = 0.0
     events: int = 0
     recent: str = ""
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a text file via a temporary file renamed over the target."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 class RunDir:
@@ -104,13 +98,13 @@ class RunDir:
             raise RunDirError(f"cannot read {self.config_path}: {e}") from e
 
     def write_config(self, config: dict[str, Any]) -> None:
-        write_atomic(self.config_path, json.dumps(config, indent=2) + "\n")
+        write_json(self.config_path, config)
 
     def save_checkpoint(self, net: Network, state: RunState) -> None:
         """Write model.erbp, then state.json (both atomically)."""
         modelfile.save(net, self.model_path)
         state.samples_seen = net.samples_seen
-        write_atomic(self.state_path, json.dumps(asdict(state)) + "\n")
+        write_json(self.state_path, asdict(state), indent=None)
 
     def load_checkpoint(self) -> tuple[Network, RunState]:
         """The checkpointed network and its bookkeeping (a fresh RunState if state.json is
@@ -125,17 +119,14 @@ class RunDir:
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one JSON line to metrics.jsonl."""
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_jsonl(self.metrics_path, record)
 
     def truncate_metrics(self, samples_seen: int) -> None:
         """Drop the records made after ``samples_seen`` (a resumed run makes them again)."""
         keep = [r for r in self.read_metrics() if r.get("samples_seen", 0) <= samples_seen]
         if self.metrics_path.exists():
-            write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in keep))
+            write_jsonl(self.metrics_path, keep)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every record of metrics.jsonl (empty if there is none)."""
-        if not self.metrics_path.exists():
-            return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+        return read_jsonl(self.metrics_path)

@@ -29,6 +29,7 @@ from ...reference import modelfile
 from ...reference.modelfile import ModelFileError
 from ...reference.params import FIELDS, word_count
 from ...errors import ErbpError
+from ...fileio import write_bytes_atomic
 
 #: Alignment of every array in the arena (ERBP_ARENA_ALIGN in cport/include/erbp.h; mirrored for
 #: :func:`required_bytes`, tested equal).
@@ -282,10 +283,7 @@ class CNetwork:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write a model file atomically."""
-        tmp = f"{path}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(self.dumps())
-        os.replace(tmp, path)
+        write_bytes_atomic(path, self.dumps())
 
     # --- properties -----------------------------------------------------------------------------
     @property
