@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                     c0 = cpu_ns(eng.pid)
                     r = eng.run_samples(XX[:n], None if yy is None else yy[:n], mode, 0)
                     cpu_us = (cpu_ns(eng.pid) - c0) / 1e3
-                    runs[mode].append((cpu_us, r["us"], int(r["events"].sum())))
+                    runs[mode].append((cpu_us, eng.batch_us, r.total_events))
         for mode, rs in runs.items():
             events = rs[0][2]
             assert all(e == events for *_, e in rs), "runs differ: not deterministic?"

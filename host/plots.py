@@ -281,17 +281,10 @@ def plot_confusion(m: np.ndarray, out: str | os.PathLike, title: str = "") -> Pa
 def predict(net: Network, x: np.ndarray, labels: np.ndarray, engine: str = "auto") -> np.ndarray:
     """Predictions of ``net`` for test samples ``x`` (sample index = position), with the named
     engine ("auto": the C engine if it is built, else the reference). Weights are unchanged."""
-    from .engines import EngineUnavailable, make_engine, run_batch
+    from .engines import make_engine, resolve_engine
 
-    if engine == "auto":
-        try:
-            eng = make_engine("c", net.copy())
-        except EngineUnavailable:
-            eng = net.copy()
-    else:
-        eng = make_engine(engine, net.copy())
-    preds, _ = run_batch(eng, x, labels, INFER, 0)
-    return preds
+    eng = make_engine(resolve_engine(engine), net.copy())
+    return eng.run_samples(x, labels, INFER, 0).predictions
 
 
 # --- receptive fields -----------------------------------------------------------------------------

@@ -31,12 +31,14 @@ def erbp_modules() -> list[str]:
 
 
 def exception_classes() -> dict[str, type[BaseException]]:
-    """Every exception class defined in a module of the erbp package, by qualified name."""
+    """Every public exception class defined in a module of the erbp package, by qualified name
+    (a private one, ``_Name``, is caught inside its module and never reaches a user)."""
     out = {}
     for name in erbp_modules():
         mod = importlib.import_module(name)
         for _, obj in inspect.getmembers(mod, inspect.isclass):
-            if issubclass(obj, BaseException) and obj.__module__ == name:
+            if (issubclass(obj, BaseException) and obj.__module__ == name
+                    and not obj.__name__.startswith("_")):
                 out[f"{name}.{obj.__qualname__}"] = obj
     return out
 

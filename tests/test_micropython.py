@@ -457,7 +457,8 @@ def test_engine_interface_and_errors(micropython_exe):
             assert np.array_equal(snap[k], rsnap[k]), k
         assert eng.to_network().samples_seen == 1
         res = eng.run_samples(np.tile(px, (3, 1)), np.array([0, 1, 2]), TRAIN, 1)
-        assert res["predictions"].shape == (3,) and eng.samples_seen == 4
+        assert res.predictions.shape == (3,) and res.counts.shape == (3, 3)
+        assert eng.samples_seen == 4
         with pytest.raises(mpp.MicroPythonError, match="label"):
             eng.run_sample(px, 3, TRAIN)
         with pytest.raises(mpp.MicroPythonError, match="expected 12 pixels"):
@@ -564,7 +565,7 @@ def test_mnist_training_and_inference_bit_exact(mnist_dir, micropython_exe):
         ev = 0
         for i in range(len(X)):
             ev += ref.run_sample(X[i], int(y[i]), TRAIN).events
-        assert res["events"].sum() == ev
+        assert res.total_events == ev
         assert eng.samples_seen == ref.samples_seen == start + 24
         got = eng.to_network()
         for l in range(cfg.n_layers):
@@ -573,9 +574,10 @@ def test_mnist_training_and_inference_bit_exact(mnist_dir, micropython_exe):
         assert eng.dumps() == modelfile.dumps(ref)
         inf = eng.run_samples(Xt, None, INFER, 0)
         want = [ref.run_sample(Xt[i], -1, INFER, i) for i in range(len(Xt))]
-        assert inf["predictions"].tolist() == [r.prediction for r in want]
-        assert inf["events"].tolist() == [r.events for r in want]
-        assert len(set(inf["predictions"].tolist())) > 1
+        assert inf.predictions.tolist() == [r.prediction for r in want]
+        assert inf.counts.tolist() == [r.counts.tolist() for r in want]
+        assert inf.events.tolist() == [r.events for r in want]
+        assert len(set(inf.predictions.tolist())) > 1
     with mpp.MicroPythonEngine.from_network(ref, backend="plain") as eng:
         res = eng.run_samples(X[:2], y[:2], TRAIN, start + 24)
         for i in range(2):

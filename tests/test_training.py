@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from erbp import engines
-from erbp.engines import EngineUnavailable, make_engine, register_engine, run_batch
+from erbp.engines import BatchResult, EngineUnavailable, make_engine, register_engine
 from erbp.reference import INFER, TRAIN, NetConfig, Network, modelfile
 from erbp.training import (RunOptions, SampleOrder, balanced_epoch, default_epoch_size,
                            evaluate, open_run, run_training, start_run, train)
@@ -173,6 +173,7 @@ class BatchEngine:
     """A stand-in for an engine with a batch path (like the C engine), wrapping the reference."""
 
     calls: list[tuple[str, int, int]] = []
+    max_batch = None
 
     def __init__(self, net: Network):
         self.net = net
@@ -188,13 +189,16 @@ class BatchEngine:
     def to_network(self):
         return self.net.copy()
 
+    cfg = property(lambda self: self.net.cfg)
     seed = property(lambda self: self.net.seed)
     samples_seen = property(lambda self: self.net.samples_seen)
 
-    def run_samples(self, X, labels, mode, start_index):
+    def run_samples(self, X, labels=None, mode=INFER, start_index=None):
         BatchEngine.calls.append((mode, start_index, len(X)))
-        return [self.net.run_sample(x, int(y), mode, sample=start_index + i)
-                for i, (x, y) in enumerate(zip(X, labels))]
+        return BatchResult.from_samples([self.net.run_sample(x, int(y), mode,
+                                                             sample=start_index + i)
+                                         for i, (x, y) in enumerate(zip(X, labels))],
+                                        self.net.cfg.n_out)
 
 
 @pytest.fixture
@@ -216,20 +220,11 @@ def test_batch_path_gives_the_same_weights(digits, batch_engine):
     assert (INFER, 0, 3) in BatchEngine.calls
 
 
-def test_run_batch_accepts_array_results():
-    class ArrayEngine:
-        def run_samples(self, X, labels, mode, start_index):
-            return {"predictions": np.arange(len(X)), "events": np.full(len(X), 5)}
-
-    preds, events = run_batch(ArrayEngine(), np.zeros((3, 64), np.uint8), np.zeros(3), INFER, 0)
-    assert preds.tolist() == [0, 1, 2] and events == 15
-
-
 def test_make_engine():
     net = fresh()
-    assert make_engine("python", net) is net
+    assert make_engine("python", net).to_network() is net  # the reference runs it, no copy
     made = make_engine("python", CFG, 3)
-    assert_same_weights(net, made)
+    assert_same_weights(net, made.to_network())
     with pytest.raises(ValueError, match="seed is needed"):
         make_engine("python", CFG)
     with pytest.raises(EngineUnavailable, match="unknown engine 'gpu'"):

@@ -10,7 +10,8 @@
 #          [, "records": base64 of int32 LE, one snapshot record per tick]
 #   {"op": "batch", "mode": M, "path": P, "start": N, "count": C}
 #       P holds C samples of 1 label byte + n_in pixel bytes; sample indices N .. N+C-1
-#       -> predictions, events (per sample), us (time of the C samples, measured in MicroPython)
+#       -> predictions, counts, events (per sample), us (time of the C samples, measured in
+#          MicroPython)
 #   {"op": "snapshot"} -> record (base64 of the current state as one record)
 #   {"op": "dump"} -> model (base64 of the model file);  {"op": "save", "path": P}
 #   {"op": "heapcheck", "mode": M, "label": L, "pixels": HEX}: runs the sample with the heap
@@ -71,6 +72,7 @@ def _batch(req):
     start = req["start"]
     count = req["count"]
     preds = []
+    counts = []
     events = []
     buf = bytearray(1 + nin)
     px = memoryview(buf)[1:]
@@ -83,8 +85,10 @@ def _batch(req):
             p = n.run(px, buf[0] if mode == erbp_mp.TRAIN else -1, mode, (start + i) & 0xFFFFFFFF)
             us += time.ticks_diff(time.ticks_us(), t0)
             preds.append(p)
+            counts.append(n.counts())
             events.append(n.events)
-    return {"predictions": preds, "events": events, "us": us, "samples_seen": n.samples_seen}
+    return {"predictions": preds, "counts": counts, "events": events, "us": us,
+            "samples_seen": n.samples_seen}
 
 
 def _heapcheck(req):

@@ -30,6 +30,7 @@ import numpy as np
 from ..reference import NetConfig, Network
 from ..reference import modelfile
 from ..reference.network import INFER, TRAIN, SampleResult
+from .base import BatchResult
 from ..errors import ErbpError
 
 #: Modules of the port, in import order. Only erbp_mp_viper holds native code.
@@ -272,6 +273,11 @@ class MicroPythonEngine:
     :func:`build_mpy`'s output directory to run the precompiled .mpy).
     """
 
+    #: A batch is one request to the subprocess.
+    max_batch = None
+    #: MicroPython's own time of the last :meth:`run_samples` call, microseconds.
+    batch_us: int = 0
+
     def __init__(self, model: str | os.PathLike | bytes | Network, backend: str = "auto",
                  module_path: str | os.PathLike | None = None, micropython: str | None = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="erbp-mp-")
@@ -482,20 +488,29 @@ class MicroPythonEngine:
         rec = np.frombuffer(base64.b64decode(res["records"]), "<i4")
         return r, rec.reshape(-1, self.record_words)
 
-    def run_samples(self, X: np.ndarray, labels: np.ndarray | None, mode: str,
-                    start_index: int) -> dict[str, Any]:
-        """Run samples X[i] with sample indices start_index + i, in order, in one request.
-        Returns {"predictions", "events" (per sample), "us" (MicroPython's own time)}."""
+    def run_samples(self, X: Any, labels: Any = None, mode: str = INFER,
+                    start_index: int | None = None) -> BatchResult:
+        """Run samples X[i] with sample indices start_index + i (default start: samples_seen in
+        training, 0 in inference), in order, in one request. MicroPython's own time for the
+        batch is left in :attr:`batch_us` (microseconds)."""
+        if mode not in (TRAIN, INFER):
+            raise ValueError(f"mode must be one of {(TRAIN, INFER)}")
+        if mode == TRAIN and labels is None:
+            raise ValueError("training needs labels")
+        if start_index is None:
+            start_index = self.samples_seen if mode == TRAIN else 0
         X = np.asarray(X, dtype=np.uint8)
         n = len(X)
+        if n == 0:
+            return BatchResult.of([], np.zeros((0, self.cfg.n_out)), [], self.cfg.n_out)
         y = np.zeros(n, np.uint8) if labels is None else np.asarray(labels).astype(np.uint8)
         path = Path(self._tmp.name) / "batch.bin"
         path.write_bytes(np.concatenate([y.reshape(n, 1), X.reshape(n, -1)], axis=1).tobytes())
         res = self._call({"op": "batch", "mode": mode, "path": str(path), "count": n,
                           "start": int(start_index)})
         self.samples_seen = res["samples_seen"]
-        return {"predictions": np.array(res["predictions"], np.int64),
-                "events": np.array(res["events"], np.int64), "us": res["us"]}
+        self.batch_us = int(res["us"])
+        return BatchResult.of(res["predictions"], res["counts"], res["events"], self.cfg.n_out)
 
     def heap_check(self, pixels: Any, label: int = -1, mode: str = INFER) -> bool:
         """Whether running this sample allocates on the MicroPython heap (runs it twice)."""

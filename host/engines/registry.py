@@ -1,24 +1,19 @@
-"""Engines by name: the Python reference and the C engine behind one Network-like interface.
+"""Engines by name: register, look up, build.
 
-An engine object offers what :class:`erbp.reference.Network` offers for a run:
-``run_sample(pixels, label, mode, sample=None) -> SampleResult`` (``.prediction``, ``.events``),
-``samples_seen``, ``cfg``, ``seed``; optionally a batch path
-``run_samples(X, labels, mode, start_index)`` (X uint8 (n, n_in), labels (n,), sample indices
-start_index .. start_index+n-1; returns a sequence of results with ``.prediction`` and ``.events``,
-or an object or dict with ``predictions`` and ``events`` arrays); and ``to_network()`` unless it is
-a reference Network itself. :func:`make_engine` builds one from a configuration and seed, or from
-an existing reference Network; more engines can be added with :func:`register_engine`.
+Built in: "python" (:class:`erbp.engines.reference.ReferenceEngine`, the numpy reference), "c"
+(:class:`erbp.engines.c.CNetwork`, the C engine through cffi) and "micropython"
+(:class:`erbp.engines.micropython.MicroPythonEngine`, erbp_mp in a MicroPython subprocess). An
+engine class is imported only when it is used; more can be added with :func:`register_engine`.
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
-import numpy as np
-
-from ..reference import NetConfig, Network
 from ..errors import ErbpError
+from ..reference import NetConfig, Network
+from .base import Engine, EngineClass
 
 
 class EngineUnavailable(ErbpError, RuntimeError):
@@ -27,36 +22,45 @@ class EngineUnavailable(ErbpError, RuntimeError):
 
 @dataclass(frozen=True)
 class EngineSpec:
-    """How to build one engine: ``load()`` returns its class (imported lazily), which must have
-    ``create(cfg, seed)`` and ``from_network(net)``."""
+    """How to build one engine: ``load()`` returns its class (imported lazily), which has
+    ``create(cfg, seed)`` and ``from_network(net)`` (:class:`erbp.engines.base.EngineClass`)."""
 
     name: str
-    load: Callable[[], Any]
+    load: Callable[[], EngineClass]
     description: str
 
 
 ENGINES: dict[str, EngineSpec] = {}
 
 
-def register_engine(name: str, load: Callable[[], Any], description: str = "") -> None:
+def register_engine(name: str, load: Callable[[], EngineClass], description: str = "") -> None:
     """Register (or replace) an engine: ``load()`` returns a class with ``create(cfg, seed)`` and
-    ``from_network(net)``; it is called only when the engine is used."""
+    ``from_network(net)`` whose objects are :class:`~erbp.engines.base.Engine`\\ s; it is called
+    only when the engine is used, and raises EngineUnavailable if the engine cannot be had."""
     ENGINES[name] = EngineSpec(name, load, description)
 
 
-def _load_reference() -> Any:
-    return Network
+def _load_reference() -> EngineClass:
+    from .reference import ReferenceEngine
+
+    return ReferenceEngine
 
 
-def _load_c() -> Any:
+def _load_c() -> EngineClass:
     try:
-        return importlib.import_module("erbp.engines.c").CNetwork
-    except (ImportError, AttributeError) as e:
+        c = importlib.import_module("erbp.engines.c")
+    except ImportError as e:
         raise EngineUnavailable(f"C engine not built: pip install -e . ({e})") from e
+    if not c.available():
+        raise EngineUnavailable("C engine not built: pip install -e . (the binding erbp._cport "
+                                "cannot be imported)")
+    return c.CNetwork
 
 
-def _load_micropython() -> Any:
-    return importlib.import_module("erbp.engines.micropython").MicroPythonEngine
+def _load_micropython() -> EngineClass:
+    from .micropython import MicroPythonEngine
+
+    return MicroPythonEngine
 
 
 register_engine("python", _load_reference, "the numpy bit-accurate reference (erbp.reference)")
@@ -65,7 +69,7 @@ register_engine("micropython", _load_micropython,
                 "erbp_mp under the MicroPython unix port (subprocess; slow, for verification)")
 
 
-def engine_class(name: str) -> Any:
+def engine_class(name: str) -> EngineClass:
     """The class of a registered engine (imports it; EngineUnavailable if unknown or unbuilt)."""
     try:
         spec = ENGINES[name]
@@ -87,59 +91,32 @@ def resolve_engine(name: str) -> str:
         return "python"
 
 
-def make_engine(name: str, net_or_cfg: Network | NetConfig, seed: int | None = None) -> Any:
-    """An engine object of the named kind.
+def make_engine(name: str, net_or_cfg: Network | NetConfig, seed: int | None = None) -> Engine:
+    """An engine of the named kind.
 
     From a :class:`NetConfig` a fresh network is created from ``seed`` (uint32, required). From a
     reference :class:`Network` the engine starts from that network's weights, G, seed and
-    samples_seen (``seed`` must then be None or equal); the "python" engine returns the Network
-    itself (no copy).
+    samples_seen (``seed`` must then be None or equal); the "python" engine runs that Network
+    itself (no copy), every other engine a copy.
     """
     cls = engine_class(name)
     if isinstance(net_or_cfg, Network):
         if seed is not None and seed != net_or_cfg.seed:
             raise ValueError(f"seed {seed} differs from the network's seed {net_or_cfg.seed}")
-        return net_or_cfg if cls is Network else cls.from_network(net_or_cfg)
+        return cls.from_network(net_or_cfg)
     if seed is None:
         raise ValueError("a seed is needed to create a network from a configuration")
     return cls.create(net_or_cfg, seed)
 
 
-def to_network(engine: Any) -> Network:
-    """The reference Network holding an engine's current weights, G, seed and samples_seen."""
-    return engine if isinstance(engine, Network) else engine.to_network()
+def as_engine(obj: Engine | Network) -> Engine:
+    """``obj`` itself if it is an engine; a reference Network as the "python" engine (no copy)."""
+    if isinstance(obj, Network):
+        return make_engine("python", obj)
+    return obj
 
 
-def run_batch(engine: Any, X: np.ndarray, labels: np.ndarray, mode: str,
-              start_index: int) -> tuple[np.ndarray, int]:
-    """Run samples ``X[i]`` with sample index ``start_index + i``, in order.
-
-    Uses the engine's ``run_samples`` when it has one, else ``run_sample`` one at a time. Returns
-    (predictions int64 (n,), total synaptic events).
-    """
-    n = len(X)
-    if hasattr(engine, "run_samples"):
-        ret = engine.run_samples(X, labels, mode, start_index)
-        return _batch_results(ret, n)
-    preds = np.empty(n, dtype=np.int64)
-    events = 0
-    for i in range(n):
-        r = engine.run_sample(X[i], int(labels[i]), mode, sample=start_index + i)
-        preds[i] = r.prediction
-        events += int(r.events)
-    return preds, events
-
-
-def _batch_results(ret: Any, n: int) -> tuple[np.ndarray, int]:
-    """Normalise what a batch ``run_samples`` returned to (predictions, total events)."""
-    if isinstance(ret, dict):
-        preds, events = ret["predictions"], ret["events"]
-    elif hasattr(ret, "predictions"):
-        preds, events = ret.predictions, ret.events
-    else:
-        preds = [r.prediction for r in ret]
-        events = sum(int(r.events) for r in ret)
-    preds = np.asarray(preds, dtype=np.int64).reshape(-1)
-    if preds.size != n:
-        raise RuntimeError(f"engine returned {preds.size} results for {n} samples")
-    return preds, int(np.sum(events))
+def to_network(obj: Engine | Network) -> Network:
+    """The reference Network holding an engine's current weights, G, seed and samples_seen (a
+    Network is returned as it is)."""
+    return obj if isinstance(obj, Network) else obj.to_network()

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import __version__
 from ..data.datasets import Dataset
-from ..engines import make_engine, run_batch, to_network
+from ..engines import Engine, as_engine, make_engine
 from ..provenance import now
 from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network, rng
 from ..reference.network import stream
@@ -110,11 +110,13 @@ class EvalResult:
     start: int = 0
 
 
-def evaluate(engine: Any, data: Dataset, n: int | None = None, start: int = 0,
+def evaluate(engine: Engine | Network, data: Dataset, n: int | None = None, start: int = 0,
              batch_size: int = 1000, progress: bool = False, split: str = "test") -> EvalResult:
     """Inference over the samples at positions ``start .. start+n-1`` of the test set (or, with
     ``split="train"``, of the training set in file order); all from ``start`` if n is None. The
-    sample index of each is its position in that set. Weights are not changed."""
+    sample index of each is its position in that set. Weights are not changed. ``engine``: an
+    engine, or a reference Network (run by the "python" engine)."""
+    engine = as_engine(engine)
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train', got {split!r}")
     X, Y = (data.test_x, data.test_y) if split == "test" else (data.train_x, data.train_y)
@@ -123,13 +125,13 @@ def evaluate(engine: Any, data: Dataset, n: int | None = None, start: int = 0,
         raise ValueError(f"{split} start {start} outside [0, {total}]")
     n = total - start if n is None else min(int(n), total - start)
     correct = events = 0
-    step = batch_size if hasattr(engine, "run_samples") else 1
+    step = _step(engine, batch_size)
     with _bar(progress, n, split, leave=False) as bar:
         for a in range(start, start + n, step):
             b = min(a + step, start + n)
-            preds, ev = run_batch(engine, X[a:b], Y[a:b], INFER, a)
-            correct += int((preds == Y[a:b]).sum())
-            events += ev
+            res = engine.run_samples(X[a:b], Y[a:b], INFER, a)
+            correct += int((res.predictions == Y[a:b]).sum())
+            events += res.total_events
             bar.update(b - a)
     return EvalResult(error=1.0 - correct / n if n else float("nan"), n=n, correct=correct,
                       events=events, start=start)
@@ -141,14 +143,14 @@ class TrainResult:
     """What :func:`train` did: the engine and its network (reference form) at the end, the metric
     records written, whether it stopped early on request, and the bookkeeping to resume."""
 
-    engine: Any
+    engine: Engine
     network: Network
     records: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     state: RunState = field(default_factory=RunState)
 
 
-def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python",
+def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | None = "python",
           protocol: str = "balanced", epoch_size: int | None = None,
           order_seed: int | None = None, test_every: int = 0, test_samples: int = 1000,
           window: int = 1000, train_eval_samples: int = 0, run: RunDir | None = None,
@@ -158,7 +160,8 @@ def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python
     """Train ``net`` on ``samples`` more training samples, one at a time in protocol order.
 
     ``net``: a reference Network (converted to ``engine`` by :func:`make_engine`; the "python"
-    engine trains it in place) or, with ``engine=None``, any engine object used as it is.
+    engine trains it in place) or, with ``engine=None``, an engine used as it is (a Network then
+    trains in place).
     ``epoch_size`` defaults to :func:`default_epoch_size`; ``order_seed`` to the network's seed.
     Every ``test_every`` samples (at multiples of samples_seen; 0 = only at the end) the first
     ``test_samples`` test samples are evaluated and a record is written to ``run``'s
@@ -170,9 +173,10 @@ def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python
     events of all training samples).
     ``run`` also gets a checkpoint every ``checkpoint_every`` samples (default ``test_every``, or
     10,000), at the end, and when ``stop()`` returns true (checked between samples or batches).
-    Engines with a batch path ``run_samples`` get up to ``batch_size`` samples per call.
+    The engine gets up to ``batch_size`` samples per ``run_samples`` call (at most its
+    ``max_batch``).
     """
-    eng = net if engine is None else make_engine(engine, net)
+    eng = as_engine(net) if engine is None else make_engine(engine, net)  # type: ignore[arg-type]
     state = state or RunState(samples_seen=eng.samples_seen)
     order = SampleOrder(data.train_y, protocol,
                         epoch_size or default_epoch_size(data, protocol),
@@ -183,7 +187,7 @@ def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python
     t0, elapsed0 = time.monotonic(), state.elapsed_s
     start = eng.samples_seen
     end = start + int(samples)
-    step = batch_size if hasattr(eng, "run_samples") else 1
+    step = _step(eng, batch_size)
 
     def sync_state() -> None:
         state.samples_seen = eng.samples_seen
@@ -193,7 +197,7 @@ def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python
     def checkpoint() -> None:
         if run is not None:
             sync_state()
-            run.save_checkpoint(to_network(eng), state)
+            run.save_checkpoint(eng.to_network(), state)
 
     def record() -> None:
         ev = evaluate(eng, data, test_samples, batch_size=batch_size, progress=progress)
@@ -218,12 +222,12 @@ def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python
             b = min(pos + step, end, _next_multiple(pos, test_every),
                     _next_multiple(pos, checkpoint_every))
             idx = order.indices(pos, b - pos)
-            preds, ev = run_batch(eng, data.train_x[idx], data.train_y[idx], TRAIN, pos)
+            res = eng.run_samples(data.train_x[idx], data.train_y[idx], TRAIN, pos)
             if eng.samples_seen != b:
                 raise RuntimeError(f"engine reports samples_seen {eng.samples_seen} after "
                                    f"training samples {pos}..{b - 1}")
-            recent.extend((preds == data.train_y[idx]).tolist())
-            state.events += ev
+            recent.extend((res.predictions == data.train_y[idx]).tolist())
+            state.events += res.total_events
             bar.update(b - pos)
             pos = b
             if test_every and pos % test_every == 0:
@@ -238,8 +242,13 @@ def train(net: Any, data: Dataset, samples: int, *, engine: str | None = "python
         record()
     checkpoint()
     sync_state()
-    result.network = to_network(eng)
+    result.network = eng.to_network()
     return result
+
+
+def _step(engine: Engine, batch_size: int) -> int:
+    """Samples per run_samples call: ``batch_size``, at most the engine's ``max_batch``."""
+    return batch_size if engine.max_batch is None else max(1, min(batch_size, engine.max_batch))
 
 
 def _next_multiple(pos: int, every: int) -> int:

@@ -19,7 +19,6 @@ layout mirror are written here, and tests check them against C.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
@@ -30,6 +29,7 @@ from ...reference.modelfile import ModelFileError
 from ...reference.params import FIELDS, word_count
 from ...errors import ErbpError
 from ...fileio import write_bytes_atomic
+from ..base import BatchResult
 
 #: Alignment of every array in the arena (ERBP_ARENA_ALIGN in cport/include/erbp.h; mirrored for
 #: :func:`required_bytes`, tested equal).
@@ -211,17 +211,12 @@ def _pixels(pixels, n_in: int) -> np.ndarray:
     return np.ascontiguousarray(px, dtype=np.uint8)
 
 
-@dataclass
-class BatchResult:
-    """What :meth:`CNetwork.run_samples` produced, one row per sample."""
-
-    predictions: np.ndarray  # int64 [N]
-    counts: np.ndarray  # int64 [N, n_out]: output spike counts
-    events: np.ndarray  # int64 [N]: synaptic events
-
-
 class CNetwork:
-    """An eRBP network held and run by the C engine (same API as the reference ``Network``)."""
+    """An eRBP network held and run by the C engine (same API as the reference ``Network``; an
+    :class:`erbp.engines.Engine`)."""
+
+    #: Whole batches run inside C.
+    max_batch = None
 
     def __init__(self, cfg: NetConfig, _model: bytes | None = None, _seed: int = 0):
         ffi, lib = _load()
