@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from erbp import micropython_tools as mpt
 from erbp.engines import micropython as mpp
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 
@@ -101,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp = None
     if a.mpy:
         tmp = tempfile.TemporaryDirectory(prefix="erbp-bench-mpy-")
-        mpp.build_mpy(tmp.name, "host", driver=True)
+        mpt.build_mpy(tmp.name, "host", driver=True)
         module_path = tmp.name
-    exe = mpp.find_micropython()
+    exe = mpt.find_micropython()
     version = subprocess.run(
         [exe, "-c", "import sys; v = sys.implementation; "
                     "print('.'.join(str(x) for x in v.version), v._machine)"],

