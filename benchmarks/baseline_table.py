@@ -20,7 +20,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from erbp.research.baselines import PAPER_TABLE1, RULES, BaselineConfig, run_baseline
+from erbp.research.baselines import RULES, BaselineConfig, run_baseline
+from erbp.research.paper import PAPER_TABLE1
 from erbp.data.datasets import load_dataset
 from erbp.fileio import write_json, write_text_atomic
 from erbp.provenance import command_line, machine, now

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from erbp.research.baselines import PAPER_TABLE1
+from erbp.research.paper import PAPER_TABLE1
 from erbp.training.configure import make_config, parse_overrides
 from erbp.data.datasets import load_dataset
 from erbp.fileio import read_json, write_json, write_text_atomic

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from erbp.research.baselines import PAPER_TABLE1
+from erbp.research.paper import PAPER_TABLE1
 from erbp.data.datasets import load_dataset
 from erbp.engines import resolve_engine
 from erbp.fileio import read_json, write_json, write_text_atomic

@@ -24,8 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .fileio import read_jsonl
-from .reference import INFER, Network
-from .reference import modelfile
+from .reference import INFER, Network, modelfile
 from .training.rundir import CONFIG, METRICS, MODEL
 
 INITIAL = "initial.erbp"
@@ -367,7 +366,7 @@ def _one_per_class(labels: np.ndarray, n: int) -> list[int]:
 
 def _paper_reference(sizes: tuple[int, ...], config: dict[str, Any]) -> dict[str, float]:
     """The paper's Table 1 errors for this topology (approximate, erbp-paper.md section 11)."""
-    from .research.baselines import PAPER_TABLE1
+    from .research.paper import PAPER_TABLE1
 
     row = PAPER_TABLE1.get("-".join(map(str, sizes)))
     if row is None:

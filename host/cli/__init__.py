@@ -1,7 +1,8 @@
 """The ``erbp`` command: a click group whose subcommands live in their own modules.
 
-To add a subcommand, write a module with a click command and add one line to :data:`SUBCOMMANDS`
-(``"name": "erbp.module:attribute"``). Modules are imported only when their command runs (or for
+To add a subcommand, write a module here (``erbp/cli/NAME.py``) with a click command and add one
+line to :data:`SUBCOMMANDS` (``"name": "erbp.cli.NAME:attribute"``); options several commands
+share are in :mod:`erbp.cli._common` (commands never import each other). Modules are imported only when their command runs (or for
 ``--help``), so a slow or broken one never affects the others.
 
 Errors the user can fix (a missing data directory, a corrupt model file, a bad option value: every
@@ -12,12 +13,14 @@ from __future__ import annotations
 
 import importlib
 import os
-import shlex
 from typing import Any
 
 import click
 
+from ._common import ARGV_KEY, command_line
 from ..errors import ErbpError
+
+__all__ = ["ARGV_KEY", "ErbpGroup", "SUBCOMMANDS", "command_line", "main"]
 
 #: Subcommand name -> "module:attribute" of its click command.
 SUBCOMMANDS: dict[str, str] = {
@@ -29,8 +32,6 @@ SUBCOMMANDS: dict[str, str] = {
     "baseline": "erbp.cli.baseline:baseline",
     "board": "erbp.cli.board:board",
 }
-
-ARGV_KEY = "erbp.argv"
 
 
 class ErbpGroup(click.Group):
@@ -71,13 +72,6 @@ def _unavailable(name: str, err: Exception) -> click.Command:
         raise click.ClickException(f"erbp {name} is unavailable: {err}")
 
     return cmd
-
-
-def command_line() -> str:
-    """The current invocation as a shell command line, e.g. ``erbp train --samples 100``."""
-    ctx = click.get_current_context(silent=True)
-    argv = ctx.meta.get(ARGV_KEY, []) if ctx is not None else []
-    return shlex.join(["erbp", *argv])
 
 
 @click.group("erbp", cls=ErbpGroup, context_settings={"help_option_names": ["-h", "--help"]})

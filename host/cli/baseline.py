@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..research.baselines import ACTIVATIONS, RULES, BaselineConfig, run_baseline
 from ..data.datasets import DATASETS, load_dataset
 from ..provenance import command_line
+from ..research.baselines import ACTIVATIONS, RULES, BaselineConfig, run_baseline
 
 
 @click.command()

@@ -23,8 +23,8 @@ from pathlib import Path
 import click
 
 from ..boards.client import Board, default_url
-from ..fileio import write_bytes_atomic
 from ..boards.emulators import BOARDS, image_path, start_board
+from ..fileio import write_bytes_atomic
 
 
 def _user_errors(fn):

@@ -8,19 +8,15 @@ from pathlib import Path
 
 import click
 
+from ._common import data_dir_option, engine_option, model_path
 from ..data.datasets import DATASETS, DatasetError, load_dataset
 from ..engines import make_engine, resolve_engine
 from ..reference import modelfile
-from ..training.rundir import CONFIG, MODEL
 from ..training.loop import evaluate as run_evaluation
+from ..training.rundir import CONFIG
 
 #: Data set of a model whose run directory is unknown, by its number of inputs.
 DATASET_BY_INPUTS = {784: "mnist", 64: "digits"}
-
-
-def model_path(path: Path) -> Path:
-    """A model file, or the model.erbp of a run directory."""
-    return path / MODEL if path.is_dir() else path
 
 
 def guess_dataset(model: Path, n_in: int) -> str:
@@ -40,10 +36,8 @@ def guess_dataset(model: Path, n_in: int) -> str:
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--dataset", type=click.Choice(sorted(DATASETS)),
               help="[default: the model's run config, else by its input count]")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
-@click.option("--engine", default="auto", show_default=True,
-              help="python (the reference), c, micropython, or auto (c when built, else python).")
+@data_dir_option
+@engine_option
 @click.option("--test-samples", type=click.IntRange(min=1),
               help="Evaluate the first N test samples (from --start) [default: all].")
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True,

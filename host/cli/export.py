@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .eval import model_path
+from ._common import model_path
 from ..export import FORMATS, export
 
 

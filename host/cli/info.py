@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .eval import model_path
+from ._common import model_path
 from ..reference import modelfile
 from ..reference.network import Network
 

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import click
 
+from ._common import data_dir_option
 from ..plots import FILES
 
 plot = click.Group("plot", help="Figures of a run directory (PNG files in RUNDIR/plots).")
@@ -22,8 +23,6 @@ _TEST = click.option("--test-samples", type=click.IntRange(min=1), default=1000,
                      show_default=True, help="Test samples for the confusion matrix.")
 _ENGINE = click.option("--engine", default="auto", show_default=True,
                        help="Engine for the confusion matrix: auto (c if built), python or c.")
-_DATA = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
 
 
 def _run(rundir: Path, out: Path | None, kinds: list[str], data_dir: Path | None = None,
@@ -57,7 +56,7 @@ def _single(kind: str, doc: str, *options: Callable) -> None:
 @_DIGITS
 @_TEST
 @_ENGINE
-@_DATA
+@data_dir_option
 def plot_all_cmd(rundir: Path, out: Path | None, digits: int, test_samples: int, engine: str,
                  data_dir: Path | None) -> None:
     """Every figure: learning curve, rasters, weights, confusion matrix, receptive fields."""
@@ -74,7 +73,7 @@ _single("fields", "Input weights of hidden units as images (receptive fields).")
 @_RUNDIR
 @_OUT
 @_DIGITS
-@_DATA
+@data_dir_option
 def plot_rasters_cmd(rundir: Path, out: Path | None, digits: int, data_dir: Path | None) -> None:
     """Hidden and output spike rasters of a few test digits (inference)."""
     _run(rundir, out, ["rasters"], data_dir, n_digits=digits)
@@ -85,7 +84,7 @@ def plot_rasters_cmd(rundir: Path, out: Path | None, digits: int, data_dir: Path
 @_OUT
 @_TEST
 @_ENGINE
-@_DATA
+@data_dir_option
 def plot_confusion_cmd(rundir: Path, out: Path | None, test_samples: int, engine: str,
                        data_dir: Path | None) -> None:
     """Confusion matrix on the first test samples."""

@@ -9,14 +9,15 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from . import command_line
-from ..training.configure import make_config, parse_overrides
+from ._common import command_line, data_dir_option, engine_option
 from ..data.datasets import DATASETS, load_dataset
 from ..engines import resolve_engine
 from ..reference import VARIANTS, Network
+from ..training.configure import make_config, parse_overrides
+from ..training.loop import (RunOptions, TrainResult, open_run, run_options, run_training,
+                             start_run, stop_on_sigint)
+from ..training.order import PROTOCOLS, default_epoch_size
 from ..training.rundir import RunDir
-from ..training.loop import (PROTOCOLS, RunOptions, TrainResult, default_epoch_size, open_run,
-                       run_options, run_training, start_run, stop_on_sigint)
 
 #: Options that define a run; --resume keeps the run's own values and refuses new ones.
 FIXED_ON_RESUME = ("dataset", "topology", "variant", "seed", "protocol", "epoch_size", "sets",
@@ -29,13 +30,11 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
 @click.command()
 @click.option("--dataset", type=click.Choice(sorted(DATASETS)), default="mnist", show_default=True,
               help="Data set (digits: scikit-learn's 8x8, no download).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
+@data_dir_option
 @click.option("--topology", help="Paper name (784-100-10, 784-200-200-10, ...) or custom sizes "
                                  "a-b-...-z [default: <inputs>-100-<classes>].")
 @click.option("--variant", type=click.Choice(VARIANTS), default="erbp", show_default=True)
-@click.option("--engine", default="auto", show_default=True,
-              help="python (the reference), c, micropython, or auto (c when built, else python).")
+@engine_option
 @click.option("--samples", type=click.IntRange(min=0),
               help="Train until samples_seen reaches this total.")
 @click.option("--epochs", type=click.FloatRange(min=0, min_open=True),

@@ -8,8 +8,8 @@ reference), :mod:`erbp.engines.c` (the C engine, with the build script of its bi
 :mod:`erbp.engines.micropython` (erbp_mp in a MicroPython subprocess).
 """
 from .base import BatchResult, Engine, EngineClass, SampleResult
-from .registry import (ENGINES, EngineSpec, EngineUnavailable, as_engine, engine_class,
-                       make_engine, register_engine, resolve_engine, to_network)
+from .registry import (ENGINES, EngineSpec, EngineUnavailable, as_engine, engine_class, make_engine,
+                       register_engine, resolve_engine, to_network)
 
 __all__ = ["BatchResult", "Engine", "EngineClass", "SampleResult", "ENGINES", "EngineSpec",
            "EngineUnavailable", "as_engine", "engine_class", "make_engine", "register_engine",

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..micropython_tools import DRIVER, MicroPythonError, find_micropython, module_dir
-from ..reference import NetConfig, Network
-from ..reference import modelfile
-from ..reference.network import INFER, TRAIN, SampleResult
 from .base import BatchResult
+from ..micropython_tools import DRIVER, MicroPythonError, find_micropython, module_dir
+from ..reference import NetConfig, Network, modelfile
+from ..reference.network import INFER, TRAIN, SampleResult
+
 
 class MicroPythonEngine:
     """A network run by erbp_mp inside a unix-port ``micropython`` subprocess.

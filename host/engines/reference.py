@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..reference import INFER, TRAIN, NetConfig, Network, modelfile
 from .base import BatchResult, SampleResult
+from ..reference import INFER, TRAIN, NetConfig, Network, modelfile
 
 
 class ReferenceEngine:

@@ -11,9 +11,9 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
+from .base import Engine, EngineClass
 from ..errors import ErbpError
 from ..reference import NetConfig, Network
-from .base import Engine, EngineClass
 
 
 class EngineUnavailable(ErbpError, RuntimeError):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..reference import modelfile
 from .c import DEFAULT_NAME, c_header
+from ..reference import modelfile
 
 FORMATS = ("c", "micropython", "model")
 

@@ -62,24 +62,14 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data.datasets import Dataset
+from ..errors import ErbpError
 from ..fileio import append_jsonl, open_atomic, read_json, read_jsonl, write_json, write_jsonl
 from ..provenance import command_line, now
 from ..reference.config import parse_sizes
-from ..training.loop import SampleOrder
-from ..errors import ErbpError
+from ..training.order import SampleOrder
 
 RULES = ("bp", "fa", "dfa")
 
-#: The paper's Table 1, MNIST test error in %, as recalled in erbp-paper.md section 11
-#: (approximate targets, not re-checked against the printed table). "RBP" is the GPU float
-#: network with random feedback, "BP" with back-propagation.
-PAPER_TABLE1: dict[str, dict[str, float]] = {
-    "784-100-10": {"eRBP": 3.94, "peRBP": 3.02, "RBP": 2.74, "BP": 2.19},
-    "784-200-10": {"eRBP": 3.06, "peRBP": 2.69, "RBP": 2.15, "BP": 1.81},
-    "784-500-10": {"eRBP": 2.76, "peRBP": 2.40, "RBP": 2.08, "BP": 1.80},
-    "784-200-200-10": {"eRBP": 3.13, "peRBP": 2.29, "RBP": 2.42, "BP": 1.91},
-    "784-500-500-10": {"eRBP": 2.34, "peRBP": 2.02, "RBP": 1.90, "BP": 1.90},
-}
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 CONFIG = "config.json"
 CHECKPOINT = "checkpoint.npz"

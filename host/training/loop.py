@@ -1,18 +1,9 @@
-"""Training and evaluation loops over any engine (see :mod:`erbp.engines`), and whole runs.
+"""Training and evaluation loops over any engine (:mod:`erbp.engines`), and whole runs.
 
-Sample order. Training sample number ``p`` of a network (``p`` = its ``samples_seen`` before the
-sample) is a pure function of (protocol, training labels, epoch size, order seed, p):
-
-* ``"balanced"`` (the paper's protocol): epochs of ``epoch_size`` draws with replacement, each class
-  equally often (the remainder of ``epoch_size / n_classes`` goes to the lowest classes), in a
-  random order. Epoch ``e`` is drawn from the project's counter-based random function with
-  key ``KEY(order_seed, 0x8000, e, 0)`` (class order: a stable argsort of its draws) and
-  ``KEY(order_seed, 0x8000, e, 1)`` (the example within the class: ``(draw * count) >> 32``).
-  Stream kind 0x80 is the host's; no engine uses it.
-* ``"sequential"``: example ``p mod N`` (plain passes over the training set in file order).
-
-So a run resumed from a checkpoint continues with exactly the samples, and hence the weights, of
-an uninterrupted run. The sample index given to the engine (which keys all its randomness) is
+Training samples come in the order of :mod:`erbp.training.order` (a pure function of the
+protocol, the labels, the epoch size, the order seed and ``samples_seen``), so a run resumed
+from a checkpoint continues with exactly the samples, and hence the weights, of an
+uninterrupted run. The sample index given to the engine (which keys all its randomness) is
 ``samples_seen`` for training and the test-set position for inference (docs/semantics.md, 7).
 """
 from __future__ import annotations
@@ -26,76 +17,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numpy as np
-
+from .order import SampleOrder, default_epoch_size
+from .rundir import RunDir, RunDirError, RunState
 from .. import __version__
 from ..data.datasets import Dataset
 from ..engines import Engine, as_engine, make_engine
 from ..provenance import now
-from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network, rng
-from ..reference.network import stream
-from .rundir import RunDir, RunDirError, RunState
-
-PROTOCOLS = ("balanced", "sequential")
-ORDER_STREAM = stream(0x80, 0)  # the host's stream kind for the data order
-PAPER_EPOCH = 50_000  # draws per balanced epoch in the paper's MNIST protocol
-
-
-# --- the sample order -----------------------------------------------------------------------------
-def default_epoch_size(data: Dataset, protocol: str) -> int:
-    """Samples per epoch: 50,000 for balanced MNIST (the paper's), else the training-set size."""
-    if protocol == "balanced" and data.name == "mnist":
-        return PAPER_EPOCH
-    return len(data.train_y)
-
-
-def balanced_epoch(labels: np.ndarray, epoch: int, epoch_size: int, seed: int) -> np.ndarray:
-    """Training-set indices of one class-balanced epoch drawn with replacement (module docs)."""
-    classes = np.unique(labels)
-    n_c = len(classes)
-    counts = np.full(n_c, epoch_size // n_c, dtype=np.int64)
-    counts[: epoch_size % n_c] += 1
-    slots = np.repeat(np.arange(n_c), counts)
-    k_order = rng.key(seed, ORDER_STREAM, epoch, 0)
-    slots = slots[np.argsort(rng.draws(k_order, epoch_size), kind="stable")]
-    members = [np.flatnonzero(labels == c) for c in classes]
-    sizes = np.array([len(m) for m in members], dtype=np.uint64)
-    r = rng.draws(rng.key(seed, ORDER_STREAM, epoch, 1), epoch_size).astype(np.uint64)
-    within = ((r * sizes[slots]) >> np.uint64(32)).astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum([len(m) for m in members])[:-1]])
-    return np.concatenate(members)[starts[slots] + within]
-
-
-class SampleOrder:
-    """Maps training positions (samples_seen values) to training-set indices."""
-
-    def __init__(self, labels: np.ndarray, protocol: str = "balanced",
-                 epoch_size: int | None = None, seed: int = 0):
-        if protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-        self.labels = np.asarray(labels)
-        self.protocol = protocol
-        self.epoch_size = int(epoch_size or len(self.labels))
-        if self.epoch_size <= 0:
-            raise ValueError("epoch_size must be positive")
-        self.seed = seed
-        self._epoch: tuple[int, np.ndarray] | None = None
-
-    def _epoch_indices(self, e: int) -> np.ndarray:
-        if self._epoch is None or self._epoch[0] != e:
-            self._epoch = (e, balanced_epoch(self.labels, e, self.epoch_size, self.seed))
-        return self._epoch[1]
-
-    def indices(self, start: int, n: int) -> np.ndarray:
-        """Training-set indices of positions start .. start+n-1."""
-        pos = np.arange(start, start + n, dtype=np.int64)
-        if self.protocol == "sequential":
-            return pos % len(self.labels)
-        out = np.empty(n, dtype=np.int64)
-        for e in np.unique(pos // self.epoch_size):
-            sel = pos // self.epoch_size == e
-            out[sel] = self._epoch_indices(int(e))[pos[sel] % self.epoch_size]
-        return out
+from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network
 
 
 # --- evaluation -----------------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""What several ``erbp`` commands share: options, the model argument, the recorded command line.
+
+Commands import this module, never each other.
+"""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from ..training.rundir import MODEL
+
+#: Where :class:`erbp.cli.ErbpGroup` keeps the raw arguments of the invocation (``ctx.meta``).
+ARGV_KEY = "erbp.argv"
+
+#: ``--data-dir``: where MNIST is (erbp.data.datasets.resolve_data_dir has the search order).
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path),
+    help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
+
+#: ``--engine`` of the commands that train or evaluate (erbp.engines.resolve_engine).
+engine_option = click.option(
+    "--engine", default="auto", show_default=True,
+    help="python (the reference), c, micropython, or auto (c when built, else python).")
+
+
+def model_path(path: Path) -> Path:
+    """A model file, or the model.erbp of a run directory."""
+    return path / MODEL if path.is_dir() else path
+
+
+def command_line() -> str:
+    """The current invocation as a shell command line, e.g. ``erbp train --samples 100``."""
+    ctx = click.get_current_context(silent=True)
+    argv = ctx.meta.get(ARGV_KEY, []) if ctx is not None else []
+    return shlex.join(["erbp", *argv])
