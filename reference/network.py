@@ -8,7 +8,7 @@ saturation is explicit (``sat``), and values the spec says cannot leave their wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 
@@ -84,6 +84,18 @@ class SampleResult:
 @dataclass
 class Network:
     """An eRBP network: configuration, seed, weights, feedback matrices and dynamic state."""
+
+    #: What a subclass may override, and the helpers an override may call: the phases of a tick
+    #: (semantics.md, "One tick"), the state's reset, copy and snapshot, the constructor. Their
+    #: names and signatures are kept stable for subclasses such as the float twin
+    #: (erbp.research.float_erbp.FloatNetwork); tests/test_float_erbp.py fails if the twin
+    #: overrides or calls anything else. The tick and sample loops, the order of the phases and
+    #: the keys of the random streams are not extension points: they stay the reference's.
+    EXTENSION_POINTS: ClassVar[tuple[str, ...]] = (
+        "create", "copy", "reset_state", "snapshot",
+        "_update_factor", "_input_spikes", "_deliver", "_transmit_mask", "_neurons",
+        "_errors_and_feedback", "_error_neuron", "_key",
+    )
 
     cfg: NetConfig
     seed: int

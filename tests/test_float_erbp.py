@@ -7,11 +7,35 @@
 """
 from __future__ import annotations
 
+import inspect
+import re
+
 import numpy as np
 import pytest
 
 from erbp.research.float_erbp import FloatNetwork, leak
 from erbp.reference import INFER, TRAIN, NetConfig, Network
+
+
+def test_overrides_and_calls_only_declared_extension_points():
+    """The twin replaces reference methods by name: each one it overrides or calls must be a
+    declared extension point of the reference, with the same signature, so that renaming or
+    re-shaping one in the reference fails here instead of silently bypassing the twin."""
+    points = Network.EXTENSION_POINTS
+    for name in points:
+        assert callable(getattr(Network, name, None)), f"Network.{name} is declared but missing"
+    overridden = [n for n, v in vars(FloatNetwork).items()
+                  if not n.startswith("__") and hasattr(Network, n)]
+    assert {"_update_factor", "_deliver", "_neurons", "_errors_and_feedback"} <= set(overridden)
+    for name in overridden:
+        assert name in points, f"FloatNetwork overrides Network.{name}, not an extension point"
+        mine, ref = (inspect.signature(getattr(c, name)).parameters for c in (FloatNetwork, Network))
+        assert list(mine.values()) == list(ref.values()), f"parameters of {name} differ"
+    source = inspect.getsource(FloatNetwork)
+    called = set(re.findall(r"(?:self|super\(\))\.(_\w+)\(", source))
+    assert called, "the source scan found no calls"
+    for name in called - set(vars(FloatNetwork)):
+        assert name in points, f"FloatNetwork calls Network.{name}, not an extension point"
 
 
 def test_starts_from_the_integer_networks_weights():

@@ -29,7 +29,10 @@ This is a subclass of the reference :class:`~erbp.reference.Network` that overri
 parts of phases 1, 3, 4 and 5 (``_update_factor``, ``_deliver``, ``_neurons``,
 ``_errors_and_feedback``); the tick loop, the sample loop, phase 2 (input spikes), the keys of the
 random streams and the blank-out masks are the reference's own code, so the event order cannot
-drift from the specification.
+drift from the specification. It overrides and calls only what the reference declares in
+``Network.EXTENSION_POINTS`` (checked by ``tests/test_float_erbp.py``), so a refactor of the
+reference that renames or changes one of those fails that test instead of silently bypassing the
+twin's override.
 """
 from __future__ import annotations
 
