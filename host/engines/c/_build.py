@@ -156,7 +156,10 @@ def build(tmpdir: str | os.PathLike, module: str = "_cport_variant",
     return ffi.compile(tmpdir=str(tmpdir), verbose=False)
 
 
-ffibuilder = make_ffi(relative=Path.cwd().resolve() == ROOT, clones=x86_clones_supported())
+#: What setup.py's cffi_modules builds; None in an installed package (it has no cport/ sources:
+#: the binding is already built there).
+ffibuilder = (make_ffi(relative=Path.cwd().resolve() == ROOT, clones=x86_clones_supported())
+              if CPORT.is_dir() else None)
 
 if __name__ == "__main__":
     make_ffi(clones=x86_clones_supported()).compile(tmpdir=str(ROOT / "host"), verbose=True)
