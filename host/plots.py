@@ -1,12 +1,12 @@
 """Figures of a training run: learning curve, spike rasters, weight histograms, confusion matrix,
 receptive fields. PNG files of fixed pixel sizes, drawn with matplotlib's Agg renderer.
 
-A run directory (``erbp train --out RUNDIR``, see :mod:`erbp.training.rundir`) holds ``model.erbp`` (the
-trained network), ``metrics.jsonl`` (one record per evaluation: ``samples_seen``, ``test_error``
-and ``train_error`` as fractions, ...) and ``config.json`` (the data set, among others). The
-weights *before* training are those of ``initial.erbp`` if the directory has one, else they are
-regenerated from the model's configuration and seed (initial weights are a pure function of the
-two, docs/semantics.md section 6).
+A run directory (``erbp train --out RUNDIR``, see :mod:`erbp.training.rundir`) holds ``model.erbp``
+(the trained network), ``metrics.jsonl`` (one record per evaluation: ``samples_seen``,
+``test_error`` and ``train_error`` as fractions, ...) and ``config.json`` (the data set, among
+others). The weights *before* training are those of ``initial.erbp`` if the directory has one, else
+they are regenerated from the model's configuration and seed (initial weights are a pure function of
+the two, docs/semantics.md section 6).
 
 No pyplot: every figure is a :class:`matplotlib.figure.Figure` saved directly, so importing this
 module never changes the caller's matplotlib backend and works without a display.

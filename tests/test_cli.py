@@ -99,7 +99,7 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
 
 
 def test_engine_c_gives_the_same_model(tmp_path):
-    from erbp.engines.c import engine as cengine  # noqa: F401  built by `make setup`; a missing build fails, never skips
+    from erbp.engines.c import engine  # noqa: F401  built by `make setup`; never skipped
     for engine in ("python", "c"):
         erbp("train", *TINY, "--samples", 12, "--test-samples", 4, "--engine", engine,
              "--out", tmp_path / engine)

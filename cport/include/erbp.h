@@ -92,7 +92,7 @@ erbp_status_t erbp_config_to_words(const erbp_config_t *cfg, int32_t *words, siz
 
 /* Bytes of arena a network of this configuration needs (weights, G, every state and scratch
  * array); 0 if cfg is NULL or invalid. The same arithmetic is mirrored in Python
- * (erbp.cengine.required_bytes) and tested equal. Does not include sizeof(erbp_net_t). */
+ * (erbp.engines.c.required_bytes) and tested equal. Does not include sizeof(erbp_net_t). */
 size_t erbp_net_required_bytes(const erbp_config_t *cfg);
 
 /* ---- the network instance -------------------------------------------------------------------- */

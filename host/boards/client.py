@@ -2,8 +2,8 @@
 
 A board is anything that speaks the protocol: firmware on a microcontroller (a device path such as
 ``/dev/ttyACM0``), the same firmware under QEMU (``socket://127.0.0.1:PORT``, see
-:mod:`erbp.boards.emulators`), or the host build on a pseudo-terminal (``/dev/pts/N``). Any URL that pyserial's
-``serial_for_url`` accepts works.
+:mod:`erbp.boards.emulators`), or the host build on a pseudo-terminal (``/dev/pts/N``). Any URL that
+pyserial's ``serial_for_url`` accepts works.
 
 Every frame is COBS-encoded (PyPI ``cobs``), delimited by 0x00 and closed by a CRC-32 (zlib). Every
 request gets one answer: a reply or a typed error. The client retransmits on a timeout or a CRC
@@ -26,11 +26,14 @@ import struct
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from cobs import cobs
 
 from ..errors import ErbpError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 PROTOCOL_VERSION = 1
 SEMANTICS_VERSION = 1  # docs/semantics.md (the reference's erbp.reference.SEMANTICS_VERSION)
@@ -393,7 +396,7 @@ class Board:
         return {"model_bytes": size, "arena_bytes": arena, "samples_seen": seen, "n_in": n_in,
                 "n_out": n_out}
 
-    def run(self, index: int, mode: str, label: int, pixels, *, seq: int | None = None
+    def run(self, index: int, mode: str, label: int, pixels: ArrayLike, *, seq: int | None = None
             ) -> BoardResult:
         """Run one sample on the board. ``seq`` fixes the sequence number (a stream derives it from
         the sample's position so a resumed stream's re-sent sample is recognised)."""

@@ -1,10 +1,10 @@
 """Stream a data set through a board, resumably: one JSON line per answered sample.
 
 The results file is the stream's memory. A line is written (and flushed to disk) as soon as the
-board answers, so an interrupted stream continues at the first position without a line: no sample
-is lost, none is recorded twice. Sample requests carry a sequence number derived from their position
-(:func:`erbp.boards.client.seq_for_position`), so a sample the board applied but whose answer never arrived
-is answered again from the board's cache, not learned twice.
+board answers, so an interrupted stream continues at the first position without a line: no sample is
+lost, none is recorded twice. Sample requests carry a sequence number derived from their position
+(:func:`erbp.boards.client.seq_for_position`), so a sample the board applied but whose answer never
+arrived is answered again from the board's cache, not learned twice.
 
 A board that loses its model (reset, power cycle) answers NO_MODEL. The stream then re-deploys its
 last checkpoint (a model file pulled from the board every ``checkpoint_every`` training samples,
@@ -21,6 +21,8 @@ import struct
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
+
+import numpy as np
 
 from ..fileio import write_bytes_atomic
 from .client import (ERR_NO_MODEL, ERR_NOT_LOADING, ERR_OFFSET, Board, BoardError, BoardRefused,
@@ -59,8 +61,8 @@ def read_results(path: Path) -> list[dict]:
     return lines
 
 
-def run_stream(board: Board, x, y, mode: str, out: Path, *, first_index: int | None = None,
-               checkpoint_every: int = 100, progress: bool = False,
+def run_stream(board: Board, x: np.ndarray, y: np.ndarray | None, mode: str, out: Path, *,
+               first_index: int | None = None, checkpoint_every: int = 100, progress: bool = False,
                on_result: Callable[[dict], None] | None = None,
                max_recoveries: int = 5, log: Callable[[str], None] | None = None) -> list[dict]:
     """Stream samples ``x[pos]`` (uint8 rows) with labels ``y[pos]`` through ``board``.

@@ -1,9 +1,9 @@
 """The ``erbp`` command: a click group whose subcommands live in their own modules.
 
 To add a subcommand, write a module here (``erbp/cli/NAME.py``) with a click command and add one
-line to :data:`SUBCOMMANDS` (``"name": "erbp.cli.NAME:attribute"``); options several commands
-share are in :mod:`erbp.cli._common` (commands never import each other). Modules are imported only when their command runs (or for
-``--help``), so a slow or broken one never affects the others.
+line to :data:`SUBCOMMANDS` (``"name": "erbp.cli.NAME:attribute"``); options several commands share
+are in :mod:`erbp.cli._common` (commands never import each other). Modules are imported only when
+their command runs (or for ``--help``), so a slow or broken one never affects the others.
 
 Errors the user can fix (a missing data directory, a corrupt model file, a bad option value: every
 :class:`erbp.errors.ErbpError`) are printed as one line ``Error: ...`` with exit code 1; other

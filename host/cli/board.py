@@ -215,8 +215,9 @@ def deploy(model: Path, port: str | None, timeout: float, force: bool) -> None:
                    "engine and check the board's results (and, in training, its weights) are "
                    "identical")
 @_user_errors
-def stream(port, mode, dataset, data_dir, split, first, count, out, checkpoint_every, timeout,
-           retries, verify) -> None:
+def stream(port: str | None, mode: str, dataset: str, data_dir: str | None, split: str | None,
+           first: int, count: int | None, out: Path, checkpoint_every: int, timeout: float,
+           retries: int, verify: Path | None) -> None:
     """Stream samples for training or inference; results are appended as they arrive."""
     from ..boards.stream import load_split, run_stream
 

@@ -4,7 +4,8 @@ Each mirror is a base URL (``https://...``, ``http://...`` or ``file:///...``); 
 the base joined with its name. A download goes to a temporary file beside the target
 (:func:`erbp.fileio.open_atomic`), is verified, and only then renamed over the target (so an
 interrupted or bad download never leaves a file under the final name). On any failure (network
-error, HTTP error, checksum mismatch) the next mirror is tried; when all fail, :class:`DownloadError` lists what each mirror did.
+error, HTTP error, checksum mismatch) the next mirror is tried; when all fail,
+:class:`DownloadError` lists what each mirror did.
 """
 from __future__ import annotations
 

@@ -63,12 +63,13 @@ def export_micropython(model_path: str | os.PathLike, out_dir: str | os.PathLike
                        model_name: str = "model.erbp") -> list[Path]:
     """Write a directory for a MicroPython board: the model file, the module and a ``main.py``.
 
-    ``model_path`` is validated first (the reference loader). With ``mpy`` (default) the
-    bytecode modules are precompiled (.mpy, architecture-independent, MicroPython >= 1.23); the
-    viper kernels are precompiled for ``arch`` (an mpy-cross -march name, see
-    :data:`erbp.micropython_tools.BOARD_ARCHS`) or, when ``arch`` is None, shipped as source for the board to compile.
-    ``samples`` = (pixels uint8 (k, n_in), labels (k,)) are written to ``samples.bin`` for the
-    hello world. Returns the files written. This is ``erbp export --format micropython``.
+    ``model_path`` is validated first (the reference loader). With ``mpy`` (default) the bytecode
+    modules are precompiled (.mpy, architecture-independent, MicroPython >= 1.23); the viper kernels
+    are precompiled for ``arch`` (an mpy-cross -march name, see
+    :data:`erbp.micropython_tools.BOARD_ARCHS`) or, when ``arch`` is None, shipped as source for the
+    board to compile. ``samples`` = (pixels uint8 (k, n_in), labels (k,)) are written to
+    ``samples.bin`` for the hello world. Returns the files written. This is ``erbp export --format
+    micropython``.
     """
     net = modelfile.load(model_path)  # raises ModelFileError with the reason
     out = Path(out_dir)

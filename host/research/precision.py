@@ -35,8 +35,8 @@ unit* be one unit of I, V or U in the 8/16 configuration. Then in any configurat
 
 Every scaling is by a power of two, so with the default values it is exact down to
 ``weight_bits = 4`` and ``state_bits = 12`` (``init_amp`` 1, ``threshold`` 64). The float twin
-(:class:`erbp.research.float_erbp.FloatNetwork`) of a rescaled configuration, given the same real weights,
-runs exactly the same spikes as that of the original (``tests/test_precision.py``): the
+(:class:`erbp.research.float_erbp.FloatNetwork`) of a rescaled configuration, given the same real
+weights, runs exactly the same spikes as that of the original (``tests/test_precision.py``): the
 rescaled networks differ only in rounding and saturation, which is what a sweep measures.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ from .loop import (EvalResult, RunOptions, TrainResult, evaluate, open_run, run_
 from .order import PAPER_EPOCH, PROTOCOLS, SampleOrder, balanced_epoch, default_epoch_size
 from .rundir import RunDir, RunDirError, RunState
 
-__all__ = ["apply_overrides", "make_config", "parse_overrides", "PAPER_EPOCH", "PROTOCOLS", "EvalResult",
-           "RunOptions", "SampleOrder", "TrainResult", "balanced_epoch", "default_epoch_size",
-           "evaluate", "open_run", "run_options", "run_training", "start_run", "stop_on_sigint",
-           "train", "RunDir", "RunDirError", "RunState"]
+__all__ = ["apply_overrides", "make_config", "parse_overrides", "PAPER_EPOCH", "PROTOCOLS",
+           "EvalResult", "RunOptions", "SampleOrder", "TrainResult", "balanced_epoch",
+           "default_epoch_size", "evaluate", "open_run", "run_options", "run_training", "start_run",
+           "stop_on_sigint", "train", "RunDir", "RunDirError", "RunState"]

@@ -22,6 +22,7 @@ import os
 from typing import Callable, Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ...reference import INFER, MODES, TRAIN, ConfigError, NetConfig, Network, SampleResult
 from ...reference import modelfile
@@ -329,7 +330,7 @@ class CNetwork:
             raise ValueError("sample index must be a uint32")
         return m, px
 
-    def begin_sample(self, pixels, label: int, mode: str, sample: int) -> None:
+    def begin_sample(self, pixels: ArrayLike, label: int, mode: str, sample: int) -> None:
         """Start a sample: check inputs, reset state. ``sample`` (uint32) keys the randomness."""
         m, px = self._sample_args(pixels, label, mode, sample)
         _check(self._lib.erbp_begin_sample(self._net, self._ffi.from_buffer("uint8_t[]", px),
@@ -347,7 +348,8 @@ class CNetwork:
                                             out.size))
         return out.astype(np.int64)
 
-    def run_sample(self, pixels, label: int = -1, mode: str = INFER, sample: int | None = None,
+    def run_sample(self, pixels: ArrayLike, label: int = -1, mode: str = INFER,
+                   sample: int | None = None,
                    on_tick: Callable[["CNetwork"], None] | None = None) -> SampleResult:
         """Run one whole sample (as ``Network.run_sample``: in training ``samples_seen`` is the
         default sample index and is incremented afterwards)."""
@@ -377,8 +379,8 @@ class CNetwork:
                             events=self.events, hidden_spikes=hidden_spikes,
                             input_spikes=input_spikes)
 
-    def run_samples(self, X, labels=None, mode: str = INFER, start_index: int | None = None,
-                    chunk: int = 1000,
+    def run_samples(self, X: ArrayLike, labels: ArrayLike | None = None, mode: str = INFER,
+                    start_index: int | None = None, chunk: int = 1000,
                     progress: Callable[[int], None] | None = None) -> BatchResult:
         """Run the samples X[s] (N x n_in pixels, 0..255) in order inside C, sample s with index
         ``start_index + s`` (default: samples_seen in training, 0 in inference) and, in training,
