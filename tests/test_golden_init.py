@@ -12,8 +12,9 @@ import json
 
 import pytest
 
-from erbp import micropython_port as mpp
-from erbp.cengine import CNetwork
+from erbp import micropython_tools as mpt
+from erbp.engines import micropython as mpp
+from erbp.engines.c import CNetwork
 from erbp.reference import NetConfig
 
 from conftest import GOLDEN
@@ -41,8 +42,8 @@ def test_the_c_engine_creates_the_golden_model(name):
 @pytest.mark.parametrize("backend", ("viper", "plain"))
 def test_micropython_creates_every_golden_model(backend):
     try:
-        mpp.find_micropython()
-    except mpp.ToolMissing as e:
+        mpt.find_micropython()
+    except mpt.ToolMissing as e:
         pytest.fail(str(e))
     cfg, seed, model = case(CASES[0])
     with mpp.MicroPythonEngine.create(cfg, seed, backend=backend) as eng:

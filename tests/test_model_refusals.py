@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from erbp import cengine, micropython_port as mpp
-from erbp.cengine import status_name
+from erbp import micropython_tools as mpt
+from erbp.engines.c import engine as cengine
+from erbp.engines.c import status_name
 from erbp.reference import ConfigError, NetConfig, Network, modelfile as mf
 from erbp.reference.golden import explicit_config
 from erbp.reference.params import FIELDS, field_offsets, word_count
@@ -73,12 +74,12 @@ def reason_of(message: str) -> str:
 
 @pytest.fixture(scope="module")
 def erbp_mp():
-    sys.path.insert(0, str(mpp.module_dir()))
+    sys.path.insert(0, str(mpt.module_dir()))
     try:
         import erbp_mp
         yield erbp_mp
     finally:
-        sys.path.remove(str(mpp.module_dir()))
+        sys.path.remove(str(mpt.module_dir()))
 
 
 def reasons(data: bytes, mp) -> dict[str, str]:
@@ -209,13 +210,13 @@ def test_micropython_itself_gives_the_same_reasons(tmp_path):
     """The files above under the MicroPython unix port, through erbp_mp.load (streamed from a
     file) and erbp_mp.loads."""
     try:
-        exe = mpp.find_micropython()
-    except mpp.ToolMissing as e:
+        exe = mpt.find_micropython()
+    except mpt.ToolMissing as e:
         pytest.fail(str(e))
     files = list(ONE_RULE.items()) + list(SEVERAL.values())
     for i, (_, data) in enumerate(files):
         (tmp_path / f"{i}.erbp").write_bytes(data)
-    code = (f"import sys; sys.path.insert(0, {str(mpp.module_dir())!r})\n"
+    code = (f"import sys; sys.path.insert(0, {str(mpt.module_dir())!r})\n"
             "import erbp_mp\n"
             f"for i in range({len(files)}):\n"
             f"    p = {str(tmp_path)!r} + '/%d.erbp' % i\n"

@@ -20,8 +20,9 @@ import zlib
 import numpy as np
 import pytest
 
-from erbp import micropython_port as mpp
-from erbp.cengine import CNetwork
+from erbp import micropython_tools as mpt
+from erbp.engines import micropython as mpp
+from erbp.engines.c import CNetwork
 from erbp.reference import INFER, TRAIN, Network, modelfile as mf
 
 from conftest import GOLDEN
@@ -100,8 +101,8 @@ def test_the_c_engine_with_a_tick_callback_counts_like_the_reference():
 @pytest.mark.parametrize("backend", ("viper", "plain"))
 def test_micropython_counts_like_the_reference(tmp_path, backend):
     try:
-        mpp.find_micropython()
-    except mpp.ToolMissing as e:
+        mpt.find_micropython()
+    except mpt.ToolMissing as e:
         pytest.fail(str(e))
     path = tmp_path / "start.erbp"
     path.write_bytes(START)

@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from erbp import cengine
+from erbp.engines.c import engine as cengine
 from erbp.reference import gen_doc, rng
 from erbp.reference.params import FIELDS, field_offsets, word_count
 
