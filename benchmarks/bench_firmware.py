@@ -18,26 +18,21 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def sizes(board: str) -> dict[str, int]:
-    tool = "riscv64-unknown-elf-size" if board.startswith("riscv") else "arm-none-eabi-size"
-    out = subprocess.run([tool, "-A", str(ROOT / f"firmware/build/{board}/erbp-fw.elf")],
+    from erbp.boards import table
+
+    spec = table.board(board)
+    out = subprocess.run([spec.arch.size, "-A", str(spec.image_path())],
                          capture_output=True, text=True, check=True).stdout
     sec = {m[0]: int(m[1]) for m in re.findall(r"^\.(\w+)\s+(\d+)", out, re.M)}
     return {"flash": sec.get("text", 0) + sec.get("rodata", 0) + sec.get("data", 0) + sec.get("ARM", 0),
             "ram": sec.get("data", 0) + sec.get("bss", 0) + sec.get("noinit", 0) + sec.get("stack", 0),
             "bss": sec.get("bss", 0), "stack": sec.get("stack", 0)}
-
-
-def arena_bytes(board: str) -> int:
-    text = (ROOT / "firmware/Makefile").read_text()
-    return int(re.search(rf"ARENA_{re.escape(board)} := (\d+)", text)[1])
 
 
 def largest_hidden(arena: int, variant: str = "erbp") -> tuple[int, int]:
@@ -56,9 +51,11 @@ def largest_hidden(arena: int, variant: str = "erbp") -> tuple[int, int]:
 
 
 def main() -> int:
+    from erbp.boards import table
+
+    emulated = [b.name for b in table.boards() if b.kind == "qemu"]
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--board", default="mps2-an386",
-                    choices=["mps2-an386", "netduinoplus2", "riscv-virt"])
+    ap.add_argument("--board", default=emulated[0], choices=emulated)
     ap.add_argument("--topology", default="784-100-10")
     ap.add_argument("--variant", default="erbp", choices=["erbp", "perbp"])
     ap.add_argument("--samples", type=int, default=50, help="test digits and training digits each")
@@ -73,11 +70,11 @@ def main() -> int:
     from erbp.reference import NetConfig
 
     print(f"$ python benchmarks/bench_firmware.py {' '.join(sys.argv[1:])}")
-    build(["arm", "riscv"])
+    build(emulated)
     print("\n| board | flash (text+data) | static RAM (data+bss+stack) | arena | largest 784-H-10 "
           "(arena bytes) |\n|---|---|---|---|---|")
-    for b in ("mps2-an386", "netduinoplus2", "riscv-virt"):
-        s, arena = sizes(b), arena_bytes(b)
+    for b in emulated:
+        s, arena = sizes(b), table.board(b).arena_bytes
         h, need = largest_hidden(arena, args.variant)
         print(f"| {b} | {s['flash']} B | {s['ram']} B (stack {s['stack']}) | {arena} B | "
               f"784-{h}-10 ({need} B) |")
@@ -112,7 +109,7 @@ def main() -> int:
         t0 = time.monotonic()
         pulled = board.read_model()
         t_pull = time.monotonic() - t0
-    core = "RV32IMAC" if args.board.startswith("riscv") else "Cortex-M4"
+    core = table.board(args.board).cpu
     print(f"\n{core} on QEMU {args.board}, -icount shift=0 ({per_tick:g} instructions per counter "
           f"tick), {n} samples per mode:\n")
     print("| mode | instructions / sample (mean) | synaptic events / sample (mean) | "

@@ -26,6 +26,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
+def emulators():
+    """Emulated boards of the board table, each built and booted once per session on first use:
+    ``emulators(name, san=False) -> Emulator`` (tests/firmware_support.py); stopped at the end."""
+    from firmware_support import Emulators
+
+    pool = Emulators()
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The MNIST directory (IDX gz files); fails loudly if absent."""
     need = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",

@@ -1,5 +1,7 @@
-"""Shared pieces of the firmware tests (tests/test_firmware_*.py): building the images, the PC
-twin of a board run, and a fault-injecting TCP proxy between the host and an emulated board."""
+"""Shared pieces of the firmware tests (tests/test_firmware_*.py, tests/conformance): building the
+images, emulated boards started once per session, the PC twin of a board run, and a
+fault-injecting TCP proxy between the host and an emulated board. Which boards exist, and what
+each needs, comes from the board table (firmware/boards/boards.toml, erbp.boards.table)."""
 from __future__ import annotations
 
 import random
@@ -12,33 +14,60 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from erbp.boards import table
+
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
 GOLDEN = ROOT / "tests" / "golden"
-ARM_BOARDS = ["mps2-an386", "netduinoplus2"]
-
-_built: set[str] = set()
 
 
 def require_tools(*tools: str) -> None:
     """Fail (never skip) when a tool the firmware tests need is missing."""
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
-        pytest.fail(f"{', '.join(missing)} not found: the firmware tests need the Arm cross "
-                    f"compiler and QEMU; run `make setup`")
+        pytest.fail(f"{', '.join(missing)} not found: the firmware tests need the cross "
+                    f"compilers and QEMU; run `make setup`")
 
 
 def make(*targets: str, env_args: tuple[str, ...] = ()) -> str:
-    """Run make in firmware/ (once per target set per session); returns its output."""
+    """Run make in firmware/ (targets: boards or architectures of the board table, host, ...);
+    returns its output. Fails naming the missing compiler."""
     key = " ".join(targets + env_args)
-    require_tools("make", *(["arm-none-eabi-gcc"] if any(t in ("arm", *ARM_BOARDS)
-                                                         for t in targets) else []))
+    need = [b.arch.cc for b in table.boards() if b.name in targets or b.arch.name in targets]
+    require_tools("make", *dict.fromkeys(need))
     r = subprocess.run(["make", "-C", str(FIRMWARE), *targets, *env_args], capture_output=True,
                        text=True)
     if r.returncode != 0:
         pytest.fail(f"make {key} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-    _built.add(key)
     return r.stdout + r.stderr
+
+
+class Emulators:
+    """Emulated boards started on first use and kept for the session (one boot per board per
+    session): ``emulators("mps2-an386")`` builds the image, boots QEMU and returns the
+    :class:`erbp.boards.emulators.Emulator`; ``san=True`` (host only) runs the sanitizer build.
+    A test opens its own :class:`erbp.boards.client.Board` on ``emu.url`` and closes it after
+    (QEMU waits for the next client; the pty stays)."""
+
+    def __init__(self) -> None:
+        self.running: dict[tuple[str, bool], object] = {}
+
+    def __call__(self, name: str, *, san: bool = False):
+        from erbp.boards.emulators import start_board
+
+        key = (name, san)
+        emu = self.running.get(key)
+        if emu is None or not emu.running:
+            spec = table.board(name)
+            require_tools(*spec.tools)
+            make(name, env_args=("SAN=1",) if san else ())
+            emu = self.running[key] = start_board(name, spec.image_path(san))
+        return emu
+
+    def stop_all(self) -> None:
+        for emu in self.running.values():
+            emu.stop()
+        self.running.clear()
 
 
 class FaultyLink:
@@ -120,34 +149,6 @@ class FaultyLink:
                 pass
             s.close()
         self._thread.join(timeout=5)
-
-
-def check_golden_vectors(board) -> None:
-    """Load each golden model on the board, run its samples, and after every sample read the
-    weights (MODEL_READ) and the state (STATE_READ) back: they must equal the record of the
-    sample's last tick (tests/golden/README.md)."""
-    import json
-
-    from erbp.reference import modelfile
-
-    for name in json.loads((GOLDEN / "index.json").read_text())["cases"]:
-        meta = json.loads((GOLDEN / f"{name}.json").read_text())
-        words = sum(int(np.prod(k["shape"])) for k in meta["keys"])
-        recs = np.fromfile(GOLDEN / f"{name}.bin", dtype="<i4").reshape(-1, words)
-        board.deploy((GOLDEN / f"{name}.erbp").read_bytes())
-        end = trained = 0
-        for s, res, ticks in zip(meta["samples"], meta["results"], meta["ticks"]):
-            r = board.run(s["index"], s["mode"], s["label"], s["pixels"])
-            assert [r.prediction, r.counts, r.events] == [res["prediction"], res["counts"],
-                                                          res["events"]], name
-            end += ticks
-            trained += s["mode"] == "train"  # counted even though the index is explicit
-            net = modelfile.loads(board.read_model())
-            assert r.samples_seen == net.samples_seen == trained, name
-            got = np.concatenate([a.ravel() for a in (*net.W, *net.G)]
-                                 + [np.array(board.read_state(), dtype=np.int64)])
-            assert got.shape == recs[end - 1].shape, name
-            assert np.array_equal(got, recs[end - 1]), f"{name}: state differs after {s['index']}"
 
 
 def pc_results(model: bytes, x: np.ndarray, y: np.ndarray | None, mode: str, first_index: int):

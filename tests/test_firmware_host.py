@@ -1,7 +1,8 @@
 """The firmware's frame parser and command handler, as the host build (a Linux process on a pty,
 compiled with AddressSanitizer + UndefinedBehaviorSanitizer): every malformed, truncated,
 oversized or out-of-order request gets a typed error and the board keeps answering; a byte fuzzer
-(hypothesis) through the pty; resumable streams; the `erbp board` commands."""
+(hypothesis) through the pty; resumable streams; the `erbp board` commands. (Golden vectors and
+random networks with the full state read back: the conformance suite, tests/conformance.)"""
 from __future__ import annotations
 
 import json
@@ -13,21 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_support import FIRMWARE, GOLDEN, check_golden_vectors, make
+from firmware_support import GOLDEN
 
 SMALL = "mnistlike_erbp_64"
 
 
 @pytest.fixture(scope="module")
-def host_board():
-    from erbp.boards.emulators import start_board
-
-    make("host", env_args=("SAN=1",))
-    emu = start_board("host", FIRMWARE / "build/host-san/erbp-fw-host")
+def host_board(emulators):
+    """The sanitizer build of the host firmware (shared with the conformance suite)."""
+    emu = emulators("host", san=True)
     yield emu
-    alive = emu.running
-    emu.stop()
-    assert alive, "the sanitizer build of the firmware died (see the test output for its report)"
+    assert emu.running, "the sanitizer build of the firmware died (see the test output)"
 
 
 @pytest.fixture
@@ -234,13 +231,6 @@ def test_upload_in_chunks_of_any_size(b):
     assert b.hello().model_loaded and b.read_model() == model
 
 
-def test_golden_vectors_full_state(b):
-    """The host build replays every golden case as the boards under QEMU do: weights and full
-    state after each sample equal the record of its last tick, samples_seen counts the training
-    samples."""
-    check_golden_vectors(b)
-
-
 def test_sample_arguments_are_checked(b):
     from erbp.boards import client as B
 
@@ -359,10 +349,14 @@ def test_board_cli(host_board, tmp_path, digits):
     assert r.exit_code == 0 and "20 samples seen" in r.output, r.output
     r = run(main, ["board", "info", "--port", "/dev/nonexistent-erbp"])
     assert r.exit_code == 1 and "cannot open" in r.output
+    from erbp.boards import table
+
     r = run(main, ["board", "list"])
-    assert r.exit_code == 0 and "netduinoplus2" in r.output
-    r = run(main, ["board", "flash", "netduinoplus2", "--dry-run"])
-    assert r.exit_code == 0 and "pyocd flash -t stm32f405rg" in r.output
+    assert r.exit_code == 0 and all(b.name in r.output for b in table.boards())
+    probed = [b for b in table.boards() if b.pyocd_target]
+    assert probed, "no board of the table is flashed through a probe"
+    r = run(main, ["board", "flash", probed[0].name, "--dry-run"])
+    assert r.exit_code == 0 and f"pyocd flash -t {probed[0].pyocd_target}" in r.output
 
 
 def test_zero_run_coded_pixels(b):

@@ -3,12 +3,13 @@
     with start_board("mps2-an386") as emu:          # builds nothing: give an image or make it first
         with Board(emu.url) as b: ...
 
-QEMU runs with the firmware's serial link on ``-serial tcp:127.0.0.1:PORT,server=on,wait=on`` (the
-guest starts when the first client connects, so no byte is lost), a free port chosen here, and
-``-icount shift=0`` by default: one guest instruction = 1 ns of virtual time, so the cycle counter
-the firmware reports counts instructions deterministically (1e9 / cycles_hz instructions per
-counter tick: 40 on mps2-an386). A QMP socket lets :meth:`Emulator.system_reset` press the reset
-button.
+Every board fact (QEMU binary, machine and arguments, image) comes from the board table,
+firmware/boards/boards.toml (:mod:`erbp.boards.table`). QEMU runs with the firmware's serial link
+on ``-serial tcp:127.0.0.1:PORT,server=on,wait=on`` (the guest starts when the first client
+connects, so no byte is lost), a free port chosen here, and ``-icount shift=0`` by default on the
+boards whose table entry allows it: one guest instruction = 1 ns of virtual time, so the cycle
+counter the firmware reports counts instructions deterministically (1e9 / cycles_hz instructions
+per counter tick). A QMP socket lets :meth:`Emulator.system_reset` press the reset button.
 """
 from __future__ import annotations
 
@@ -19,49 +20,32 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ..errors import ErbpError
-
-ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE = ROOT / "firmware"
-
-
-@dataclass(frozen=True)
-class BoardSpec:
-    name: str
-    kind: str               # "qemu" or "host"
-    machine: str = ""       # QEMU machine
-    cpu: str = ""           # CPU core, for the docs
-    ram: str = ""
-    flash_hint: str = ""    # how to flash the real board
-    description: str = ""
-    qemu: str = "qemu-system-arm"
-    qemu_args: tuple[str, ...] = ()
+from . import table
+from .table import FIRMWARE, BoardSpec, BoardTableError
 
 
-BOARDS: dict[str, BoardSpec] = {
-    "mps2-an386": BoardSpec(
-        "mps2-an386", "qemu", machine="mps2-an386", cpu="Cortex-M4 (25 MHz)", ram="4 MiB",
-        flash_hint="copy build/mps2-an386/erbp-fw.bin to the MPS2 board's MB/ images folder "
-                   "(images.txt) and power-cycle",
-        description="Arm MPS2+ FPGA board with AN386 (Cortex-M4), CMSDK UART0"),
-    "netduinoplus2": BoardSpec(
-        "netduinoplus2", "qemu", machine="netduinoplus2", cpu="Cortex-M4 STM32F405RG",
-        ram="128 KiB (+64 KiB CCM unused)",
-        flash_hint="pyocd flash -t stm32f405rg build/netduinoplus2/erbp-fw.elf   or   openocd "
-                   "-f interface/stlink.cfg -f target/stm32f4x.cfg -c 'program "
-                   "build/netduinoplus2/erbp-fw.elf verify reset exit'",
-        description="Netduino Plus 2 (STM32F405), USART1 on PA9/PA10 at 115200 8N1"),
-    "riscv-virt": BoardSpec(
-        "riscv-virt", "qemu", machine="virt", cpu="RV32IMAC (QEMU virt, machine mode)",
-        ram="16 MiB used of 128 MiB", qemu="qemu-system-riscv32", qemu_args=("-bios", "none"),
-        description="QEMU's RISC-V virt board, NS16550A UART0, minstret instruction counter"),
-    "host": BoardSpec(
-        "host", "host", cpu="this computer", ram="64 MiB arena",
-        description="the firmware as a Linux process on a pseudo-terminal (tests, fuzzing)"),
-}
+class _Boards(Mapping[str, BoardSpec]):
+    """The boards of the board table (firmware/boards/boards.toml) by name, read when first
+    used (importing erbp.boards needs no table)."""
+
+    def __getitem__(self, name: str) -> BoardSpec:
+        try:
+            return table.board(name)
+        except BoardTableError as e:
+            raise KeyError(name) from e
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(table.names())
+
+    def __len__(self) -> int:
+        return len(table.names())
+
+
+BOARDS: Mapping[str, BoardSpec] = _Boards()
 
 
 def _die_with_parent() -> None:
@@ -80,25 +64,29 @@ class EmulatorError(ErbpError, RuntimeError):
     """The emulator or a tool it needs is missing, or it did not start."""
 
 
-def image_path(board: str, build_dir: Path | None = None) -> Path:
-    """Where `make -C firmware` puts a board's image."""
-    build = build_dir or FIRMWARE / "build"
-    if board == "host":
-        return build / "host" / "erbp-fw-host"
-    return build / board / "erbp-fw.elf"
+def spec(board: str) -> BoardSpec:
+    """A board of the table (EmulatorError naming the known ones if there is none)."""
+    try:
+        return table.board(board)
+    except BoardTableError as e:
+        raise EmulatorError(str(e)) from None
+
+
+def image_path(board: str, *, san: bool = False) -> Path:
+    """Where `make -C firmware` puts a board's image (the board table's ``image``)."""
+    return spec(board).image_path(san)
 
 
 def build(boards: list[str] | None = None, *, san: bool = False) -> None:
-    """Build firmware images with make (quietly; raises with the compiler output on failure)."""
-    targets = boards or ["arm", "riscv", "host"]
-    targets = ["host" if b == "host" else b for b in targets]
-    need = ["make"] + (["arm-none-eabi-gcc"] if any(t not in ("host", "riscv", "riscv-virt")
-                                                     for t in targets) else [])
-    need += ["riscv64-unknown-elf-gcc"] if any(t.startswith("riscv") for t in targets) else []
+    """Build firmware images with make, one target per board or architecture (default: every
+    board of the table); quietly, raises with the compiler output on failure."""
+    targets = boards or table.names()
+    specs = [b for b in table.boards() if b.name in targets or b.arch.name in targets]
+    need = ["make", *dict.fromkeys(b.arch.cc for b in specs)]
     missing = [t for t in need if shutil.which(t) is None]
     if missing:
-        raise EmulatorError(f"{', '.join(missing)} not found: run `make setup` (installs the Arm "
-                            f"cross compiler and QEMU)")
+        raise EmulatorError(f"{', '.join(missing)} not found: run `make setup` (installs the "
+                            f"cross compilers and QEMU)")
     cmd = ["make", "-s", "-C", str(FIRMWARE), *targets] + (["SAN=1"] if san else [])
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -114,12 +102,12 @@ def free_port() -> int:
 def qemu_command(board: str, image: Path, port: int, *, icount: bool = True,
                  qmp: str | None = None) -> list[str]:
     """The QEMU command line that runs a board's firmware with its UART on a TCP port."""
-    spec = BOARDS[board]
-    if spec.kind != "qemu":
+    b = spec(board)
+    if b.kind != "qemu":
         raise EmulatorError(f"{board} is not an emulated board")
-    cmd = [spec.qemu, "-M", spec.machine, *spec.qemu_args, "-nographic", "-monitor", "none",
+    cmd = [b.arch.qemu, "-M", b.qemu_machine, *b.qemu_args, "-nographic", "-monitor", "none",
            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on", "-kernel", str(image)]
-    if icount:
+    if icount and b.icount:
         cmd += ["-icount", "shift=0"]
     if qmp:
         cmd += ["-qmp", f"unix:{qmp},server=on,wait=off"]
@@ -181,13 +169,12 @@ class Emulator:
 def start_board(board: str, image: Path | None = None, *, icount: bool = True,
                 port: int | None = None, qmp: bool = True) -> Emulator:
     """Start an emulated board running ``image`` (default: the image `make -C firmware` builds)."""
-    if board not in BOARDS:
-        raise EmulatorError(f"unknown board {board!r}; known: {', '.join(BOARDS)}")
-    image = Path(image) if image else image_path(board)
+    b = spec(board)
+    image = Path(image) if image else b.image_path()
     if not image.exists():
         raise EmulatorError(f"no firmware image {image}: build it with `make -C firmware` (needs "
                             f"`make setup`)")
-    if BOARDS[board].kind == "host":
+    if b.kind == "host":
         proc = subprocess.Popen([str(image)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                 text=True, preexec_fn=_die_with_parent)
         line = proc.stdout.readline().split()
@@ -195,7 +182,7 @@ def start_board(board: str, image: Path | None = None, *, icount: bool = True,
             proc.kill()
             raise EmulatorError(f"{image} did not print its pty: {line}")
         return Emulator(board, proc, line[1], None, None, [str(image)])
-    qemu = BOARDS[board].qemu
+    qemu = b.arch.qemu
     if shutil.which(qemu) is None:
         raise EmulatorError(f"{qemu} not found: run `make setup` (installs QEMU)")
     tmpdir = tempfile.mkdtemp(prefix="erbp-qemu-")

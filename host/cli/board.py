@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 
 from ..boards.client import Board, default_url
-from ..boards.emulators import BOARDS, image_path, start_board
+from ..boards.emulators import BOARDS, EmulatorError, spec, start_board
 from ..fileio import write_bytes_atomic
 
 
@@ -47,6 +47,23 @@ timeout_option = click.option("--timeout", default=5.0, show_default=True, type=
                               help="seconds to wait for an answer before sending again")
 
 
+def _size(n: int) -> str:
+    """Bytes for people: 4 MiB, 112 KiB, 300 B."""
+    for unit, k in (("MiB", 20), ("KiB", 10)):
+        if n >= 1 << k and n % (1 << k) == 0:
+            return f"{n >> k} {unit}"
+    return f"{n} B"
+
+
+def _board_name(ctx: click.Context, param: click.Parameter, name: str) -> str:
+    """The NAME argument: a board of the table (`erbp board list`)."""
+    try:
+        spec(name)
+    except EmulatorError as e:
+        raise click.BadParameter(str(e)) from None
+    return name
+
+
 def _open(port: str | None, timeout: float = 5.0, retries: int = 8) -> Board:
     if not port:
         raise click.UsageError("no board: give --port (or set ERBP_BOARD); `erbp board start "
@@ -63,12 +80,14 @@ def board() -> None:
 @board.command("list")
 def list_boards() -> None:
     """Known boards and the serial ports of this computer."""
-    click.echo("boards (emulated by `erbp board start NAME`, images from `make -C firmware`):")
-    for spec in BOARDS.values():
-        img = image_path(spec.name)
-        state = "built" if img.exists() else "not built"
-        click.echo(f"  {spec.name:14s} {spec.cpu:28s} RAM {spec.ram:30s} [{state}]")
-        click.echo(f"  {'':14s} {spec.description}")
+    click.echo("boards (emulated by `erbp board start NAME`, images from `make -C firmware`; "
+               "the table: firmware/boards/boards.toml):")
+    for b in BOARDS.values():
+        state = "built" if b.image_path().exists() else "not built"
+        mem = (f"RAM {_size(b.ram_bytes)}, arena {_size(b.arena_bytes)}" if b.ram_bytes
+               else f"arena {_size(b.arena_bytes)}")
+        click.echo(f"  {b.name:14s} {b.cpu:36s} {mem:30s} [{state}]")
+        click.echo(f"  {'':14s} {b.description}")
     try:
         from serial.tools import list_ports
 
@@ -81,15 +100,15 @@ def list_boards() -> None:
 
 
 @board.command()
-@click.argument("name", type=click.Choice(sorted(BOARDS)))
+@click.argument("name", callback=_board_name)
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="firmware image (default: firmware/build/NAME/erbp-fw.elf)")
+              help="firmware image (default: the board table's, built by `make -C firmware`)")
 @click.option("--tcp-port", type=int, default=None, help="TCP port of the UART (default: free)")
 @click.option("--icount/--no-icount", default=True, show_default=True,
               help="count instructions (-icount shift=0): deterministic cycle counts")
 @_user_errors
 def start(name: str, image: Path | None, tcp_port: int | None, icount: bool) -> None:
-    """Start an emulated board and keep it running until Ctrl-C."""
+    """Start an emulated board NAME (`erbp board list`) and keep it running until Ctrl-C."""
     import signal
 
     def stop_on_signal(signum, frame):
@@ -112,7 +131,7 @@ def start(name: str, image: Path | None, tcp_port: int | None, icount: bool) -> 
 
 
 @board.command()
-@click.argument("name", type=click.Choice(sorted(BOARDS)))
+@click.argument("name", callback=_board_name)
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--probe", type=click.Choice(["pyocd", "openocd"]), default="pyocd",
               show_default=True, help="debug-probe tool for real boards")
@@ -122,17 +141,17 @@ def flash(name: str, image: Path | None, probe: str, dry_run: bool) -> None:
     """Write the firmware to a real board through a debug probe.
 
     Emulated boards need no flashing: `erbp board start NAME` runs QEMU with the image."""
-    image = image or image_path(name)
-    if name == "host":
+    b = spec(name)
+    image = image or b.image_path()
+    if b.kind == "host":
         raise click.ClickException("the host board is a program: run " + str(image))
-    if name == "mps2-an386":
-        raise click.ClickException(
-            "the MPS2 board loads images from its USB mass-storage configuration: "
-            + BOARDS[name].flash_hint)
+    if not (b.pyocd_target and b.openocd_target):
+        raise click.ClickException(f"{name} is not flashed through a debug probe: "
+                                   + (b.flash_hint or "see docs/firmware.md"))
     if probe == "pyocd":
-        cmd = ["pyocd", "flash", "-t", "stm32f405rg", str(image)]
+        cmd = ["pyocd", "flash", "-t", b.pyocd_target, str(image)]
     else:
-        cmd = ["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg", "-c",
+        cmd = ["openocd", "-f", "interface/stlink.cfg", "-f", b.openocd_target, "-c",
                f"program {image} verify reset exit"]
     click.echo(" ".join(cmd))
     if dry_run:

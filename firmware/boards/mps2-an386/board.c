@@ -1,10 +1,11 @@
-/* ARM MPS2 AN386 (Cortex-M4 at 25 MHz), UART0: a CMSDK APB UART at 0x40004000, the first
- * `-serial` of QEMU's mps2-an386 (RX interrupt 0; TX polled). */
+/* ARM MPS2 AN386 (Cortex-M4 at 25 MHz), UART0: a CMSDK APB UART at FW_BOARD_UART_BASE, the first
+ * `-serial` of QEMU's mps2-an386 (RX interrupt 0; TX polled). Clock, addresses and sizes come from
+ * the board table (boards/boards.toml) as FW_BOARD_* macros. */
 #include "../../src/board.h"
 #include "../common/rxring.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
-#define UART0 0x40004000u
+#define UART0 FW_BOARD_UART_BASE
 #define UART_DATA REG(UART0 + 0x00u)
 #define UART_STATE REG(UART0 + 0x04u) /* bit0 TX full, bit1 RX full */
 #define UART_CTRL REG(UART0 + 0x08u)  /* bit0 TX enable, bit1 RX enable */
@@ -13,13 +14,10 @@
 #define NVIC_ISER0 REG(0xE000E100u)
 #define UART0_RX_IRQ 0u
 
-#define CPU_HZ 25000000u
+#define CPU_HZ FW_BOARD_COUNTER_HZ /* SysTick counts the core clock */
 
 void cortexm_cycles_start(void);
 void board_irq(void);
-
-const char board_name[] = "mps2-an386";
-const uint32_t board_ram_bytes = 4u * 1024u * 1024u;
 
 void board_init(void)
 {

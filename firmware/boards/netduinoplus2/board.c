@@ -3,7 +3,8 @@
  * CR1 +0x0C (UE bit 13, TE bit 3, RE bit 2). QEMU 7.2's netduinoplus2 wires its first `-serial`
  * to USART1 (stm32f2xx_usart model; it ignores RCC, GPIO and BRR). The core runs from the 16 MHz
  * HSI after reset (no PLL set-up, which QEMU's unimplemented RCC could not confirm); QEMU runs
- * it at its fixed 168 MHz sysclk, the frequency the cycle counter reports. */
+ * it at its fixed 168 MHz sysclk, the frequency the cycle counter reports. Addresses, sizes and
+ * that clock come from the board table (boards/boards.toml) as FW_BOARD_* macros. */
 #include "../../src/board.h"
 #include "../common/rxring.h"
 
@@ -12,7 +13,7 @@
 #define RCC_APB2ENR REG(0x40023844u)
 #define GPIOA_MODER REG(0x40020000u)
 #define GPIOA_AFRH REG(0x40020024u)
-#define USART1 0x40011000u
+#define USART1 FW_BOARD_UART_BASE
 #define USART_SR REG(USART1 + 0x00u)
 #define USART_DR REG(USART1 + 0x04u)
 #define USART_BRR REG(USART1 + 0x08u)
@@ -27,13 +28,10 @@
 #define USART1_IRQ 37u
 
 #define HSI_HZ 16000000u
-#define QEMU_SYSCLK_HZ 168000000u
+#define QEMU_SYSCLK_HZ FW_BOARD_COUNTER_HZ
 
 void cortexm_cycles_start(void);
 void board_irq(void);
-
-const char board_name[] = "netduinoplus2";
-const uint32_t board_ram_bytes = 128u * 1024u;
 
 void board_init(void)
 {

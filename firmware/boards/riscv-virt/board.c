@@ -1,15 +1,15 @@
-/* QEMU virt (riscv32, rv32imac, machine mode). Serial link: the NS16550A UART0 at 0x10000000
+/* QEMU virt (riscv32, rv32imac, machine mode). Serial link: the NS16550A UART0 at FW_BOARD_UART_BASE
  * (RBR/THR +0, IER +1, FCR +2, LCR +3, LSR +5: bit 0 data ready, bit 5 THR empty), FIFOs on;
  * receive through its interrupt (source 10 of the PLIC at 0x0C000000, hart 0 machine context),
  * transmit polled.
  * Counter: minstret, the retired-instruction count (QEMU derives it from -icount, so with
  * `-icount shift=0` it is exactly the instructions executed). Reset: the sifive_test finisher at
- * 0x100000. */
+ * 0x100000. Addresses and sizes come from the board table (boards/boards.toml) as FW_BOARD_* macros. */
 #include "../../src/board.h"
 #include "../common/rxring.h"
 
 #define REG8(a) (*(volatile uint8_t *)(a))
-#define UART0 0x10000000u
+#define UART0 FW_BOARD_UART_BASE
 #define UART_RBR REG8(UART0 + 0u)
 #define UART_THR REG8(UART0 + 0u)
 #define UART_IER REG8(UART0 + 1u)
@@ -33,12 +33,9 @@ int main(void);
 void riscv_start(void);
 void riscv_trap(uint32_t mcause);
 
-const char board_name[] = "riscv-virt";
-const uint32_t board_ram_bytes = 16u * 1024u * 1024u;
-
-/* A warm-reset counter in the last bytes of the 16 MiB the image may use, outside every ELF
- * segment (QEMU re-loads, and zero-fills, the image's segments on a reset, RAM beyond them stays). */
-#define BOOT_WORDS ((volatile uint32_t *)(0x80000000u + 16u * 1024u * 1024u - 16u))
+/* A warm-reset counter in the last bytes of the RAM the image may use, outside every ELF segment
+ * (QEMU re-loads, and zero-fills, the image's segments on a reset, RAM beyond them stays). */
+#define BOOT_WORDS ((volatile uint32_t *)(FW_BOARD_RAM_ORIGIN + FW_BOARD_RAM_BYTES - 16u))
 #define boot_magic BOOT_WORDS[0]
 #define boot_count BOOT_WORDS[1]
 
@@ -100,7 +97,7 @@ uint64_t board_cycles(void)
 
 uint32_t board_cycles_hz(void)
 {
-    return 1000000000u; /* one count per instruction = 1 ns of -icount shift=0 virtual time */
+    return FW_BOARD_COUNTER_HZ; /* one count per instruction = 1 ns of -icount shift=0 time */
 }
 
 uint32_t board_boot_id(void)
