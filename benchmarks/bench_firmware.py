@@ -22,7 +22,6 @@ import time
 import numpy as np
 
 
-
 def sizes(board: str) -> dict[str, int]:
     from erbp.boards import table
 
