@@ -422,11 +422,12 @@ DOC_NOTES = """
   AVX2 (`target_clones`, `ERBP_X86_CLONES`) and the loader picks the AVX2 or the baseline (SSE2)
   clone for the CPU: twice the vector width, and the 32-bit multiplies of the hash in one
   instruction instead of an SSE2 emulation. Boards and every other build get the portable code.
-* The numbers never depend on these choices: `tests/test_engines_golden.py`,
+* The numbers never depend on these choices: the conformance suite (`tests/conformance`),
   `tests/test_cport_engine.py` and `tests/test_cport_mnist.py` compare the full state with the
   reference (through the clone the CPU picks), again with a baseline-only build under
-  AddressSanitizer/UBSan (`tests/test_cport_sanitize.py`) and with the scalar-core loops
-  (`tests/test_cport_variants.py`, which also checks that a build without the clones trains MNIST
+  AddressSanitizer/UBSan and with the scalar-core loops (the conformance suite's `c-asan` and
+  `c-scalar` adapters, `tests/test_cport_sanitize.py`, `tests/test_cport_variants.py`, which
+  also checks that a build without the clones trains MNIST
   to the same bytes); the standalone C driver replays the golden vectors with the portable, the
   cloned and the scalar-core loops (`make -C cport test sanitize`).
 

@@ -37,6 +37,15 @@ def emulators():
 
 
 @pytest.fixture(scope="session")
+def cport_builds(tmp_path_factory):
+    """Builds of the C binding (portable, scalar, asan: tests/cport_builds.py), each compiled
+    once per session: ``cport_builds(name) -> environment`` of a process that loads it."""
+    from cport_builds import CportBuilds
+
+    return CportBuilds(tmp_path_factory.mktemp("cport-builds"))
+
+
+@pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The MNIST directory (IDX gz files); fails loudly if absent."""
     need = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",

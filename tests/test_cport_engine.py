@@ -1,5 +1,6 @@
-"""The C engine (cport via erbp.engines.c) against the reference: random networks compared on the
-full state after every tick, the configuration validator, the memory-size query, the integer
+"""The C engine (cport via erbp.engines.c) against the reference, beyond the conformance suite
+(tests/conformance: golden vectors and random networks, full state every tick): the fast paths
+after arbitrary state writes, the configuration validator, the memory-size query, the integer
 helpers, model files (bytes equal, every refusal with its code; the incremental loader fed in any
 pieces judges every file as erbp_model_check does; the streaming writer's slices), state writes
 and reads by range, the batch path and argument errors."""
@@ -21,6 +22,7 @@ from erbp.reference import intmath, rng
 from erbp.reference.golden import explicit_config
 from erbp.reference.params import FIELDS, field_offsets, word_count
 
+from conformance.strategies import Shape, layouts, networks
 from conftest import GOLDEN, ROOT
 
 LIB = cengine._load()[1]
@@ -28,51 +30,8 @@ LIB = cengine._load()[1]
 MORE = settings(max_examples=max(60, settings().max_examples))
 
 
-# --- random networks ---------------------------------------------------------------------------
-@st.composite
-def networks(draw, max_hidden: int = 3):
-    n_hidden = draw(st.integers(0, max_hidden))
-    sizes = [draw(st.integers(1, 40))] + [draw(st.integers(1, 20)) for _ in range(n_hidden)] \
-        + [draw(st.integers(2, 12))]
-    wb = draw(st.integers(2, 16))
-    sb = draw(st.integers(8, 16))
-    n_layers = n_hidden + 1
-    smax = (1 << (sb - 1)) - 1
-    thr_e = draw(st.sampled_from([1, 2, 64, 3000, 32767]))
-    edge = lambda lo, hi: st.one_of(st.sampled_from([lo, hi]), st.integers(lo, hi))  # noqa: E731
-    ticks_train = draw(st.integers(1, 25))
-    kw = dict(
-        weight_bits=wb, state_bits=sb, ticks_train=ticks_train,
-        ticks_infer=draw(st.integers(1, 25)), burn_in=draw(st.integers(0, ticks_train)),
-        in_gain=draw(edge(0, 257)), in_refractory=draw(st.sampled_from([0, 0, 1, 3, 255])),
-        label_period=draw(st.sampled_from([1, 2, 3, 255])),
-        syn_shift=draw(edge(0, 15)), mem_shift=draw(edge(0, 15)),
-        dend_shift=draw(edge(0, 15)), i2v_shift=draw(edge(0, 15)),
-        threshold=draw(st.sampled_from([1, 2, 100, smax])),
-        refractory=draw(st.sampled_from([0, 1, 4, 255])),
-        noise_prob=draw(st.sampled_from([0, 1, 30000, 65536])),
-        noise_weight=draw(edge(-32768, 32767)),
-        err_threshold=thr_e, err_label_w=draw(edge(0, thr_e)), err_pred_w=draw(edge(0, thr_e)),
-        fb_out=draw(edge(-32768, 32767)),
-        g_amp=draw(edge(0, 32767 // (2 * sizes[-1]))),
-        w_shift=tuple(draw(st.integers(0, 3)) for _ in range(n_layers)),
-        gate_lo=tuple(draw(st.sampled_from([-32768, -100, 0])) for _ in range(n_layers)),
-        gate_hi=tuple(draw(st.sampled_from([1, 100, 32767])) for _ in range(n_layers)),
-        lr_mult=tuple(draw(edge(0, 32767)) for _ in range(n_layers)),
-        lr_shift=tuple(draw(edge(0, 30)) for _ in range(n_layers)),
-        init_amp=tuple(draw(edge(0, (1 << (wb - 1)) - 1)) for _ in range(n_layers)),
-        p_transmit=tuple(draw(st.sampled_from([0, 1, 128, 255, 256])) for _ in range(n_layers)),
-    )
-    cfg = explicit_config(tuple(sizes), **kw)
-    seed = draw(st.integers(0, 2**32 - 1))
-    samples = [(draw(st.sampled_from([TRAIN, INFER, TRAIN])), draw(st.integers(0, sizes[-1] - 1)),
-                draw(st.sampled_from([0, 1, 2**32 - 1]) | st.integers(0, 2**32 - 1)),
-                np.array(draw(st.lists(st.sampled_from([0, 0, 1, 128, 200, 255]) |
-                                       st.integers(0, 255), min_size=sizes[0], max_size=sizes[0]))))
-               for _ in range(3)]
-    return cfg, seed, samples
-
-
+# --- random networks (tests/conformance/strategies.py; tick by tick against the reference: the
+# conformance suite) -----------------------------------------------------------------------------
 def assert_same_state(ref: dict, c: dict, where: str) -> None:
     assert list(ref) == list(c), f"{where}: keys differ"
     for k in ref:
@@ -84,31 +43,7 @@ def assert_same_state(ref: dict, c: dict, where: str) -> None:
 
 
 @MORE
-@given(networks())
-def test_random_networks_match_the_reference_every_tick(case):
-    cfg, seed, samples = case
-    ref = Network.create(cfg, seed)
-    c = CNetwork.create(cfg, seed)
-    assert_same_state(ref.snapshot(), c.snapshot(), "after create")
-    for s, (mode, label, index, px) in enumerate(samples):
-        lab = label if mode == TRAIN else -1
-        ref_snaps: list[dict] = []
-        rr = ref.run_sample(px, lab, mode, sample=index,
-                            on_tick=lambda n: ref_snaps.append(n.snapshot()))
-        it = iter(ref_snaps)
-
-        def compare(n, s=s, mode=mode, it=it):
-            assert_same_state(next(it), n.snapshot(), f"sample {s} ({mode}) tick {n.tick_no - 1}")
-
-        rc = c.run_sample(px, lab, mode, sample=index, on_tick=compare)
-        assert (rr.prediction, rr.events, rr.input_spikes, rr.hidden_spikes) == \
-            (rc.prediction, rc.events, rc.input_spikes, rc.hidden_spikes)
-        assert np.array_equal(rr.counts, rc.counts)
-    assert ref.samples_seen == c.samples_seen
-
-
-@MORE
-@given(networks(max_hidden=2), st.data())
+@given(networks(Shape(max_hidden=2)), st.data())
 def test_fast_paths_match_after_arbitrary_state_writes(case, data):
     """Written state (any value within its width) breaks the invariants the fast paths rely on
     (e.g. zero pixels never in refractory); both engines must still agree tick by tick."""
@@ -333,19 +268,7 @@ def required_bytes_c_words(words) -> int:
     return int(LIB.erbp_net_required_bytes(c))
 
 
-@st.composite
-def layouts(draw):
-    """Configurations that differ in what the arena layout depends on: sizes over the whole
-    allowed range (across every padding boundary), hidden layers 0..4, 8- and 16-bit weights."""
-    n_hidden = draw(st.integers(0, 4))
-    size = st.one_of(st.integers(1, 70), st.integers(1, 4096))
-    sizes = [draw(size)] + [draw(size) for _ in range(n_hidden)] + [draw(st.integers(2, 64))]
-    ones = (1,) * (n_hidden + 1)
-    return explicit_config(tuple(sizes), weight_bits=draw(st.integers(2, 16)), g_amp=1,
-                           w_shift=(0,) * (n_hidden + 1), init_amp=ones)
-
-
-@given(st.one_of(layouts(), networks().map(lambda case: case[0])))
+@given(st.one_of(layouts(), networks().map(lambda net: net.cfg)))
 def test_memory_size_is_the_same_in_c_and_python(cfg):
     n = required_bytes(cfg)
     assert c_required_bytes(cfg) == n
@@ -394,12 +317,12 @@ def test_crc32_check_value():
 
 
 # --- model files ---------------------------------------------------------------------------------
-@given(networks(max_hidden=2))
+@given(networks(Shape(max_hidden=2)))
 def test_model_files_are_byte_identical_in_both_engines(case):
     cfg, seed, samples = case
     ref = Network.create(cfg, seed)
     mode, label, index, px = samples[0]
-    ref.run_sample(px, label, TRAIN, sample=index)  # trained weights
+    ref.run_sample(px, max(label, 0), TRAIN, sample=index)  # trained weights
     data = mf.dumps(ref)
     c = CNetwork.loads(data)
     assert c.dumps() == data
@@ -583,12 +506,12 @@ def _check_ok(status: int) -> None:
     assert status == 0, status_name(status)
 
 
-@given(networks(max_hidden=2), st.data())
+@given(networks(Shape(max_hidden=2)), st.data())
 def test_model_file_slices_equal_the_saved_file(case, data):
     cfg, seed, samples = case
     c = CNetwork.create(cfg, seed)
     mode, label, index, px = samples[0]
-    c.run_sample(px, label, TRAIN, sample=index)
+    c.run_sample(px, max(label, 0), TRAIN, sample=index)
     whole = c.dumps()
     n = len(whole)
     for off in [0, 1, n - 5, n - 4, n - 3, n - 1, n] + data.draw(st.lists(st.integers(0, n),

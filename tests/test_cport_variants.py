@@ -1,14 +1,14 @@
-"""Builds of the C engine that differ in speed only. The x86-64 clones of the hot kernels
-(ERBP_X86_CLONES in cport/src/erbp_kernels.c): the installed binding has them wherever its compiler
-can build them, and a build without them (the portable kernels only) trains and infers MNIST to the
-same bytes as the binding: model file, every prediction, every spike count, every event count (on
-an AVX2 machine: the AVX2 clone against the baseline code; the rest of the suite runs through the
-clone the CPU picks). The loops of cores without SIMD (ERBP_PAD_LOOPS=0: what Cortex-M and RISC-V
-boards compile) pass the engine suites, tick-by-tick full-state comparisons included."""
+"""Builds of the C engine that differ in speed only (tests/cport_builds.py). The x86-64 clones of
+the hot kernels (ERBP_X86_CLONES in cport/src/erbp_kernels.c): the installed binding has them
+wherever its compiler can build them, and a build without them (the portable kernels only) trains
+and infers MNIST to the same bytes as the binding: model file, every prediction, every spike count,
+every event count (on an AVX2 machine: the AVX2 clone against the baseline code; the rest of the
+suite runs through the clone the CPU picks). The loops of cores without SIMD (ERBP_PAD_LOOPS=0:
+what Cortex-M and RISC-V boards compile) pass the C engine's own suite. (Both builds run the
+conformance suite too, tick by tick: its c-portable and c-scalar adapters.)"""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -49,9 +49,8 @@ def test_the_binding_has_the_clones_where_its_compiler_can_build_them():
     assert int(lib.erbp_binding_x86_clones) == int(_cport_build.x86_clones_supported())
 
 
-def test_a_build_without_clones_computes_the_same_bytes(tmp_path, mnist_dir):
-    _cport_build.build(tmp_path, "_cport_portable")
-    env = dict(os.environ, ERBP_CPORT_VARIANT=f"{tmp_path}:_cport_portable")
+def test_a_build_without_clones_computes_the_same_bytes(cport_builds, mnist_dir):
+    env = cport_builds("portable")
     code = ("import json, sys; sys.path.insert(0, 'tests'); import test_cport_variants as t; "
             "from erbp.engines.c.engine import _load; assert _load()[1].erbp_binding_x86_clones == 0; "
             f"print(json.dumps(t.run_engine({str(mnist_dir)!r})))")
@@ -68,11 +67,10 @@ def test_a_build_without_clones_computes_the_same_bytes(tmp_path, mnist_dir):
     assert all(np.sum(here[k]["train"][1]) > 0 for k in here)
 
 
-def test_the_scalar_core_loops_pass_the_engine_suites(tmp_path):
-    _cport_build.build(tmp_path, "_cport_scalar", ["-DERBP_PAD_LOOPS=0"])
-    env = dict(os.environ, ERBP_CPORT_VARIANT=f"{tmp_path}:_cport_scalar")
+def test_the_scalar_core_loops_pass_the_engine_suite(cport_builds):
+    env = cport_builds("scalar")
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        "tests/test_cport_engine.py", "tests/test_engines_golden.py"],
+                        "tests/test_cport_engine.py"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     assert " passed" in p.stdout and " failed" not in p.stdout

@@ -1,6 +1,6 @@
 """The engine interface (erbp.engines): every registered engine is an Engine whose results are
 exactly SampleResult and BatchResult, with the documented dtypes and shapes, and the same numbers.
-(Full-state equality tick by tick is the golden suite's job: test_engines_golden.py.)"""
+(Full-state equality tick by tick is the conformance suite's job: tests/conformance.)"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,11 +1,13 @@
 """The stored golden vectors equal a fresh run of the reference (so they can never go stale), and
-they exercise every rule. Engine-vs-golden comparisons live in test_engines_golden.py."""
+they exercise every rule, initialisation's full u32 range included. Every engine against them
+(made from the configuration and seed, loaded, run tick by tick): the conformance suite,
+tests/conformance."""
 import json
 
 import numpy as np
 import pytest
 
-from erbp.reference import SEMANTICS_VERSION, golden
+from erbp.reference import SEMANTICS_VERSION, NetConfig, golden
 
 from conftest import GOLDEN
 
@@ -39,3 +41,11 @@ def test_the_suite_exercises_every_rule():
         for k, v in golden.coverage(snaps, spec["cfg"]).items():
             total[k] = total.get(k, False) or v
     assert all(total.values()), total
+
+
+def test_a_case_needs_the_full_u32_product():
+    """bounds_w16 has init_amp >= 16384, where UNIFORM's product (docs/semantics.md, section 6)
+    passes 2^31: every engine that creates networks must compute it in u32."""
+    words = json.loads((GOLDEN / "bounds_w16.json").read_text())["config_words"]
+    cfg = NetConfig.from_words(words)
+    assert max(cfg.init_amp) >= 16384 and 65535 * (2 * max(cfg.init_amp) + 1) >= 2**31

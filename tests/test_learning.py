@@ -5,7 +5,7 @@
   error on the first 500 test images after 1,000 images; the bound (40%) fails a regression that
   stops or slows learning without flaking on seeds.
 * The full criterion — 5,000 training images, error at most 15% on the first 1,000 test images —
-  runs through the C engine, which test_engines_golden.py / test_cport_engine.py prove bit-exact
+  runs through the C engine, which the conformance suite (tests/conformance) proves bit-exact
   with the reference (and test_cport_mnist.py on MNIST itself), so the result is the reference's.
 """
 import numpy as np

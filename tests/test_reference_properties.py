@@ -1,49 +1,14 @@
 """Property tests of the reference: invariants hold for random networks, parameters and inputs."""
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
 
+from conformance import strategies
 from erbp.reference import INFER, TRAIN, Network
-from erbp.reference.golden import explicit_config
 
 
-@st.composite
-def networks(draw):
-    n_hidden = draw(st.integers(0, 2))
-    sizes = [draw(st.integers(1, 12))] + [draw(st.integers(1, 8)) for _ in range(n_hidden)] \
-        + [draw(st.integers(2, 5))]
-    wb = draw(st.integers(2, 16))
-    sb = draw(st.integers(8, 16))
-    n_layers = n_hidden + 1
-    smax = (1 << (sb - 1)) - 1
-    thr_e = draw(st.integers(1, 3000))
-    kw = dict(
-        weight_bits=wb, state_bits=sb,
-        ticks_train=draw(st.integers(1, 25)), ticks_infer=draw(st.integers(1, 25)), burn_in=0,
-        in_gain=draw(st.integers(0, 257)), in_refractory=draw(st.integers(0, 3)),
-        label_period=draw(st.integers(1, 6)),
-        syn_shift=draw(st.integers(0, 15)), mem_shift=draw(st.integers(0, 15)),
-        dend_shift=draw(st.integers(0, 15)), i2v_shift=draw(st.integers(0, 15)),
-        threshold=draw(st.integers(1, smax)), refractory=draw(st.integers(0, 4)),
-        noise_prob=draw(st.sampled_from([0, 1, 30000, 65536])),
-        noise_weight=draw(st.integers(-32768, 32767)),
-        err_threshold=thr_e, err_label_w=draw(st.integers(0, thr_e)),
-        err_pred_w=draw(st.integers(0, thr_e)), fb_out=draw(st.integers(-32768, 32767)),
-        g_amp=draw(st.integers(0, 32767 // (2 * sizes[-1]))),
-        w_shift=tuple(draw(st.integers(0, 3)) for _ in range(n_layers)),
-        gate_lo=tuple(draw(st.integers(-32768, 0)) for _ in range(n_layers)),
-        gate_hi=tuple(draw(st.integers(1, 32767)) for _ in range(n_layers)),
-        lr_mult=tuple(draw(st.integers(0, 32767)) for _ in range(n_layers)),
-        lr_shift=tuple(draw(st.integers(0, 30)) for _ in range(n_layers)),
-        init_amp=tuple(draw(st.integers(0, (1 << (wb - 1)) - 1)) for _ in range(n_layers)),
-        p_transmit=tuple(draw(st.sampled_from([0, 1, 128, 255, 256])) for _ in range(n_layers)),
-    )
-    cfg = explicit_config(tuple(sizes), **kw)
-    seed = draw(st.integers(0, 2**32 - 1))
-    samples = [(draw(st.sampled_from([TRAIN, INFER])), draw(st.integers(0, sizes[-1] - 1)),
-                draw(st.integers(0, 2**32 - 1)),
-                np.array(draw(st.lists(st.integers(0, 255), min_size=sizes[0], max_size=sizes[0]))))
-               for _ in range(2)]
-    return cfg, seed, samples
+def networks():
+    """Small random networks with two samples (tests/conformance/strategies.py)."""
+    return strategies.networks(strategies.SMALL, n_samples=2)
 
 
 def run(cfg, seed, samples, on_tick=None):

@@ -10,7 +10,7 @@
 
 The engines: the reference, the C engine (one sample, with a per-tick callback, and the batch
 path) and the MicroPython port (viper and plain kernels). The firmware's count is checked by
-tests/firmware_support.check_golden_vectors (host build and every board).
+the conformance suite (tests/conformance: the host build and every board).
 """
 from __future__ import annotations
 

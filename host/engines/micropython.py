@@ -89,6 +89,15 @@ class MicroPythonEngine:
         self._set_info(self._call({"op": "create", "words": cfg.to_words(), "seed": int(seed),
                                    "backend": backend or self.backend}))
 
+    def reload(self, model: bytes | Network, backend: str | None = None) -> None:
+        """Replace the network by one loaded from a model file (same subprocess)."""
+        if isinstance(model, Network):
+            model = modelfile.dumps(model)
+        path = Path(self._tmp.name) / "model.erbp"
+        path.write_bytes(bytes(model))
+        self._set_info(self._call({"op": "load", "path": str(path.resolve()),
+                                   "backend": backend or self.backend}))
+
     # --- subprocess --------------------------------------------------------------------------
     def _start(self, micropython: str | None) -> None:
         exe = micropython or find_micropython()
