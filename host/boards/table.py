@@ -79,6 +79,7 @@ class BoardSpec:
     ci: tuple[str, ...]
     description: str
     san_image: str = ""
+    extra_cflags: tuple[str, ...] = ()
     flash_hint: str = ""
     pyocd_target: str = ""
     openocd_target: str = ""
@@ -117,7 +118,7 @@ class BoardSpec:
         """Compiler flags of this board beside the firmware's common ones: core, architecture,
         include directories (relative to firmware/), defines."""
         return [*self.cpu_flags, *self.arch.cflags, *(f"-I{d}" for d in self.include),
-                *self.defines()]
+                *self.defines(), *self.extra_cflags]
 
     def ldflags(self) -> list[str]:
         """Linker flags: the script, the memory map as BOARD_* symbols, the architecture's."""
