@@ -19,6 +19,7 @@ from erbp.boards import table
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
 GOLDEN = ROOT / "tests" / "golden"
+SMALL = "mnistlike_erbp_64"  # the golden model the host-build tests deploy (64-16-10)
 
 
 def require_tools(*tools: str) -> None:
@@ -68,6 +69,28 @@ class Emulators:
         for emu in self.running.values():
             emu.stop()
         self.running.clear()
+
+
+def golden_model(name: str = SMALL) -> bytes:
+    return (GOLDEN / f"{name}.erbp").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def host_board(emulators):
+    """The sanitizer build of the host firmware (shared with the conformance suite)."""
+    emu = emulators("host", san=True)
+    yield emu
+    assert emu.running, "the sanitizer build of the firmware died (see the test output)"
+
+
+@pytest.fixture
+def b(host_board):
+    """A client of the host board, HELLO done."""
+    from erbp.boards.client import Board
+
+    with Board(host_board.url, timeout=2, retries=3) as board:
+        board.hello()
+        yield board
 
 
 class FaultyLink:

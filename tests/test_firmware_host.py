@@ -14,30 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware_support import GOLDEN
-
-SMALL = "mnistlike_erbp_64"
-
-
-@pytest.fixture(scope="module")
-def host_board(emulators):
-    """The sanitizer build of the host firmware (shared with the conformance suite)."""
-    emu = emulators("host", san=True)
-    yield emu
-    assert emu.running, "the sanitizer build of the firmware died (see the test output)"
-
-
-@pytest.fixture
-def b(host_board):
-    from erbp.boards.client import Board
-
-    with Board(host_board.url, timeout=2, retries=3) as board:
-        board.hello()
-        yield board
-
-
-def golden_model(name: str = SMALL) -> bytes:
-    return (GOLDEN / f"{name}.erbp").read_bytes()
+from firmware_support import GOLDEN, SMALL, b, golden_model, host_board  # noqa: F401 (fixtures)
 
 
 def raw_answer(b, data: bytes):

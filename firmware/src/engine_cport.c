@@ -36,12 +36,8 @@ uint32_t fw_engine_max_model_bytes(size_t arena_bytes)
     return (uint32_t)arena_bytes + ERBP_FILE_HEADER_BYTES + 4u * ERBP_CONFIG_WORDS + 8u;
 }
 
-int fw_engine_load_begin(void *arena, size_t arena_bytes, uint32_t total, FwRefusal *r)
+int fw_engine_load_size_check(size_t arena_bytes, uint32_t total, FwRefusal *r)
 {
-    erbp_status_t st = erbp_loader_begin(&loader, &net, arena, arena_bytes);
-    if (st != ERBP_OK) {
-        return refuse(r, st);
-    }
     if (total < MIN_MODEL_BYTES) {
         refuse(r, ERBP_E_FILE_TRUNCATED);
         r->why = "model file shorter than its header";
@@ -53,6 +49,12 @@ int fw_engine_load_begin(void *arena, size_t arena_bytes, uint32_t total, FwRefu
         return 1;
     }
     return 0;
+}
+
+int fw_engine_load_begin(void *arena, size_t arena_bytes, FwRefusal *r)
+{
+    erbp_status_t st = erbp_loader_begin(&loader, &net, arena, arena_bytes);
+    return st == ERBP_OK ? 0 : refuse(r, st);
 }
 
 int fw_engine_load_feed(const uint8_t *data, uint32_t n, FwRefusal *r)

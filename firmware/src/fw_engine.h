@@ -28,11 +28,13 @@ uint32_t fw_engine_semantics(void);
 uint32_t fw_engine_max_model_bytes(size_t arena_bytes);
 
 /* Model upload, in pieces of any size, straight into the network in the arena (no copy of the
- * file is ever held). begin drops the live network and refuses a file of `total` bytes that
- * cannot be a model (too short) or cannot fit the arena. feed and end return 0 or nonzero with
- * *r filled: feed as soon as the file is certain to be refused, end when the whole file fails.
- * Only an end that returns 0 makes the network live. */
-int fw_engine_load_begin(void *arena, size_t arena_bytes, uint32_t total, FwRefusal *r);
+ * file is ever held). size_check (no side effect) refuses a file of `total` bytes that cannot be
+ * a model (too short) or cannot fit the arena; begin drops the live network. begin, feed and end
+ * return 0 or nonzero with *r filled: begin if the arena is unusable, feed as soon as the file is
+ * certain to be refused, end when the whole file fails. Only an end that returns 0 makes the
+ * network live. */
+int fw_engine_load_size_check(size_t arena_bytes, uint32_t total, FwRefusal *r);
+int fw_engine_load_begin(void *arena, size_t arena_bytes, FwRefusal *r);
 int fw_engine_load_feed(const uint8_t *data, uint32_t n, FwRefusal *r);
 /* The file size declared in the upload's header, once known (0 before). */
 uint32_t fw_engine_load_declared_bytes(void);

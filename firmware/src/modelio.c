@@ -15,24 +15,37 @@ static FwStatus ok(void)
     return s;
 }
 
-static FwStatus fail(FwModel *m, uint32_t code, uint32_t value, const char *why)
+/* A refusal that changes nothing (the request was out of turn or out of range). */
+static FwStatus refuse(uint32_t code, uint32_t value, const char *why)
 {
     FwStatus s;
     s.code = code;
     s.value = value;
     s.why = why;
-    m->loading = 0;
-    m->loaded = 0;
     return s;
 }
 
-/* The engine refused the model: the upload is over and no model is live. */
-static FwStatus refused(FwModel *m, const FwRefusal *r)
+/* The file is certain to be refused: its upload is over (the model before it was dropped by
+ * LOAD_BEGIN; nothing is live until the next complete upload). */
+static FwStatus abandon(FwModel *m, uint32_t code, uint32_t value, const char *why)
+{
+    m->loading = 0;
+    m->loaded = 0;
+    return refuse(code, value, why);
+}
+
+static FwStatus engine_status(const FwRefusal *r)
 {
     if (r->kind == FW_ENGINE_NO_MEMORY) {
-        return fail(m, FW_ERR_NO_MEMORY, (uint32_t)g_arena_bytes, r->why);
+        return refuse(FW_ERR_NO_MEMORY, (uint32_t)g_arena_bytes, r->why);
     }
-    return fail(m, FW_ERR_MODEL, r->detail, r->why);
+    return refuse(FW_ERR_MODEL, r->detail, r->why);
+}
+
+static FwStatus refused(FwModel *m, const FwRefusal *r)
+{
+    FwStatus s = engine_status(r);
+    return abandon(m, s.code, s.value, s.why);
 }
 
 void fw_model_init(FwModel *m, void *arena, size_t arena_bytes)
@@ -45,9 +58,14 @@ void fw_model_init(FwModel *m, void *arena, size_t arena_bytes)
 FwStatus fw_model_begin(FwModel *m, uint32_t total)
 {
     FwRefusal r;
+    /* a size no model can have changes nothing: the live model (or upload) stays */
+    if (fw_engine_load_size_check(g_arena_bytes, total, &r) != 0) {
+        return engine_status(&r);
+    }
     m->loaded = 0;
-    if (fw_engine_load_begin(g_arena, g_arena_bytes, total, &r) != 0) {
-        return refused(m, &r);
+    m->loading = 0;
+    if (fw_engine_load_begin(g_arena, g_arena_bytes, &r) != 0) {
+        return engine_status(&r); /* the arena itself is unusable */
     }
     m->total = total;
     m->pos = 0;
@@ -61,18 +79,16 @@ FwStatus fw_model_chunk(FwModel *m, uint32_t offset, const uint8_t *data, uint32
     FwRefusal r;
     *next = m->pos;
     if (!m->loading) {
-        return fail(m, FW_ERR_NOT_LOADING, 0, "no upload in progress (send LOAD_BEGIN)");
+        return refuse(FW_ERR_NOT_LOADING, 0, "no upload in progress (send LOAD_BEGIN)");
     }
     if (offset < m->pos && (uint64_t)offset + n <= m->pos) {
         return ok(); /* a repeated chunk: already applied */
     }
     if (offset != m->pos) {
-        FwStatus s = {FW_ERR_OFFSET, m->pos, "chunk offset out of order"};
-        return s;
+        return refuse(FW_ERR_OFFSET, m->pos, "chunk offset out of order");
     }
     if ((uint64_t)offset + n > m->total) {
-        FwStatus s = {FW_ERR_ARGUMENT, m->total, "chunk runs past the declared file size"};
-        return s;
+        return refuse(FW_ERR_ARGUMENT, m->total, "chunk runs past the declared file size");
     }
     while (n > 0) {
         /* byte by byte until the header's size field is known, so that a file whose declared
@@ -86,7 +102,7 @@ FwStatus fw_model_chunk(FwModel *m, uint32_t offset, const uint8_t *data, uint32
         n -= k;
         declared = fw_engine_load_declared_bytes();
         if (declared != 0 && declared != m->total) {
-            return fail(m, FW_ERR_MODEL, declared, "declared file size differs from the upload");
+            return abandon(m, FW_ERR_MODEL, declared, "declared file size differs from the upload");
         }
     }
     *next = m->pos;
@@ -97,11 +113,10 @@ FwStatus fw_model_end(FwModel *m)
 {
     FwRefusal r;
     if (!m->loading) {
-        return fail(m, FW_ERR_NOT_LOADING, 0, "no upload in progress (send LOAD_BEGIN)");
+        return refuse(FW_ERR_NOT_LOADING, 0, "no upload in progress (send LOAD_BEGIN)");
     }
     if (m->pos != m->total) {
-        FwStatus s = {FW_ERR_OFFSET, m->pos, "upload incomplete"};
-        return s;
+        return refuse(FW_ERR_OFFSET, m->pos, "upload incomplete");
     }
     if (fw_engine_load_end(&r) != 0) {
         return refused(m, &r);

@@ -22,7 +22,11 @@ typedef struct {
 } FwStatus;
 
 void fw_model_init(FwModel *m, void *arena, size_t arena_bytes);
-/* Start an upload of `total` bytes (the live model is dropped). */
+/* The FwStatus of a refusal changes nothing, except where said: a file certain to be refused
+ * ends its upload (`loading` drops to 0). */
+
+/* Start an upload of `total` bytes: the live model (or the upload in progress) is dropped; a size
+ * that no model file can have, or that cannot fit the arena, is refused and drops nothing. */
 FwStatus fw_model_begin(FwModel *m, uint32_t total);
 /* Append bytes at `offset` (== bytes received; earlier, already received spans are accepted and
  * ignored). *next is set to the next expected offset. */

@@ -23,13 +23,14 @@ static uint8_t rx[FW_COBS_MAX_ENCODED(FW_RX_MAX)];
 static uint32_t rx_len;
 static uint8_t rx_overflow;
 
-/* The reply to the last state-changing request (LOAD_*, SAMPLE, RESET), kept for duplicates
+/* Every reply is built in tx. The reply to the last request that changed the board (an applied
+ * LOAD_*, SAMPLE or RESET, or a refusal that ended an upload) is kept in tx_cached for duplicates
  * (same seq and same frame CRC): such a request is never applied twice. Read-only requests
- * (HELLO, MODEL_READ, STATE_READ) are answered from a second buffer and leave the cache alone,
- * so a host that reconnects and says HELLO can still re-send its last sample safely. */
+ * (HELLO, MODEL_READ, STATE_READ) and refusals that changed nothing leave the cache alone (sent
+ * again, they get the same answer anyway), so a host that reconnects and says HELLO, or a stray
+ * frame on the link, does not stop the host from re-sending its last sample safely. */
+static uint8_t tx[TX_MAX];
 static uint8_t tx_cached[TX_CACHED_MAX];
-static uint8_t tx_read[TX_MAX];
-static uint8_t *tx = tx_cached;
 static uint32_t tx_len;
 static uint32_t last_seq, last_crc;
 static uint8_t have_last;
@@ -109,10 +110,23 @@ static void frame_error(uint32_t seq, uint32_t code, uint32_t value, const char 
     send_frame(buf, error_body(buf, seq, code, value, why));
 }
 
-static uint32_t hello(uint32_t seq)
+static int need(uint32_t seq, uint32_t have, uint32_t want, uint32_t *n)
+{
+    if (have != want) {
+        *n = error_body(tx, seq, FW_ERR_LENGTH, want, "wrong body length for this message");
+        return 0;
+    }
+    return 1;
+}
+
+static uint32_t hello(uint32_t seq, uint32_t len)
 {
     uint8_t *b = tx;
-    uint32_t n = header(b, FW_MSG_HELLO | FW_MSG_REPLY, seq);
+    uint32_t n;
+    if (!need(seq, len, 0u, &n)) {
+        return n;
+    }
+    n = header(b, FW_MSG_HELLO | FW_MSG_REPLY, seq);
     uint32_t flags = (uint32_t)(model.loaded ? 1u : 0u) | (uint32_t)(model.loading ? 2u : 0u);
     size_t name_len = strlen(board_name), fw_len = strlen(FW_VERSION_STRING);
     wr16(b + n, FW_PROTOCOL_VERSION);
@@ -134,15 +148,6 @@ static uint32_t hello(uint32_t seq)
            fw_len < FW_BOARD_NAME_BYTES ? fw_len : FW_BOARD_NAME_BYTES);
     wr32(b + n + 40 + 2u * FW_BOARD_NAME_BYTES, fw_model_max_bytes(&model));
     return n + 44u + 2u * FW_BOARD_NAME_BYTES;
-}
-
-static int need(uint32_t seq, uint32_t have, uint32_t want, uint32_t *n)
-{
-    if (have != want) {
-        *n = error_body(tx, seq, FW_ERR_LENGTH, want, "wrong body length for this message");
-        return 0;
-    }
-    return 1;
 }
 
 static uint32_t status_reply(uint32_t seq, FwStatus st, uint32_t type, uint32_t value)
@@ -174,13 +179,14 @@ static uint32_t load_end(uint32_t seq)
 
 /* Expand zero-run coded pixels in the receive buffer itself: the code is first moved to the end of
  * the buffer, then expanded from the start; the output never overtakes the input as long as
- * pixels + code + 16 fit in the buffer. Returns NULL, or why the coding is refused. */
+ * pixels + code + 16 fit in the buffer. The rule (docs/protocol.md) is that they fit in max_frame
+ * bytes (FW_RX_MAX, no larger than the buffer). Returns NULL, or why the coding is refused. */
 static const char *decode_zero_runs(const uint8_t *code, uint32_t n, uint32_t npx,
                                     const uint8_t **pixels)
 {
     uint8_t *out = rx + 16, *in;
     uint32_t r = 0, w = 0;
-    if ((size_t)npx + n + 16u > sizeof rx) {
+    if ((size_t)npx + n + 16u > FW_RX_MAX) {
         return "zero-run coded sample too large to expand: send raw pixels";
     }
     in = rx + sizeof rx - n;
@@ -310,16 +316,16 @@ static uint32_t dispatch(uint32_t type, uint32_t seq, const uint8_t *body, uint3
     FwStatus st;
     switch (type) {
     case FW_MSG_HELLO:
-        return hello(seq);
+        return hello(seq, len);
     case FW_MSG_LOAD_BEGIN:
         if (!need(seq, len, 4u, &n)) {
             return n;
         }
         return status_reply(seq, fw_model_begin(&model, rd32(body)), type, 0);
     case FW_MSG_LOAD_CHUNK:
-        if (len < 4u || len - 4u > FW_MAX_CHUNK) {
-            return error_body(tx, seq, FW_ERR_LENGTH, 4u + FW_MAX_CHUNK,
-                              "chunk needs an offset and at most max_chunk bytes");
+        if (len < 5u || len - 4u > FW_MAX_CHUNK) {
+            return error_body(tx, seq, FW_ERR_LENGTH, len < 5u ? 5u : 4u + FW_MAX_CHUNK,
+                              "chunk needs an offset and 1..max_chunk bytes");
         }
         st = fw_model_chunk(&model, rd32(body), body + 4, len - 4u, &next);
         return status_reply(seq, st, type, next);
@@ -347,7 +353,8 @@ static uint32_t dispatch(uint32_t type, uint32_t seq, const uint8_t *body, uint3
 static void frame(uint32_t n)
 {
     long len = fw_cobs_decode(rx, n, rx);
-    uint32_t plen, seq, crc, type;
+    uint32_t plen, seq, crc, type, reply;
+    uint8_t was_loading;
     if (len < 0) {
         frame_error(0, FW_ERR_FRAMING, 0, "invalid COBS encoding");
         return;
@@ -355,6 +362,10 @@ static void frame(uint32_t n)
     plen = (uint32_t)len;
     if (plen < FW_MIN_FRAME) {
         frame_error(0, FW_ERR_FRAMING, plen, "frame shorter than header and CRC");
+        return;
+    }
+    if (plen > FW_RX_MAX) { /* the buffer holds a little more: COBS's overhead */
+        frame_error(0, FW_ERR_TOO_LONG, FW_RX_MAX, "frame longer than max_frame");
         return;
     }
     seq = rd32(rx + 4);
@@ -376,19 +387,19 @@ static void frame(uint32_t n)
         return;
     }
     type = rx[1];
-    if (type == FW_MSG_HELLO || type == FW_MSG_MODEL_READ || type == FW_MSG_STATE_READ) {
-        uint32_t len_read;
-        tx = tx_read;
-        len_read = dispatch(type, seq, rx + FW_HDR_BYTES, plen - FW_HDR_BYTES - FW_CRC_BYTES);
-        tx = tx_cached;
-        send_frame(tx_read, len_read);
-        return;
+    was_loading = model.loading;
+    reply = dispatch(type, seq, rx + FW_HDR_BYTES, plen - FW_HDR_BYTES - FW_CRC_BYTES);
+    /* (the replies of state-changing requests always fit the cache: TX_CACHED_MAX) */
+    if (type != FW_MSG_HELLO && type != FW_MSG_MODEL_READ && type != FW_MSG_STATE_READ &&
+        (tx[1] != FW_MSG_ERROR || model.loading != was_loading) &&
+        reply + FW_CRC_BYTES <= sizeof tx_cached) {
+        memcpy(tx_cached, tx, reply);
+        tx_len = reply;
+        last_seq = seq;
+        last_crc = crc;
+        have_last = 1;
     }
-    tx_len = dispatch(type, seq, rx + FW_HDR_BYTES, plen - FW_HDR_BYTES - FW_CRC_BYTES);
-    last_seq = seq;
-    last_crc = crc;
-    have_last = 1;
-    send_frame(tx_cached, tx_len);
+    send_frame(tx, reply);
 }
 
 void fw_proto_rx(uint8_t byte)
