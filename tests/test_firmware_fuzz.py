@@ -1,56 +1,66 @@
-"""libFuzzer on the firmware's frame parser and command handler (firmware/fuzz/fuzz_proto.c: the
-same src/proto.c, src/modelio.c and cport the boards run; clang, ASan + UBSan), for a bounded time,
-from a seed corpus of valid requests. The target aborts if the board ever sends an invalid frame."""
+"""libFuzzer on the firmware (clang, ASan + UBSan), for a bounded time per target
+(ERBP_FUZZ_SECONDS, default 15), from the seed corpus committed in firmware/fuzz/corpus/:
+
+* fuzz_proto: bytes as they arrive on the link (the same src/proto.c, src/modelio.c and cport the
+  boards run); the target aborts if the board ever sends an invalid frame;
+* fuzz_frames: well-formed requests built from the input (valid COBS and CRC), so mutations reach
+  the dispatcher, uploads, samples and reads; it also aborts when a refused request changes the
+  board, or a retransmission is not answered from the cache;
+* fuzz_loader: cport's incremental model loader fed in chunkings taken from the input, against
+  erbp_model_check on the whole file, and a loaded file saved back to the same bytes.
+
+benchmarks/fuzz.py runs the same targets for millions of executions (docs/reliability.md)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
-import struct
 import subprocess
+import sys
 
 import pytest
 
-from firmware_support import FIRMWARE, GOLDEN, make
+from firmware_support import FIRMWARE, make
 
 FUZZ_SECONDS = int(os.environ.get("ERBP_FUZZ_SECONDS", "15"))
 
 
-def seed_corpus(directory):
-    from erbp.boards import client as B
-
-    model = (GOLDEN / "mnistlike_erbp_64.erbp").read_bytes()
-    frames = {
-        "hello": B.encode_frame(B.MSG_HELLO, 1),
-        "infer": B.encode_frame(B.MSG_SAMPLE, 2, struct.pack("<IBBH", 5, 0, 255, 64) + bytes(range(64))),
-        "train": B.encode_frame(B.MSG_SAMPLE, 3, struct.pack("<IBBH", 0, 1, 4, 64) + bytes(range(64, 128))),
-        "zrun": B.encode_frame(B.MSG_SAMPLE, 10, struct.pack("<IBBH", 5, 0x80, 255, 64)
-                               + B.zero_runs(bytes(20) + bytes(range(1, 30)) + bytes(15))),
-        "read": B.encode_frame(B.MSG_MODEL_READ, 4, struct.pack("<IH", 1700, 100)),
-        "state": B.encode_frame(B.MSG_STATE_READ, 5, struct.pack("<IH", 0, 64)),
-        "load": B.encode_frame(B.MSG_LOAD_BEGIN, 6, struct.pack("<I", len(model)))
-        + B.encode_frame(B.MSG_LOAD_CHUNK, 7, struct.pack("<I", 0) + model[:300])
-        + B.encode_frame(B.MSG_LOAD_CHUNK, 8, struct.pack("<I", 300) + model[300:]),
-        "reset": B.encode_frame(B.MSG_RESET, 9),
-    }
-    for name, data in frames.items():
-        # first byte odd: the harness uploads the model first; even: no model
-        (directory / f"{name}-model").write_bytes(b"\x01" + data)
-        (directory / f"{name}-empty").write_bytes(b"\x00" + data)
+def fuzz_targets():
+    spec = importlib.util.spec_from_file_location("fuzz_targets", FIRMWARE / "fuzz/targets.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fuzz_targets"] = module  # (dataclasses look their module up)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_libfuzzer_finds_nothing(tmp_path):
+TARGETS = fuzz_targets()
+
+
+def test_seed_corpus_is_what_the_script_generates(tmp_path):
+    TARGETS.write_corpus(tmp_path)
+    for name in TARGETS.TARGETS:
+        committed = {p.name: p.read_bytes() for p in (TARGETS.CORPUS / name).iterdir()}
+        generated = {p.name: p.read_bytes() for p in (tmp_path / name).iterdir()}
+        assert committed == generated, f"run `python3 firmware/fuzz/targets.py` ({name})"
+        assert 5 <= len(committed) and sum(map(len, committed.values())) < 64 * 1024
+
+
+@pytest.mark.parametrize("name", list(TARGETS.TARGETS))
+def test_libfuzzer_finds_nothing(tmp_path, name):
     if shutil.which("clang") is None:
-        pytest.fail("clang not found: the protocol fuzz test needs it; run `make setup`")
+        pytest.fail("clang not found: the fuzz tests need clang and libFuzzer "
+                    "(libclang-rt-14-dev); run `make setup`")
     make("fuzz")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    seed_corpus(corpus)
-    env = dict(os.environ, FW_FUZZ_MODEL=str(GOLDEN / "mnistlike_erbp_64.erbp"))
-    r = subprocess.run([str(FIRMWARE / "build/fuzz/fuzz_proto"), str(corpus),
-                        f"-max_total_time={FUZZ_SECONDS}", "-max_len=4096", "-timeout=10",
-                        f"-artifact_prefix={tmp_path}/"],
-                       capture_output=True, text=True, env=env, timeout=FUZZ_SECONDS + 120)
+    target = TARGETS.TARGETS[name]
+    new = tmp_path / "new"  # libFuzzer adds what it finds to the first directory
+    new.mkdir()
+    cmd = [str(target.binary), str(new), str(target.corpus), f"-max_total_time={FUZZ_SECONDS}",
+           f"-max_len={target.max_len}", "-timeout=10", f"-artifact_prefix={tmp_path}/"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **target.env()),
+                       timeout=FUZZ_SECONDS + 120)
     tail = r.stderr[-4000:]
-    assert r.returncode == 0, f"the fuzzer found a failure:\n{tail}"
+    assert r.returncode == 0, f"the fuzzer found a failure ({' '.join(cmd)}):\n{tail}"
     runs = [line for line in r.stderr.splitlines() if line.startswith("Done ")]
     assert runs and int(runs[0].split()[1]) > 1000, tail  # it did run
+    seeds = len(list(target.corpus.iterdir()))
+    assert f"{seeds} files found in {target.corpus}" in r.stderr, tail  # from the seed corpus

@@ -8,27 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/board.h"
+#include "fuzz_board.h"
 #include "../src/cobs.h"
 #include "../src/crc32.h"
 #include "../src/proto.h"
 #include "../src/proto_defs.h"
-
-const char board_name[] = "fuzz";
-const uint32_t board_ram_bytes = 0;
 
 static uint32_t arena[(4u << 20) / 4u];
 static uint8_t model[1u << 20];
 static size_t model_len;
 static uint8_t out[1u << 16];
 static size_t out_len;
-
-void board_init(void) {}
-uint8_t board_getc(void) { return 0; }
-uint64_t board_cycles(void) { return 0; }
-uint32_t board_cycles_hz(void) { return 0; }
-uint32_t board_boot_id(void) { return 1; }
-void board_reset(void) {}
 
 static void check_frame(void)
 {
