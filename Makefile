@@ -4,7 +4,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 VPY = $(VENV)/bin/python
-APT_PACKAGES = build-essential clang python3-venv python3-dev gcc-arm-none-eabi libnewlib-arm-none-eabi \
+# Every external tool the tests call. libclang-rt-14-dev holds clang's libFuzzer and sanitizer
+# runtimes (tests/test_firmware_fuzz.py): clang only recommends it, and recommends are not installed.
+# Checked with `make setup` in a fresh Debian 12 chroot (debootstrap --variant=minbase + make).
+APT_PACKAGES = build-essential clang libclang-rt-14-dev python3-venv python3-dev \
+               gcc-arm-none-eabi libnewlib-arm-none-eabi \
                gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf \
                qemu-system-arm qemu-system-misc firmware-microbit-micropython
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

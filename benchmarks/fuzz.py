@@ -7,8 +7,9 @@ coverage (libFuzzer's edges `cov` and features `ft`), executions per second and 
     python benchmarks/fuzz.py --seconds 300 --targets fuzz_proto fuzz_frames   # same budget
 
 CPU-heavy (one core per target, one target at a time): on a shared machine run it under
-`nice -n 10`. The corpus a run grows stays in benchmarks/out/fuzz/<target>/ (not committed); each
-run starts from the seed corpus alone unless --keep. Crashes go to benchmarks/out/fuzz/ as
+`nice -n 10`. The corpus a run grows stays in benchmarks/out/fuzz/<target>/ (not committed), its
+log in benchmarks/out/fuzz/<target>.log; each run starts from the seed corpus alone unless --keep.
+Ctrl-C (or SIGINT to the fuzzer) stops a run early and still prints its figures. Crashes go to benchmarks/out/fuzz/ as
 crash-* files (libFuzzer stops at the first one). Goal (docs/reliability.md): 10 million
 executions per target, 0 crashes.
 """
@@ -60,12 +61,20 @@ def run(target, runs: int | None, seconds: int | None, keep: bool) -> dict:
     cmd += [f"-runs={runs}"] if runs else []
     cmd += [f"-max_total_time={seconds}"] if seconds else []
     env = dict(os.environ, **target.env())
+    log_path = OUT / f"{target.name}.log"  # libFuzzer's progress, as it goes
     t0 = time.monotonic()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    with open(log_path, "w") as log:
+        try:
+            rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+        except KeyboardInterrupt:  # libFuzzer stops too and prints its figures so far
+            rc = -2
     elapsed = time.monotonic() - t0
+    log_text = log_path.read_text(errors="replace")
+    r = subprocess.CompletedProcess(cmd, rc, "", log_text)
     done = re.search(r"^Done (\d+) runs in (\d+) second", r.stderr, re.M)
     stats = last_stats(r.stderr)
-    execs = int(done[1]) if done else stats.get("execs", 0)
+    units = re.search(r"^stat::number_of_executed_units: (\d+)", r.stderr, re.M)
+    execs = int(done[1]) if done else int(units[1]) if units else stats.get("execs", 0)
     crash = re.findall(r"Test unit written to (\S+)", r.stderr)
     shown = " ".join(f"{k}={v}" for k, v in target.env().items())
     return {"target": target.name, "execs": execs, "seconds": elapsed,

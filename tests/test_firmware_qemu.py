@@ -5,7 +5,8 @@ board runs what is the `ci` list of its entry in the board table (firmware/board
   and 200 MNIST test digits are streamed; predictions, output spike counts and synaptic events
   equal the PC engine's sample for sample; then 100 MNIST training digits are streamed in train
   mode and the weights pulled back equal the PC engine's weights after the same samples, bit for
-  bit; a duplicated training request is not applied twice.
+  bit; a duplicated training request is not applied twice; stray and refused requests change
+  nothing.
 * digits boards: the same with the 8x8 digits and a 64-32-10 network, and exact, repeatable
   instruction counts.
 * faults boards: a stream through a proxy that corrupts, drops and duplicates bytes, with a board
@@ -119,6 +120,29 @@ def test_duplicate_training_request_applied_once(board, deployed, mnist):
     assert answers[0] == answers[1]
     assert answers[0][1] == B.MSG_SAMPLE | B.MSG_REPLY and answers[0][3] == 0x1234
     assert board.hello().samples_seen == seen + 1, "a duplicated sample was applied twice"
+
+
+def test_stray_frames_change_nothing(board, deployed, mnist):
+    """On the cross-compiled firmware too: a stray LOAD_CHUNK / LOAD_END (no LOAD_BEGIN) or a
+    refused sample leaves the model with its learned weights live, and the cache in place."""
+    from erbp.boards import client as B
+    from erbp.boards.client import BoardRefused
+
+    caps, crc = board.hello(), board.model_crc()
+    body = struct.pack("<IBBH", caps.samples_seen, 1, int(mnist.train_y[1]), 784) + bytes(
+        mnist.train_x[1])
+    first = board.request(B.MSG_SAMPLE, body, seq=0x2345)
+    crc = board.model_crc()
+    for msg_type, stray in ((B.MSG_LOAD_CHUNK, struct.pack("<I", 0) + deployed[:64]),
+                            (B.MSG_LOAD_END, b""),
+                            (B.MSG_SAMPLE, struct.pack("<IBBH", 0, 1, 10, 784) + bytes(784))):
+        with pytest.raises(BoardRefused) as e:
+            board.request(msg_type, stray)
+        assert e.value.code in (B.ERR_NOT_LOADING, B.ERR_ARGUMENT)
+    assert board.request(B.MSG_SAMPLE, body, seq=0x2345) == first  # from the cache: once
+    after = board.hello()
+    assert after.model_loaded and after.samples_seen == caps.samples_seen + 1
+    assert board.model_crc() == crc
 
 
 @pytest.mark.parametrize("name", [b.name for b in table.boards("digits")])
