@@ -7,13 +7,12 @@ committed files are what the script generates:
 
     python3 firmware/fuzz/targets.py            # (re)write firmware/fuzz/corpus/
 
-Only the standard library and PyPI `cobs` (a dependency of erbp) are used.
+The frames of fuzz_proto's seeds come from erbp's protocol client (erbp.boards.client).
 """
 from __future__ import annotations
 
 import struct
 import sys
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,36 +59,10 @@ TARGETS = {t.name: t for t in (
 
 
 # --- fuzz_proto: bytes on the link ------------------------------------------------------------
-def cobs_encode(data: bytes) -> bytes:
-    from cobs import cobs
-
-    return cobs.encode(data)
-
-
-def frame(msg_type: int, seq: int, body: bytes = b"") -> bytes:
-    payload = struct.pack("<BBHI", 1, msg_type, 0, seq) + body
-    return b"\0" + cobs_encode(payload + struct.pack("<I", zlib.crc32(payload))) + b"\0"
-
-
-def zero_runs(px: bytes) -> bytes:
-    """docs/protocol.md: token t < 0x80 is followed by t + 1 literals; t >= 0x80: t - 0x7F zeros."""
-    out, i = bytearray(), 0
-    while i < len(px):
-        j = i
-        if px[i] == 0:
-            while j < len(px) and px[j] == 0 and j - i < 128:
-                j += 1
-            out.append(0x7F + j - i)
-        else:
-            while j < len(px) and px[j] != 0 and j - i < 128:
-                j += 1
-            out.append(j - i - 1)
-            out += px[i:j]
-        i = j
-    return bytes(out)
-
-
 def proto_seeds() -> dict[str, bytes]:
+    from erbp.boards.client import encode_frame as frame
+    from erbp.boards.client import zero_runs
+
     model = (GOLDEN / "mnistlike_erbp_64.erbp").read_bytes()
     frames = {
         "hello": frame(HELLO, 1),
