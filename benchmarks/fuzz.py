@@ -76,11 +76,13 @@ def run(target, runs: int | None, seconds: int | None, keep: bool) -> dict:
     units = re.search(r"^stat::number_of_executed_units: (\d+)", r.stderr, re.M)
     execs = int(done[1]) if done else int(units[1]) if units else stats.get("execs", 0)
     crash = re.findall(r"Test unit written to (\S+)", r.stderr)
+    stopped = "libFuzzer: run interrupted" in r.stderr and not crash  # SIGINT: not a failure
     shown = " ".join(f"{k}={v}" for k, v in target.env().items())
     return {"target": target.name, "execs": execs, "seconds": elapsed,
             "crashes": len(crash) if r.returncode != 0 else 0, "artifacts": crash,
             "cov": stats.get("cov"), "ft": stats.get("ft"), "corpus": stats.get("corpus"),
-            "rate": execs / elapsed if elapsed else 0.0, "returncode": r.returncode,
+            "rate": execs / elapsed if elapsed else 0.0, "stopped": stopped,
+            "returncode": 0 if stopped else r.returncode,
             "command": ((shown + " " if shown else "") + " ".join(cmd)).replace(f"{ROOT}/", ""),
             "tail": r.stderr[-3000:] if r.returncode != 0 else ""}
 
@@ -111,6 +113,7 @@ def main() -> int:
     for name in a.targets:
         res = run(targets.TARGETS[name], runs, a.seconds, a.keep)
         results.append(res)
+        name += " (stopped early)" if res["stopped"] else ""
         print(f"| {name} | {res['execs']:,} | {res['seconds']:.0f} | {res['rate']:,.0f} | "
               f"{res['crashes']} | {res['cov']} | {res['ft']} | {res['corpus']} |", flush=True)
     for res in results:
