@@ -14,14 +14,15 @@ from ..data.datasets import DATASETS, load_dataset
 from ..engines import resolve_engine
 from ..reference import VARIANTS, Network
 from ..training.configure import make_config, parse_overrides
-from ..training.loop import (RunOptions, TrainResult, open_run, run_options, run_training,
-                             start_run, stop_on_sigint)
+from ..training.loop import (RunOptions, TrainResult, open_run, run_data, run_options,
+                             run_training, start_run, stop_on_sigint)
 from ..training.order import PROTOCOLS, default_epoch_size
+from ..training.recipe import DEFAULT_LR_SCHEDULE, SPLITS, split_data
 from ..training.rundir import RunDir
 
 #: Options that define a run; --resume keeps the run's own values and refuses new ones.
 FIXED_ON_RESUME = ("dataset", "topology", "variant", "seed", "protocol", "epoch_size", "sets",
-                   "out")
+                   "out", "lr_halve_every", "lr_halve_start", "split")
 #: Options that --resume may change (stored in the run's config.json).
 CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
               "train_eval_samples")
@@ -45,6 +46,16 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
 @click.option("--epoch-size", type=click.IntRange(min=1),
               help="Samples per epoch [default: 50000 for balanced MNIST, else the training-set "
                    "size].")
+@click.option("--lr-halve-every", type=click.FloatRange(min=0), metavar="E",
+              help=f"Halve the learning rate (lr_shift + 1 on every layer) every E epochs; 0: "
+                   f"constant [default: {DEFAULT_LR_SCHEDULE.every:g} for balanced epochs, "
+                   f"else 0].")
+@click.option("--lr-halve-start", type=float, metavar="S",
+              help=f"The first halving comes at epoch S + E "
+                   f"[default: {DEFAULT_LR_SCHEDULE.start:g}].")
+@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
+              help="test: fit on the training set, evaluate on the test set; validation: fit on "
+                   "the first 5/6 of the training set, evaluate on the rest.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True,
               help="Network seed (weights, G, all randomness) and data-order seed.")
 @click.option("--test-every", type=click.IntRange(min=0), default=10_000, show_default=True,
@@ -86,9 +97,10 @@ def train(ctx: click.Context, **o) -> None:
         # the data first: a resume that cannot run leaves the run directory untouched
         data = load_dataset(run_options(RunDir.open(o["resume"])).dataset, o["data_dir"])
         run, net, state, options = _resume(ctx, o)
+        data = run_data(data, options)
         click.echo(f"resuming {run.path} at {net.samples_seen} samples, target {options.samples}")
     else:
-        data = load_dataset(o["dataset"], o["data_dir"])
+        data = split_data(load_dataset(o["dataset"], o["data_dir"]), o["split"])
         topology = o["topology"] or data.default_topology()
         overrides = parse_overrides(o["sets"])
         cfg = make_config(topology, o["variant"], overrides, n_in=data.n_in,
@@ -97,8 +109,10 @@ def train(ctx: click.Context, **o) -> None:
         epoch_size = o["epoch_size"] or default_epoch_size(data, o["protocol"])
         total = o["samples"] if o["samples"] is not None else round((o["epochs"] or 1) *
                                                                      epoch_size)
+        every, start = _schedule(o)
         options = RunOptions(dataset=data.name, samples=total, protocol=o["protocol"],
-                             epoch_size=epoch_size, order_seed=o["seed"],
+                             epoch_size=epoch_size, order_seed=o["seed"], lr_halve_every=every,
+                             lr_halve_start=start, split=o["split"],
                              **{k: o[k] for k in CHANGEABLE})
         run = start_run(o["out"] or _default_out(data.name), net, options,
                         extra={"dataset": data.name, "topology": topology,
@@ -107,12 +121,24 @@ def train(ctx: click.Context, **o) -> None:
                         command=command_line())
         state = None
         click.echo(f"run {run.path}: {data.name}, {'-'.join(map(str, cfg.sizes))} "
-                   f"{o['variant']}, seed {o['seed']}, {total} samples, engine {o['engine']}")
+                   f"{o['variant']}, seed {o['seed']}, {total} samples, engine {o['engine']}"
+                   + (f", lr halves every {every:g} epochs from {start:g}" if every else "")
+                   + (", validation split" if o["split"] == "validation" else ""))
     t0 = time.monotonic()
     with stop_on_sigint() as stop:
         result = run_training(run, net, data, options, state, engine=o["engine"],
                               progress=progress, stop=stop, batch_size=o["batch_size"])
     _report(result, run.path, time.monotonic() - t0)
+
+
+def _schedule(o: dict) -> tuple[float, float]:
+    """(halve every, start) of a new run: the options, else
+    erbp.training.recipe.DEFAULT_LR_SCHEDULE for balanced epochs, else a constant learning
+    rate."""
+    default = DEFAULT_LR_SCHEDULE.every if o["protocol"] == "balanced" else 0.0
+    every = default if o["lr_halve_every"] is None else o["lr_halve_every"]
+    start = DEFAULT_LR_SCHEDULE.start if o["lr_halve_start"] is None else o["lr_halve_start"]
+    return every, start
 
 
 def _resume(ctx: click.Context, o: dict):

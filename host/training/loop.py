@@ -15,9 +15,10 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from .order import SampleOrder, default_epoch_size
+from .recipe import CONSTANT_LR, SPLITS, LrSchedule, split_data
 from .rundir import RunDir, RunDirError, RunState
 from .. import __version__
 from ..data.datasets import Dataset
@@ -84,7 +85,8 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
           window: int = 1000, train_eval_samples: int = 0, run: RunDir | None = None,
           checkpoint_every: int | None = None,
           state: RunState | None = None, batch_size: int = 500, progress: bool = False,
-          stop: Callable[[], bool] | None = None) -> TrainResult:
+          stop: Callable[[], bool] | None = None, lr_schedule: LrSchedule = CONSTANT_LR,
+          lr_base: Sequence[int] | None = None) -> TrainResult:
     """Train ``net`` on ``samples`` more training samples, one at a time in protocol order.
 
     ``net``: a reference Network (converted to ``engine`` by :func:`make_engine`; the "python"
@@ -103,6 +105,9 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
     10,000), at the end, and when ``stop()`` returns true (checked between samples or batches).
     The engine gets up to ``batch_size`` samples per ``run_samples`` call (at most its
     ``max_batch``).
+    ``lr_schedule`` (erbp.training.recipe) sets the ``lr_shift`` of every sample from
+    ``lr_base`` (the run's initial lr_shift; default: the network's, which must then not be past
+    its first halving); records then also hold the ``lr_shift`` of the last training sample.
     """
     eng = as_engine(net) if engine is None else make_engine(engine, net)  # type: ignore[arg-type]
     state = state or RunState(samples_seen=eng.samples_seen)
@@ -116,6 +121,10 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
     start = eng.samples_seen
     end = start + int(samples)
     step = _step(eng, batch_size)
+    if lr_schedule.active and lr_base is None:
+        if lr_schedule.halvings(start, order.epoch_size):
+            raise ValueError("a network past its first halving needs lr_base")
+        lr_base = eng.cfg.lr_shift
 
     def sync_state() -> None:
         state.samples_seen = eng.samples_seen
@@ -140,6 +149,9 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
                if train_eval_samples else None,
                "test_error": round(ev.error, 6), "test_samples": ev.n,
                "time_s": round(state.elapsed_s, 3), "events": state.events}
+        if lr_schedule.active:
+            rec["lr_shift"] = list(lr_schedule.lr_shift(lr_base, max(0, eng.samples_seen - 1),
+                                                        order.epoch_size))  # the last sample's
         result.records.append(rec)
         if run is not None:
             run.append_metrics(rec)
@@ -149,6 +161,10 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
         while pos < end:
             b = min(pos + step, end, _next_multiple(pos, test_every),
                     _next_multiple(pos, checkpoint_every))
+            if lr_schedule.active:
+                eng = _with_lr_shift(eng, lr_schedule.lr_shift(lr_base, pos, order.epoch_size))
+                b = min(b, lr_schedule.next_change(pos, order.epoch_size))
+                result.engine = eng
             idx = order.indices(pos, b - pos)
             res = eng.run_samples(data.train_x[idx], data.train_y[idx], TRAIN, pos)
             if eng.samples_seen != b:
@@ -177,6 +193,16 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
 def _step(engine: Engine, batch_size: int) -> int:
     """Samples per run_samples call: ``batch_size``, at most the engine's ``max_batch``."""
     return batch_size if engine.max_batch is None else max(1, min(batch_size, engine.max_batch))
+
+
+def _with_lr_shift(eng: Engine, shifts: tuple[int, ...]) -> Engine:
+    """``eng`` with every layer's lr_shift set: the reference engine's Network in place, another
+    engine rebuilt from its network (same weights, G, seed and samples_seen)."""
+    if tuple(eng.cfg.lr_shift) == shifts:
+        return eng
+    net = eng.to_network()
+    net.cfg = net.cfg.replace(lr_shift=shifts)
+    return eng if getattr(eng, "network", None) is net else type(eng).from_network(net)
 
 
 def _next_multiple(pos: int, every: int) -> int:
@@ -239,6 +265,13 @@ class RunOptions:
     window: int = 1000
     checkpoint_every: int = 0
     train_eval_samples: int = 0
+    lr_halve_every: float = 0.0  # erbp.training.recipe.LrSchedule; 0: constant (older runs)
+    lr_halve_start: float = 0.0
+    split: str = "test"  # erbp.training.recipe.SPLITS: what the run fits and is scored on
+
+    @property
+    def lr_schedule(self) -> LrSchedule:
+        return LrSchedule(self.lr_halve_every, self.lr_halve_start)
 
 
 def start_run(out: str | Path, net: Network, options: RunOptions,
@@ -258,9 +291,26 @@ def start_run(out: str | Path, net: Network, options: RunOptions,
 def run_options(run: RunDir) -> RunOptions:
     """The training options stored in a run's config.json."""
     try:
-        return RunOptions(**run.read_config()["options"])
-    except (KeyError, TypeError) as e:
+        options = RunOptions(**run.read_config()["options"])
+        options.lr_schedule  # noqa: B018 (checks the schedule)
+    except (KeyError, TypeError, ValueError) as e:
         raise RunDirError(f"{run.config_path}: no valid training options ({e})") from e
+    if options.split not in SPLITS:
+        raise RunDirError(f"{run.config_path}: unknown split {options.split!r}")
+    return options
+
+
+def run_data(data: Dataset, options: RunOptions) -> Dataset:
+    """A data set as a run with these options sees it (its split, recipe.split_data)."""
+    return split_data(data, options.split)
+
+
+def run_lr_base(run: RunDir) -> tuple[int, ...]:
+    """The initial lr_shift of a run (config.json "net_config"), which its schedule shifts."""
+    try:
+        return tuple(int(v) for v in run.read_config()["net_config"]["lr_shift"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise RunDirError(f"{run.config_path}: no initial lr_shift ({e})") from e
 
 
 def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None = None
@@ -299,11 +349,14 @@ def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None
 def run_training(run: RunDir, net: Network, data: Dataset, options: RunOptions,
                  state: RunState | None = None, engine: str = "python", progress: bool = False,
                  stop: Callable[[], bool] | None = None, batch_size: int = 500) -> TrainResult:
-    """Train a run's network up to ``options.samples`` samples (from wherever it stands)."""
+    """Train a run's network up to ``options.samples`` samples (from wherever it stands).
+    ``data``: as the run sees it (:func:`run_data`)."""
+    schedule = options.lr_schedule
     return train(net, data, max(0, options.samples - net.samples_seen), engine=engine,
                  protocol=options.protocol, epoch_size=options.epoch_size,
                  order_seed=options.order_seed, test_every=options.test_every,
                  test_samples=options.test_samples, window=options.window,
                  train_eval_samples=options.train_eval_samples, run=run,
                  checkpoint_every=options.checkpoint_every or None, state=state,
-                 batch_size=batch_size, progress=progress, stop=stop)
+                 batch_size=batch_size, progress=progress, stop=stop, lr_schedule=schedule,
+                 lr_base=run_lr_base(run) if schedule.active else None)
