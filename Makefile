@@ -24,7 +24,7 @@ setup-apt:
 setup-python:
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --upgrade pip
-	$(VPY) -m pip install -e ".[dev]"
+	$(VPY) -m pip install -e ".[dev,sweep]"
 
 test:
 	@test -x $(VPY) || { echo "no $(VENV): run 'make setup' first"; exit 1; }

@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, str] = {
     "plot": "erbp.cli.plot:plot",
     "baseline": "erbp.cli.baseline:baseline",
     "board": "erbp.cli.board:board",
+    "sweep": "erbp.cli.sweep:sweep",
 }
 
 

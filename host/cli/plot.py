@@ -90,3 +90,14 @@ def plot_confusion_cmd(rundir: Path, out: Path | None, test_samples: int, engine
     """Confusion matrix on the first test samples."""
     _run(rundir, out, ["confusion"], data_dir, n_test=test_samples, engine=engine)
 
+
+@plot.command("sweep")
+@click.argument("sweepdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_OUT
+def plot_sweep_cmd(sweepdir: Path, out: Path | None) -> None:
+    """Learning curves of every trial of a sweep and the final metric against each swept
+    parameter (erbp.sweep.plots; PNG files in SWEEPDIR/plots)."""
+    from ..sweep.plots import plot_sweep
+
+    for kind, path in plot_sweep(sweepdir, out).items():
+        click.echo(f"{kind}: {path}")
