@@ -1,65 +1,50 @@
 #!/usr/bin/env python3
-"""The paper's Table 1 in our fixed-point semantics: resumable eRBP/peRBP runs on the full MNIST,
-and the table that collects them.
+"""The paper's Table 1 in our fixed-point semantics: the table that collects its runs.
 
-    python benchmarks/paper_table.py run --topology 784-100-10 --variant erbp --epochs 30
-    python benchmarks/paper_table.py run --topology 784-100-10 --variant erbp --epochs 40  # extend
+    erbp sweep benchmarks/sweeps/paper_table.toml --out benchmarks/out/sweeps/paper_table
+    erbp sweep benchmarks/sweeps/paper_table_tuned.toml \
+        --out benchmarks/out/sweeps/paper_table_tuned                # the tuned eRBP rows
     python benchmarks/paper_table.py table --doc docs/results.md     # collect every run
 
-``run`` trains one network with the C engine in the paper's protocol: epochs of 50,000
-class-balanced draws with replacement from the 60,000 training images (``erbp train --protocol
-balanced``, the same sample order), evaluation on all 10,000 test images after every epoch. The
-network starts from ``NetConfig.default(topology, variant)`` (plus any ``--set`` overrides).
+The runs are trials of ``erbp sweep`` (docs/sweeps.md): one ordinary ``erbp train`` run
+directory per network, variant and seed, in the paper's protocol (epochs of 50,000
+class-balanced draws with replacement from the 60,000 training images, the C engine, all 10,000
+test images evaluated after every epoch) with the run's learning-rate schedule (erbp.training.recipe:
+``lr_shift + 1`` every 3 epochs unless the spec says otherwise; a function of samples_seen, so a
+resumed run is bit-identical to an uninterrupted one). ``erbp sweep SPEC --out DIR --resume``
+continues an interrupted table; a larger ``epochs`` in a new spec and ``erbp train --resume
+RUNDIR --epochs N`` extend single rows.
 
-Learning-rate schedule (a protocol choice, not semantics; the paper kept eta constant): with
-``--halve H`` the learning rate of every layer halves (``lr_shift += 1``) every H epochs, after
-``--halve-start`` epochs; the learning rate of epoch ``e`` is a pure function of ``e``, so a run
-resumed from any checkpoint is bit-identical to an uninterrupted one. The per-topology defaults
-(``SCHEDULE``) are the measured ones (docs/results.md); ``--halve 0`` keeps eta constant.
-
-The run directory (default ``benchmarks/out/table/<topology>-<variant>-s<seed>``) is an ordinary
-``erbp train`` run directory (config.json, model.erbp checkpointed every ``--checkpoint-every``
-samples and at every epoch end, metrics.jsonl with one record per epoch on the 10,000 test
-images, state.json), so ``erbp plot all RUNDIR`` and ``erbp eval RUNDIR`` work on it. config.json
-also holds the schedule; each metrics record adds ``lr_shift`` and ``train_s`` (training seconds
-so far, evaluation excluded). Resume by running the same command again (a larger ``--epochs``
-extends the run); Ctrl-C or SIGTERM stops at the next sample batch with a checkpoint.
-
-``table`` reads every run directory under ``--root`` and writes ``OUT/paper_table.md`` and
-``.json``: test error as the mean of the last ``--average`` evaluations (the paper's figure),
-the best evaluation, epochs done, training time, synaptic events per training sample, the paper's
-numbers (erbp-paper.md section 11) and our float BP/DFA baselines
-(``benchmarks/baseline_table.py``); ``--doc FILE`` also replaces the block between
+``table`` reads every run directory under ``--root`` (sweep directories: ``ROOT/*/trials/*``;
+run directories made by the earlier driver of this script: ``ROOT/*``) and writes
+``OUT/paper_table.md`` and ``.json``: test error as the mean of the last ``--average``
+evaluations (the paper's figure), the best evaluation, epochs done, training time, synaptic
+events per training sample, the paper's numbers (erbp-paper.md section 11) and our float BP/DFA
+baselines (``benchmarks/baseline_table.py``); ``--doc FILE`` also replaces the block between
 ``<!-- paper_table:begin -->`` and ``<!-- paper_table:end -->`` in FILE.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from erbp.research.paper import PAPER_TABLE1
-from erbp.training.configure import make_config, parse_overrides
-from erbp.data.datasets import load_dataset
 from erbp.fileio import read_json, write_json, write_text_atomic
-from erbp.provenance import command_line, machine, now
-from erbp.reference import Network
-from erbp.training.rundir import RunDir, RunState
-from erbp.training import PAPER_EPOCH, RunOptions, evaluate, start_run, train
+from erbp.provenance import command_line, now
+from erbp.research.paper import PAPER_TABLE1
+from erbp.training.recipe import DEFAULT_LR_SCHEDULE
+from erbp.training.rundir import RunDir
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 #: Committed records (small JSON/markdown); ``out/`` holds the bulky, gitignored working state.
 RESULTS = HERE / "results"
-#: Learning-rate halving schedule per topology: (halve every H epochs, first after E0 + H).
-#: Measured on a validation split with benchmarks/tune.py (docs/results.md, "Tuning").
-SCHEDULE: dict[str, tuple[float, float]] = {}
-DEFAULT_SCHEDULE = (3.0, 0.0)
+#: The schedule a row does not mention (erbp train's default): (halve every, start) in epochs.
+DEFAULT_SCHEDULE = (DEFAULT_LR_SCHEDULE.every, DEFAULT_LR_SCHEDULE.start)
+#: Where the runs are: sweep directories (benchmarks/sweeps/*.toml) and the earlier driver's.
+ROOTS = (HERE / "out" / "sweeps", HERE / "out" / "table")
 BEGIN, END = "<!-- paper_table:begin -->", "<!-- paper_table:end -->"
 
 
@@ -67,23 +52,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run", help="train (or resume) one network of the table")
-    r.add_argument("--topology", required=True)
-    r.add_argument("--variant", default="erbp", choices=("erbp", "perbp"))
-    r.add_argument("--epochs", type=int, required=True, help="total epochs of the run")
-    r.add_argument("--seed", type=int, default=1)
-    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    r.add_argument("--halve", type=float, default=None,
-                   help="halve the learning rate every H epochs (0: constant) [default: "
-                        "SCHEDULE of the topology]")
-    r.add_argument("--halve-start", type=float, default=None)
-    r.add_argument("--test-samples", type=int, default=10_000)
-    r.add_argument("--checkpoint-every", type=int, default=10_000)
-    r.add_argument("--batch-size", type=int, default=500)
-    r.add_argument("--out", type=Path, default=None, help="run directory")
-    r.add_argument("--data-dir", default=None)
     t = sub.add_parser("table", help="collect the runs into a table")
-    t.add_argument("--root", type=Path, default=HERE / "out" / "table")
+    t.add_argument("--root", type=Path, action="append", default=None,
+                   help="a directory of sweep directories or run directories (repeatable) "
+                        "[default: benchmarks/out/sweeps and benchmarks/out/table]")
     t.add_argument("--average", type=int, default=5, help="evaluations averaged")
     t.add_argument("--baselines", type=Path, default=RESULTS / "baseline_table.json")
     t.add_argument("--out", type=Path, default=RESULTS,
@@ -93,128 +65,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def lr_shift_for_epoch(base: tuple[int, ...], halve: float, start: float,
-                       epoch: int) -> tuple[int, ...]:
-    """The learning-rate shifts of epoch ``epoch`` (0-based) under the halving schedule."""
-    if halve <= 0:
-        return tuple(base)
-    k = max(0, int((epoch - start) // halve))
-    return tuple(min(30, s + k) for s in base)
-
-
-def _with_lr_shift(net: Network, shifts: tuple[int, ...]) -> Network:
-    if tuple(net.cfg.lr_shift) == tuple(shifts):
-        return net
-    out = Network(cfg=net.cfg.replace(lr_shift=tuple(shifts)), seed=net.seed, W=net.W, G=net.G,
-                  samples_seen=net.samples_seen)
-    out.reset_state()
-    return out
-
-
-def run(a: argparse.Namespace, cmd: str) -> None:
-    data = load_dataset("mnist", a.data_dir)
-    halve, start = SCHEDULE.get(a.topology, DEFAULT_SCHEDULE)
-    halve = halve if a.halve is None else a.halve
-    start = start if a.halve_start is None else a.halve_start
-    out = a.out or HERE / "out" / "table" / f"{a.topology}-{a.variant}-s{a.seed}"
-    epoch_size = PAPER_EPOCH
-    overrides = parse_overrides(a.sets)
-    cfg = make_config(a.topology, a.variant, overrides, n_in=data.n_in,
-                      n_classes=data.n_classes)
-    schedule = {"halve_every_epochs": halve, "halve_start_epoch": start,
-                "base_lr_shift": list(cfg.lr_shift)}
-    if (out / "config.json").exists():
-        rd = RunDir.open(out)
-        conf = rd.read_config()
-        mine = {"topology": a.topology, "variant": a.variant, "seed": a.seed,
-                "overrides": {k: cfg.as_dict()[k] for k in overrides}, "schedule": schedule}
-        diff = [k for k, v in mine.items() if conf.get(k) != v]
-        if diff:
-            sys.exit(f"{out} was started with other settings ({', '.join(diff)}): "
-                     f"stored {[conf.get(k) for k in diff]}")
-        net, state = rd.load_checkpoint()
-        rd.truncate_metrics(net.samples_seen)
-        conf["options"]["samples"] = a.epochs * epoch_size
-        conf.setdefault("resumed", []).append({"command": cmd, "time": now(),
-                                               "samples_seen": net.samples_seen})
-        rd.write_config(conf)
-        print(f"resuming {out} at {net.samples_seen} samples ({net.samples_seen / epoch_size:g} "
-              f"epochs), target {a.epochs} epochs")
-    else:
-        net = Network.create(cfg, a.seed)
-        options = RunOptions(dataset="mnist", samples=a.epochs * epoch_size,
-                             protocol="balanced", epoch_size=epoch_size, order_seed=a.seed,
-                             test_every=epoch_size, test_samples=a.test_samples,
-                             checkpoint_every=a.checkpoint_every)
-        rd = start_run(out, net, options,
-                       extra={"dataset": "mnist", "topology": a.topology, "variant": a.variant,
-                              "overrides": {k: cfg.as_dict()[k] for k in overrides},
-                              "schedule": schedule, "driver": "benchmarks/paper_table.py",
-                              "machine": machine()},
-                       command=cmd)
-        state = RunState(samples_seen=0)
-        print(f"run {out}: {a.topology} {a.variant}, seed {a.seed}, {a.epochs} epochs, "
-              f"halve every {halve} epochs after {start}")
-
-    flag = threading.Event()
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag.is_set():
-            raise KeyboardInterrupt
-        print(f"signal {signum}: stopping at the next batch", flush=True)
-        flag.set()
-
-    for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, handler)
-
-    def evaluate_epoch(eng: Any, state: RunState, recent: str) -> None:
-        t0 = time.monotonic()
-        ev = evaluate(eng, data, a.test_samples, batch_size=a.batch_size)
-        window = [c == "1" for c in recent]
-        rec = {"samples_seen": eng.samples_seen,
-               "epoch": round(eng.samples_seen / epoch_size, 6),
-               "train_error": round(1 - sum(window) / len(window), 6) if window else None,
-               "train_window": len(window), "train_eval_error": None,
-               "test_error": round(ev.error, 6), "test_samples": ev.n,
-               "time_s": round(state.elapsed_s, 3), "events": state.events,
-               "train_s": round(state.elapsed_s, 3), "eval_s": round(time.monotonic() - t0, 3),
-               "lr_shift": list(eng.cfg.lr_shift), "time": now()}
-        rd.append_metrics(rec)
-        print(f"  epoch {rec['epoch']:g}: test error {100 * ev.error:.2f} % on {ev.n} "
-              f"(lr_shift {rec['lr_shift']}, train {state.elapsed_s:.0f} s, eval "
-              f"{rec['eval_s']:.0f} s)", flush=True)
-
-    # an epoch checkpointed but not yet evaluated (stopped between the two)
-    last = rd.read_metrics()
-    if (net.samples_seen and net.samples_seen % epoch_size == 0
-            and (not last or last[-1]["samples_seen"] < net.samples_seen)):
-        from erbp.engines import make_engine
-        evaluate_epoch(make_engine("c", net), state, state.recent)
-
-    target = a.epochs * epoch_size
-    while net.samples_seen < target and not flag.is_set():
-        e = net.samples_seen // epoch_size
-        net = _with_lr_shift(net, lr_shift_for_epoch(tuple(schedule["base_lr_shift"]), halve,
-                                                     start, e))
-        seg_end = min(target, (e + 1) * epoch_size)
-        res = train(net, data, seg_end - net.samples_seen, engine="c", protocol="balanced",
-                    epoch_size=epoch_size, order_seed=a.seed, test_every=0, test_samples=0,
-                    run=rd, checkpoint_every=a.checkpoint_every, state=state,
-                    batch_size=a.batch_size, stop=flag.is_set)
-        net, state = res.network, res.state
-        if net.samples_seen == seg_end and seg_end % epoch_size == 0:
-            evaluate_epoch(res.engine, state, state.recent)
-    if net.samples_seen < target:
-        print(f"stopped at {net.samples_seen} samples; continue with the same command")
-    else:
-        print(f"done: {out}")
-
-
 # --- the table ------------------------------------------------------------------------------------
+def run_dirs(roots: list[Path]) -> list[Path]:
+    """Run directories under ``roots``: trials of sweep directories and plain run directories
+    (never the copies in a sweep's Ray storage)."""
+    out = []
+    for root in roots:
+        out += [p.parent for p in root.glob("*/trials/*/config.json")]
+        out += [p.parent for p in root.glob("*/config.json")]
+    return sorted(set(out))
+
+
+def schedule(conf: dict[str, Any]) -> dict[str, Any]:
+    """A run's schedule: config.json "options" (erbp.training.recipe), else the earlier driver's entry."""
+    opts = conf.get("options", {})
+    if "lr_halve_every" in opts:
+        return {"halve_every_epochs": opts["lr_halve_every"],
+                "halve_start_epoch": opts.get("lr_halve_start", 0.0)}
+    return conf.get("schedule") or {}
+
+
 def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
-    for cfg_path in sorted(a.root.glob("*/config.json")):
-        rd = RunDir.open(cfg_path.parent)
+    for path in run_dirs(a.root or list(ROOTS)):
+        rd = RunDir.open(path)
         conf = rd.read_config()
         recs = [r for r in rd.read_metrics() if r.get("test_samples") == 10_000]
         if not recs:
@@ -234,7 +108,7 @@ def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
             "last_error_pct": round(100 * last["test_error"], 3),
             "train_s": last.get("train_s", last["time_s"]),
             "events_per_sample": round(last["events"] / last["samples_seen"]),
-            "schedule": conf.get("schedule"), "overrides": conf.get("overrides"),
+            "schedule": schedule(conf), "overrides": conf.get("overrides"),
             "command": conf.get("command"), "curve_epoch_error_pct": curve,
             "paper_pct": PAPER_TABLE1.get(conf["topology"], {}).get(
                 "peRBP" if conf["variant"] == "perbp" else "eRBP")})
@@ -289,8 +163,9 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
             + (f"{bp['test_error_pct']:.2f} ({bp['epochs_done']} ep)" if bp else "") + " |")
     lines += ["", f"Test error: mean of the last {average} evaluations on the 10,000 test "
               "images (one per epoch), as the paper reports it; best epoch: the lowest single "
-              "evaluation. Training time: wall-clock seconds of training on one core of the "
-              "shared 2-core machine (evaluation excluded). Paper: erbp-paper.md section 11 "
+              "evaluation. Training time: wall-clock seconds on one core of the shared 2-core "
+              "machine (runs of erbp sweep include the evaluation after each epoch, runs of "
+              "the earlier driver exclude it). Paper: erbp-paper.md section 11 "
               "(recalled, approximate). Float baselines: benchmarks/baseline_table.py (mean "
               "of the last 5 epochs)."]
     if any(r.get("recorded") for r in rows):
@@ -333,10 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     a = parse_args(argv)
     cmd = command_line(None if argv is None else ["benchmarks/paper_table.py", *argv])
     print(f"$ {cmd}", flush=True)
-    if a.cmd == "run":
-        run(a, cmd)
-    else:
-        table(a, cmd)
+    table(a, cmd)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""benchmarks/paper_table.py: the learning-rate schedule and the table collector (run directories
-and the committed record merged, averages of the last evaluations, the doc block replaced)."""
+"""benchmarks/paper_table.py: the table collector (run directories of sweeps and of the earlier
+driver and the committed record merged, averages of the last evaluations, the doc block
+replaced)."""
 from __future__ import annotations
 
 import importlib.util
@@ -20,24 +21,14 @@ def pt():
     return mod
 
 
-def test_schedule_halves_every_h_epochs_and_caps(pt):
-    base = (13, 12)
-    got = [pt.lr_shift_for_epoch(base, 3.0, 0.0, e) for e in range(10)]
-    assert got[:3] == [base] * 3
-    assert got[3:6] == [(14, 13)] * 3
-    assert got[9] == (16, 15)
-    assert pt.lr_shift_for_epoch(base, 0.0, 0.0, 50) == base          # constant eta
-    assert pt.lr_shift_for_epoch(base, 2.0, -2.0, 0) == (14, 13)      # one halving early
-    assert pt.lr_shift_for_epoch(base, 1.0, 0.0, 100) == (30, 30)     # capped
-
-
-def _fake_run(root: Path, topo: str, variant: str, errors: list[float], epochs: int) -> None:
+def _fake_run(root: Path, topo: str, variant: str, errors: list[float], epochs: int,
+              options: dict | None = None) -> None:
     d = root / f"{topo}-{variant}-s1"
     d.mkdir(parents=True)
     (d / "model.erbp").write_bytes(b"")
     (d / "config.json").write_text(json.dumps({
         "topology": topo, "variant": variant, "seed": 1, "command": "cmd",
-        "options": {"samples": epochs * 50_000, "epoch_size": 50_000}}))
+        "options": {"samples": epochs * 50_000, "epoch_size": 50_000, **(options or {})}}))
     with open(d / "metrics.jsonl", "w") as f:
         for i, e in enumerate(errors, 1):
             f.write(json.dumps({"epoch": i, "samples_seen": i * 50_000, "test_error": e,
@@ -104,3 +95,24 @@ def test_table_labels_overrides_and_keeps_differently_tuned_records(pt, tmp_path
     text = (res / "paper_table.md").read_text()
     assert "| 784-500-10 | eRBP `w_shift=2,1` `halve=2` | **4.50** |" in text
     assert "| 784-500-10 | eRBP | **18.80** | 6.27 | 2.76 | 15 † | — | — |" in text
+
+
+def test_table_collects_sweep_trials_with_their_schedule(pt, tmp_path):
+    sweeps = tmp_path / "sweeps"
+    trials = sweeps / "paper_table" / "trials"
+    _fake_run(trials, "784-100-10", "erbp", [0.06, 0.05], 2)
+    _fake_run(trials, "784-100-10", "perbp", [0.07, 0.06], 2,
+              {"lr_halve_every": 2.0, "lr_halve_start": 0.0})
+    # Ray's checkpoint copies hold run files too: never rows
+    _fake_run(sweeps / "paper_table" / "ray" / "sweep" / "t0" / "checkpoint_000000",
+              "784-100-10", "erbp", [0.5], 1)
+    res = tmp_path / "results"
+    res.mkdir()
+    pt.main(["table", "--root", str(sweeps), "--out", str(res), "--baselines",
+             str(tmp_path / "none.json")])
+    rows = json.loads((res / "paper_table.json").read_text())["rows"]
+    assert sorted(r["variant"] for r in rows) == ["erbp", "perbp"]
+    sched = {r["variant"]: r["schedule"] for r in rows}
+    assert sched["perbp"] == {"halve_every_epochs": 2.0, "halve_start_epoch": 0.0}
+    md = (res / "paper_table.md").read_text()
+    assert "| 784-100-10 | peRBP `halve=2` |" in md and "| 784-100-10 | eRBP |" in md
