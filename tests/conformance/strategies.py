@@ -84,8 +84,8 @@ def _gate_hi(lo: int, smax: int) -> st.SearchStrategy[int]:
 #: ``wmax``) that returns the strategy of one value (one slot for per-layer fields; ``l`` is the
 #: layer). Busy dynamics and rule edges: small thresholds, every gate shape, shifts at their ends.
 CHOICES: dict[str, Callable[..., st.SearchStrategy[int]]] = {
-    "weight_bits": lambda c, l: st.integers(2, 16),
-    "state_bits": lambda c, l: st.integers(8, 16),
+    "weight_bits": lambda c, l: edge(2, 16),
+    "state_bits": lambda c, l: edge(8, 16),
     "ticks_train": lambda c, l: st.integers(1, 25),
     "ticks_infer": lambda c, l: st.integers(1, 25),
     "burn_in": lambda c, l: st.integers(0, c["ticks_train"]),
