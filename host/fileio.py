@@ -11,13 +11,29 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from .reference.fileio import open_atomic, write_bytes_atomic
+from .errors import ErbpError
+from .reference.fileio import (FileLimitError, make_dir_atomic, open_atomic, read_limited,
+                               write_bytes_atomic)
 
-__all__ = ["open_atomic", "write_bytes_atomic", "write_text_atomic", "write_json", "read_json",
-           "append_jsonl", "read_jsonl", "write_jsonl"]
+__all__ = ["open_atomic", "make_dir_atomic", "write_bytes_atomic", "write_text_atomic",
+           "write_json", "read_json", "append_jsonl", "read_jsonl", "write_jsonl", "read_limited",
+           "FileLimitError", "JsonFileError", "MAX_JSON_BYTES"]
+
+#: The largest JSON or JSON-lines file read (run configurations, metrics, results): 256 MiB,
+#: far above what erbp writes (a metrics record is ~300 bytes, a stream result ~200).
+MAX_JSON_BYTES = 256 << 20
+
+
+class JsonFileError(ErbpError, ValueError):
+    """A JSON or JSON-lines file that is not what erbp wrote (the message names the line)."""
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str, *, parents: bool = False) -> None:
@@ -32,9 +48,14 @@ def write_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 2,
     write_text_atomic(path, json.dumps(obj, indent=indent) + "\n", parents=parents)
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file."""
-    return json.loads(Path(path).read_text())
+def read_json(path: str | os.PathLike, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Parse a JSON file of at most ``max_bytes`` bytes (:class:`JsonFileError` if it is not
+    JSON, FileLimitError if larger; OSError if it cannot be read)."""
+    data = read_limited(path, max_bytes, "JSON file")
+    try:
+        return json.loads(data)
+    except ValueError as e:
+        raise JsonFileError(f"{path}: not valid JSON ({e})") from None
 
 
 def append_jsonl(path: str | os.PathLike, record: dict[str, Any]) -> None:
@@ -43,12 +64,35 @@ def append_jsonl(path: str | os.PathLike, record: dict[str, Any]) -> None:
         f.write(json.dumps(record) + "\n")
 
 
-def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every record of a JSON-lines file (empty list if the file does not exist)."""
+def read_jsonl(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES,
+               warn: Callable[[str], None] | None = _warn) -> list[dict[str, Any]]:
+    """Every record (JSON object) of a JSON-lines file (empty list if the file does not exist).
+
+    A torn last line (no newline after it and not a whole JSON object: what a writer killed
+    mid-line leaves) is skipped with a warning (``warn``); a bad line anywhere else is corruption
+    and raises :class:`JsonFileError` naming the line. Files over ``max_bytes`` are refused."""
     p = Path(path)
     if not p.exists():
         return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    lines = read_limited(p, max_bytes, "JSON-lines file").split(b"\n")
+    records = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError as e:
+            rec, err = None, str(e)
+        else:
+            err = "" if isinstance(rec, dict) else f"a JSON {type(rec).__name__}, not an object"
+        if err:
+            if i == len(lines) - 1:  # after the last newline: an interrupted append
+                if warn:
+                    warn(f"{p}: the last line is incomplete (an interrupted write?): ignored")
+                break
+            raise JsonFileError(f"{p}: line {i + 1} is corrupt ({err})")
+        records.append(rec)
+    return records
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict[str, Any]], *,

@@ -13,7 +13,6 @@ module never changes the caller's matplotlib backend and works without a display
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .fileio import read_jsonl
 from .reference import INFER, Network, modelfile
-from .training.rundir import CONFIG, METRICS, MODEL
+from .training.rundir import CONFIG, METRICS, MODEL, RunDir, RunDirError
 
 INITIAL = "initial.erbp"
 DPI = 100
@@ -80,11 +79,11 @@ def load_run(path: str | os.PathLike) -> Run:
     """Read a run directory (see the module docstring); only model.erbp is required."""
     p = Path(path)
     if not (p / MODEL).is_file():
-        raise FileNotFoundError(f"{p} is not a run directory: {MODEL} is missing")
+        raise RunDirError(f"{p} is not a run directory: {MODEL} is missing")
     net = modelfile.load(p / MODEL)
     initial = modelfile.load(p / INITIAL) if (p / INITIAL).is_file() else \
         Network.create(net.cfg, net.seed)
-    config = json.loads((p / CONFIG).read_text()) if (p / CONFIG).is_file() else {}
+    config = RunDir(p).read_config() if (p / CONFIG).is_file() else {}
     return Run(p, net, initial, read_jsonl(p / METRICS), config)
 
 

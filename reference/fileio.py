@@ -18,6 +18,8 @@ import secrets
 from pathlib import Path
 from typing import IO, Iterator
 
+from .errors import ErbpError
+
 
 @contextlib.contextmanager
 def open_atomic(path: str | os.PathLike, mode: str = "wb", *,
@@ -45,6 +47,28 @@ def open_atomic(path: str | os.PathLike, mode: str = "wb", *,
     _fsync_dir(target.parent)
 
 
+@contextlib.contextmanager
+def make_dir_atomic(path: str | os.PathLike, *, parents: bool = False) -> Iterator[Path]:
+    """A new directory, filled in the block and then made visible at once: the block gets a
+    temporary directory beside ``path`` to write into, renamed to ``path`` when it ends without
+    an exception (``path`` must not exist or be an empty directory: a directory with anything in
+    it is never replaced, OSError). On any failure the temporary directory is removed."""
+    import shutil
+
+    target = Path(path)
+    if parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    tmp.mkdir()
+    try:
+        yield tmp
+        os.rename(tmp, target)  # onto nothing or an empty directory only
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(target.parent)
+
+
 def _fsync_dir(directory: Path) -> None:
     """Make a rename in ``directory`` durable (where directories can be opened and fsynced)."""
     try:
@@ -63,3 +87,25 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, parents: bool = 
     """Replace ``path`` by ``data``, atomically (see :func:`open_atomic`)."""
     with open_atomic(path, "wb", parents=parents) as f:
         f.write(data)
+
+
+class FileLimitError(ErbpError, ValueError):
+    """A file larger than its format allows (or not a regular file that ends): refused before
+    it is read whole."""
+
+
+def read_limited(path: str | os.PathLike, limit: int, what: str = "file") -> bytes:
+    """The bytes of ``path``, refusing (:class:`FileLimitError`) a file of more than ``limit``
+    bytes before reading more than ``limit + 1`` of them (so ``/dev/zero``, a FIFO or a huge file
+    never exhausts memory). OSError (missing, unreadable, a directory) passes through."""
+    with open(path, "rb") as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+        except OSError:
+            size = 0
+        if size > limit:
+            raise FileLimitError(f"{path}: {size} bytes, more than a {what} can have ({limit})")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise FileLimitError(f"{path}: more than {limit} bytes, more than a {what} can have")
+    return data

@@ -7,18 +7,19 @@ file that is truncated, corrupt, of another format or semantics version, or inco
 from __future__ import annotations
 
 import os
+import stat
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 
 from .config import ConfigError, NetConfig
 from .constants import SEMANTICS_VERSION
 from .errors import ErbpError
+from .constants import MAX_HIDDEN
 from .fileio import write_bytes_atomic
-from .network import Network
-from .params import word_count
+from .network import Network, check_u32
+from .params import FIELD_BY_NAME, word_count
 
 MAGIC = b"ERBP"
 FORMAT_VERSION = 1
@@ -45,12 +46,25 @@ def file_size(cfg: NetConfig) -> int:
     return n + 4
 
 
+def max_file_size() -> int:
+    """The size of the largest valid model file: every size field at its maximum, 16-bit
+    weights (file sizes grow with each of them). Readers refuse a larger declared size before
+    reading further."""
+    hi = {name: FIELD_BY_NAME[name].hi for name in ("n_in", "hidden_size", "n_out")}
+    sizes = [hi["n_in"], *[hi["hidden_size"]] * MAX_HIDDEN, hi["n_out"]]
+    n = HEADER.size + 4 * word_count()
+    n += sum(2 * a * b for a, b in zip(sizes, sizes[1:]))
+    n += 2 * hi["n_out"] * hi["hidden_size"] * MAX_HIDDEN
+    return n + (-n) % 4 + 4
+
+
 def dumps(net: Network) -> bytes:
     """Serialise a network (weights, G, config, seed, samples_seen) to model-file bytes."""
     cfg = net.cfg
     size = file_size(cfg)
-    parts = [HEADER.pack(MAGIC, FORMAT_VERSION, SEMANTICS_VERSION, size, net.seed,
-                         net.samples_seen & 0xFFFFFFFF, word_count()),
+    seed, seen = check_u32(net.seed, "seed"), check_u32(net.samples_seen, "samples_seen")
+    parts = [HEADER.pack(MAGIC, FORMAT_VERSION, SEMANTICS_VERSION, size, seed, seen,
+                         word_count()),
              struct.pack(f"<{word_count()}i", *cfg.to_words())]
     arrays = {f"W{l}": w for l, w in enumerate(net.W)} | {f"G{h}": g for h, g in enumerate(net.G)}
     for name, shape, dt in layout(cfg):
@@ -78,6 +92,9 @@ def loads(data: bytes) -> Network:
     if sem != SEMANTICS_VERSION:
         raise ModelFileError(f"model was made for semantics version {sem}; this erbp implements "
                              f"version {SEMANTICS_VERSION} (retrain or convert it)")
+    if size > max_file_size():
+        raise ModelFileError(f"the header declares {size} bytes, more than the largest valid "
+                             f"model file ({max_file_size()})")
     if len(data) < size:
         raise ModelFileError(f"truncated: the header declares {size} bytes, the file has "
                              f"{len(data)}")
@@ -120,12 +137,28 @@ def save(net: Network, path: str | os.PathLike) -> None:
     write_bytes_atomic(path, dumps(net))
 
 
-def load(path: str | os.PathLike) -> Network:
-    """Read and validate a model file."""
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of a model file, read with a bound: a regular file of at most
+    :func:`max_file_size` bytes whole, anything else (a larger file, a device such as
+    ``/dev/zero``, a pipe) no further than the size its header declares (at most
+    :func:`max_file_size`) plus one byte. Not validated yet: :func:`loads` does that."""
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if stat.S_ISREG(st.st_mode) and st.st_size <= max_file_size():
+                return f.read()
+            head = f.read(HEADER.size + 4)
+            if len(head) < HEADER.size + 4 or head[:4] != MAGIC:
+                return head  # loads() says what is wrong
+            size = min(HEADER.unpack_from(head)[3], max_file_size() + 1)
+            return head + f.read(max(0, size - len(head)) + 1)
     except OSError as e:
-        raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from e
+        raise ModelFileError(f"cannot read model file {path}: {e.strerror or e}") from e
+
+
+def load(path: str | os.PathLike) -> Network:
+    """Read (bounded, :func:`read_bytes`) and validate a model file."""
+    data = read_bytes(path)
     try:
         return loads(data)
     except ModelFileError as e:

@@ -13,7 +13,7 @@ from ..data.datasets import DATASETS, DatasetError, load_dataset
 from ..engines import make_engine, resolve_engine
 from ..reference import modelfile
 from ..training.loop import evaluate as run_evaluation
-from ..training.rundir import CONFIG
+from ..training.rundir import CONFIG, RunDir, RunDirError
 
 #: Data set of a model whose run directory is unknown, by its number of inputs.
 DATASET_BY_INPUTS = {784: "mnist", 64: "digits"}
@@ -21,11 +21,10 @@ DATASET_BY_INPUTS = {784: "mnist", 64: "digits"}
 
 def guess_dataset(model: Path, n_in: int) -> str:
     """The data set of a model: its run directory's config.json if it has one, else by inputs."""
-    cfg = model.parent / CONFIG
-    if cfg.is_file():
+    if (model.parent / CONFIG).is_file():
         try:
-            return json.loads(cfg.read_text())["options"]["dataset"]
-        except (OSError, ValueError, KeyError, TypeError):
+            return RunDir(model.parent).read_config()["options"]["dataset"]
+        except (RunDirError, KeyError, TypeError):
             pass
     if n_in in DATASET_BY_INPUTS:
         return DATASET_BY_INPUTS[n_in]

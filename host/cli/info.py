@@ -32,8 +32,12 @@ def describe(net: Network, path: Path, data: bytes) -> dict[str, Any]:
 def info(model: Path, as_json: bool) -> None:
     """Show what MODEL (a model file or a run directory) holds."""
     path = model_path(model)
-    net = modelfile.load(path)  # validates everything; ModelFileError says what is wrong
-    d = describe(net, path, path.read_bytes())
+    data = modelfile.read_bytes(path)  # bounded by the largest valid model file
+    try:
+        net = modelfile.loads(data)  # validates everything; ModelFileError says what is wrong
+    except modelfile.ModelFileError as e:
+        raise modelfile.ModelFileError(f"{path}: {e}") from e
+    d = describe(net, path, data)
     if as_json:
         click.echo(json.dumps(d, indent=2))
         return

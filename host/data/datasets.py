@@ -1,7 +1,10 @@
 """Data sets for training and evaluation: MNIST (IDX files) and scikit-learn's 8x8 digits.
 
 Every loader returns a :class:`Dataset`: images flattened to uint8 rows (pixel values 0..255, one
-column per input neuron, row-major over the image) and integer labels 0..n_classes-1.
+column per input neuron, row-major over the image) and integer labels 0..n_classes-1. Labels are
+checked when the files are loaded: IDX files do not declare a number of classes, so it is the
+largest training label + 1 (at most 64, a network's most outputs), and a test label outside those
+classes is refused with the file and position (:func:`check_labels`).
 
 Where MNIST is looked for (first match wins):
 
@@ -27,10 +30,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .download import DownloadError, fetch, parse_mirrors
-from .idx import IdxError, decompress, read_idx
+from .idx import IDX_UBYTE, IdxError, decompress, read_idx
 from ..errors import ErbpError
+from ..reference.params import FIELD_BY_NAME
 
 DATA_ENV = "ERBP_DATA"
+#: The most classes a data set may have: a network's largest number of outputs (n_out).
+MAX_CLASSES = FIELD_BY_NAME["n_out"].hi
 MIRRORS_ENV = "ERBP_MNIST_MIRRORS"
 
 #: Public MNIST mirrors (base URLs), tried in order.
@@ -164,7 +170,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool | No
         for role, p in zip(missing, download_mnist(directory, mirrors, timeout, missing)):
             paths[role] = p
     try:
-        arrays = {role: read_idx(p) for role, p in paths.items()}
+        arrays = {role: read_idx(p, expect_type=IDX_UBYTE) for role, p in paths.items()}
     except IdxError as e:
         raise DatasetError(f"MNIST: {e}") from e
     return _check_image_set("mnist", arrays, {r: str(p) for r, p in paths.items()})
@@ -189,14 +195,37 @@ def _check_image_set(name: str, a: dict[str, np.ndarray], src: dict[str, str]) -
     if a["train_x"].shape[1:] != a["test_x"].shape[1:]:
         raise DatasetError(f"training images are {a['train_x'].shape[1:]}, test images "
                            f"{a['test_x'].shape[1:]}")
-    n_classes = int(max(a["train_y"].max(initial=0), a["test_y"].max(initial=0))) + 1
+    n_classes = check_labels(a["train_y"], a["test_y"], src["train_y"], src["test_y"])
     h, w = a["train_x"].shape[1:]
     return Dataset(name=name,
                    train_x=a["train_x"].reshape(len(a["train_x"]), h * w),
                    train_y=a["train_y"].astype(np.int64),
                    test_x=a["test_x"].reshape(len(a["test_x"]), h * w),
                    test_y=a["test_y"].astype(np.int64),
-                   image_shape=(int(h), int(w)), n_classes=max(n_classes, 2))
+                   image_shape=(int(h), int(w)), n_classes=n_classes)
+
+
+def check_labels(train_y: np.ndarray, test_y: np.ndarray, train_name: str = "training labels",
+                 test_name: str = "test labels") -> int:
+    """The number of classes of a data set whose files do not declare it: the largest training
+    label + 1 (at least 2, at most :data:`MAX_CLASSES`). Every test label must be one of these
+    classes: a test label no training example has would make a network with an output that
+    nothing trains (DatasetError naming the file, the position and the label)."""
+    if len(train_y) == 0:
+        raise DatasetError(f"{train_name}: no training examples")
+    top = int(np.argmax(train_y))
+    n_classes = max(int(train_y[top]) + 1, 2)
+    if n_classes > MAX_CLASSES:
+        raise DatasetError(f"{train_name}: label {int(train_y[top])} at position {top}: labels "
+                           f"must lie in [0, {MAX_CLASSES}) (a network has at most "
+                           f"{MAX_CLASSES} outputs)")
+    bad = np.flatnonzero((test_y < 0) | (test_y >= n_classes))
+    if len(bad):
+        more = f"; {len(bad)} labels are outside" if len(bad) > 1 else ""
+        raise DatasetError(f"{test_name}: label {int(test_y[bad[0]])} at position {bad[0]} is "
+                           f"not one of the {n_classes} classes of the training labels "
+                           f"(0..{n_classes - 1}){more}")
+    return n_classes
 
 
 # --- the 8x8 digits demo --------------------------------------------------------------------------

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ErbpError
 from ..reference import SEMANTICS_VERSION, modelfile
+
+
+class ExportError(ErbpError, ValueError):
+    """An export that cannot be made as asked (a bad name, an unusable output)."""
 
 C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -37,11 +42,14 @@ def c_header(model_path: str | os.PathLike, name: str = DEFAULT_NAME,
     ``<name>_labels[k]`` and ``<NAME>_N_SAMPLES``.
     """
     if not C_IDENTIFIER.match(name):
-        raise ValueError(f"{name!r} is not a valid C identifier")
+        raise ExportError(f"--name {name!r} is not a valid C identifier")
     if name.lower().startswith("erbp"):
-        raise ValueError(f"{name!r}: names starting with 'erbp' are the library's own")
-    net = modelfile.load(model_path)  # validates everything (ModelFileError says why not)
-    data = Path(model_path).read_bytes()
+        raise ExportError(f"--name {name!r}: names starting with 'erbp' are the library's own")
+    data = modelfile.read_bytes(model_path)  # bounded by the largest valid model file
+    try:
+        net = modelfile.loads(data)  # validates everything (ModelFileError says why not)
+    except modelfile.ModelFileError as e:
+        raise modelfile.ModelFileError(f"{model_path}: {e}") from e
     from ..engines.c import required_bytes  # the arena size as cport computes it
 
     up = name.upper()
