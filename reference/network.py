@@ -23,6 +23,61 @@ INFER = "infer"
 MODES = (TRAIN, INFER)
 
 
+U32_MAX = 0xFFFFFFFF
+
+
+def is_integer(value: object) -> bool:
+    """Whether ``value`` is an integer (Python or numpy; not a bool, a float or anything else)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_u32(value: object, what: str) -> int:
+    """``value`` as an int if it is an integer in 0..2^32-1, else ValueError "<what> must be a
+    uint32" (a float, a bool, a negative number or a larger one is never wrapped)."""
+    if not is_integer(value) or not 0 <= value <= U32_MAX:
+        raise ValueError(f"{what} must be a uint32, got {value!r}")
+    return int(value)
+
+
+def check_pixels(pixels: object, n_in: int, rows: bool = False) -> np.ndarray:
+    """Pixels (``n_in`` of them, or rows of ``n_in`` with ``rows``) as an integer array, checked
+    as section 7 of docs/semantics.md says: integers (an integer dtype: floats such as 0.5 are
+    refused, never truncated) in 0..255; ValueError otherwise."""
+    px = np.asarray(pixels)
+    shape_ok = px.ndim == 2 and px.shape[1] == n_in if rows else px.shape == (n_in,)
+    if not shape_ok:
+        want = f"an array of shape (N, {n_in})" if rows else f"{n_in} pixels"
+        raise ValueError(f"expected {want}, got shape {px.shape}")
+    if px.dtype.kind not in "iu" or (px.size and (px.min() < 0 or px.max() > 255)):
+        raise ValueError(f"pixels must be integers in 0..255 (got {px.dtype})")
+    return px
+
+
+def check_label(label: object, mode: str, n_out: int) -> int:
+    """The label of a sample: in training an integer in [0, n_out) (ValueError otherwise); in
+    inference any value is accepted and ignored (-1 is returned)."""
+    if mode != TRAIN:
+        return -1
+    if not is_integer(label) or not 0 <= label < n_out:
+        raise ValueError(f"training needs a label in [0, {n_out}), got {label!r}")
+    return int(label)
+
+
+def check_labels(labels: object, n: int, mode: str, n_out: int) -> np.ndarray | None:
+    """The labels of a batch of ``n`` samples: in training an integer array of shape (n,) in
+    [0, n_out) (ValueError otherwise, before any sample runs); in inference None (ignored)."""
+    if mode != TRAIN:
+        return None
+    if labels is None:
+        raise ValueError("training needs labels")
+    lab = np.asarray(labels)
+    if lab.shape != (n,):
+        raise ValueError(f"expected {n} labels, got shape {lab.shape}")
+    if n and (lab.dtype.kind not in "iu" or lab.min() < 0 or lab.max() >= n_out):
+        raise ValueError(f"labels must be integers in [0, {n_out}) (got {lab.dtype})")
+    return lab.astype(np.int64)
+
+
 def stream(kind: int, sub: int = 0) -> int:
     """Stream id = (kind << 8) | sub."""
     return (kind << 8) | sub
@@ -124,8 +179,7 @@ class Network:
     @classmethod
     def create(cls, cfg: NetConfig, seed: int) -> "Network":
         """A fresh network whose weights and G are generated from ``seed`` (uint32)."""
-        if not 0 <= seed <= 0xFFFFFFFF:
-            raise ValueError("seed must be a uint32")
+        seed = check_u32(seed, "seed")
         W = [init_weights(cfg, seed, l) for l in range(cfg.n_layers)]
         G = [init_feedback(cfg, seed, h) for h in range(cfg.n_hidden)]
         net = cls(cfg=cfg, seed=seed, W=W, G=G)
@@ -158,17 +212,12 @@ class Network:
         c = self.cfg
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        px = np.asarray(pixels)
-        if px.shape != (c.n_in,):
-            raise ValueError(f"expected {c.n_in} pixels, got shape {px.shape}")
-        if px.size and (px.min() < 0 or px.max() > 255):
-            raise ValueError("pixels must be integers in 0..255")
-        if mode == TRAIN and not 0 <= label < c.n_out:
-            raise ValueError(f"training needs a label in [0, {c.n_out}), got {label}")
-        if not 0 <= sample <= 0xFFFFFFFF:
-            raise ValueError("sample index must be a uint32")
+        px = check_pixels(pixels, c.n_in)
+        check_label(label, mode, c.n_out)
+        check_u32(sample, "sample index")
         self.pixels = px.astype(I64)
-        self.label, self.mode, self.sample = int(label), mode, int(sample)
+        self.label = int(label) if is_integer(label) else -1
+        self.mode, self.sample = mode, int(sample)
         self._skeys = {}
         self.reset_state()
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .base import BatchResult, SampleResult
 from ..reference import INFER, TRAIN, NetConfig, Network, modelfile
+from ..reference.network import check_labels, check_pixels, check_u32
 
 
 class ReferenceEngine:
@@ -47,7 +48,7 @@ class ReferenceEngine:
 
     @samples_seen.setter
     def samples_seen(self, value: int) -> None:
-        self.network.samples_seen = int(value) & 0xFFFFFFFF
+        self.network.samples_seen = check_u32(value, "samples_seen")
 
     def run_sample(self, pixels: Any, label: int = -1, mode: str = INFER,
                    sample: int | None = None,
@@ -56,12 +57,14 @@ class ReferenceEngine:
 
     def run_samples(self, X: Any, labels: Any = None, mode: str = INFER,
                     start_index: int | None = None) -> BatchResult:
-        X = np.asarray(X)
-        if mode == TRAIN and labels is None:
-            raise ValueError("training needs labels")
+        # every argument is checked before the first sample runs (a refused batch changes nothing)
+        X = check_pixels(X, self.cfg.n_in, rows=True)
+        lab = check_labels(labels, len(X), mode, self.cfg.n_out)
         if start_index is None:
             start_index = self.samples_seen if mode == TRAIN else 0
-        results = [self.network.run_sample(x, int(labels[i]) if mode == TRAIN else -1, mode,
+        check_u32(start_index, "start index")
+        check_u32(start_index + max(len(X) - 1, 0), "the last sample index")
+        results = [self.network.run_sample(x, int(lab[i]) if lab is not None else -1, mode,
                                            sample=start_index + i)
                    for i, x in enumerate(X)]
         return BatchResult.from_samples(results, self.cfg.n_out)

@@ -27,6 +27,8 @@ from numpy.typing import ArrayLike
 from ...reference import INFER, MODES, TRAIN, ConfigError, NetConfig, Network, SampleResult
 from ...reference import modelfile
 from ...reference.modelfile import ModelFileError
+from ...reference.network import (check_label, check_labels, check_pixels, check_u32,
+                                  is_integer)
 from ...reference.params import FIELDS, word_count
 from ...errors import ErbpError
 from ...fileio import write_bytes_atomic
@@ -203,13 +205,14 @@ def _mode(mode: str) -> int:
     return lib.ERBP_TRAIN if mode == TRAIN else lib.ERBP_INFER
 
 
-def _pixels(pixels, n_in: int) -> np.ndarray:
-    px = np.asarray(pixels)
-    if px.shape != (n_in,):
-        raise ValueError(f"expected {n_in} pixels, got shape {px.shape}")
-    if px.size and (px.min() < 0 or px.max() > 255):
-        raise ValueError("pixels must be integers in 0..255")
-    return np.ascontiguousarray(px, dtype=np.uint8)
+def _pixels(pixels, n_in: int, rows: bool = False) -> np.ndarray:
+    """Pixels checked as the reference checks them (check_pixels), as contiguous uint8."""
+    return np.ascontiguousarray(check_pixels(pixels, n_in, rows), dtype=np.uint8)
+
+
+def _label(label: object, mode: str) -> int:
+    """The label C gets: a checked training label, -1 in inference (any value is ignored)."""
+    return int(label) if mode == TRAIN else -1  # type: ignore[call-overload]
 
 
 class CNetwork:
@@ -240,9 +243,7 @@ class CNetwork:
     @classmethod
     def create(cls, cfg: NetConfig, seed: int) -> "CNetwork":
         """A fresh network whose weights and G the C engine generates from ``seed`` (uint32)."""
-        if not 0 <= seed <= 0xFFFFFFFF:
-            raise ValueError("seed must be a uint32")
-        return cls(cfg, _seed=seed)
+        return cls(cfg, _seed=check_u32(seed, "seed"))
 
     @classmethod
     def loads(cls, data: bytes) -> "CNetwork":
@@ -257,8 +258,8 @@ class CNetwork:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "CNetwork":
-        with open(path, "rb") as f:
-            return cls.loads(f.read())
+        """A network from a model file (read with the bound of modelfile.read_bytes)."""
+        return cls.loads(modelfile.read_bytes(path))
 
     @classmethod
     def from_network(cls, net: Network) -> "CNetwork":
@@ -292,7 +293,7 @@ class CNetwork:
 
     @samples_seen.setter
     def samples_seen(self, value: int) -> None:
-        _check(self._lib.erbp_net_set_samples_seen(self._net, int(value) & 0xFFFFFFFF))
+        _check(self._lib.erbp_net_set_samples_seen(self._net, check_u32(value, "samples_seen")))
 
     @property
     def W(self) -> list[np.ndarray]:
@@ -324,19 +325,18 @@ class CNetwork:
         """Check a sample's arguments as the reference does: (C mode, uint8 pixels)."""
         m = _mode(mode)
         px = _pixels(pixels, self.cfg.n_in)
-        if mode == TRAIN and not 0 <= label < self.cfg.n_out:
-            raise ValueError(f"training needs a label in [0, {self.cfg.n_out}), got {label}")
-        if not 0 <= sample <= 0xFFFFFFFF:
-            raise ValueError("sample index must be a uint32")
+        check_label(label, mode, self.cfg.n_out)
+        check_u32(sample, "sample index")
         return m, px
 
     def begin_sample(self, pixels: ArrayLike, label: int, mode: str, sample: int) -> None:
         """Start a sample: check inputs, reset state. ``sample`` (uint32) keys the randomness."""
         m, px = self._sample_args(pixels, label, mode, sample)
         _check(self._lib.erbp_begin_sample(self._net, self._ffi.from_buffer("uint8_t[]", px),
-                                           px.size, int(label) if mode == TRAIN else -1, m,
+                                           px.size, _label(label, mode), m,
                                            int(sample)))
-        self.mode, self.sample, self.label = mode, int(sample), int(label)
+        self.mode, self.sample = mode, int(sample)
+        self.label = int(label) if is_integer(label) else -1  # type: ignore[call-overload]
 
     def tick(self) -> None:
         """Advance the sample by one tick."""
@@ -359,9 +359,10 @@ class CNetwork:
             m, px = self._sample_args(pixels, label, mode, sample)
             res = self._ffi.new("erbp_result_t *")
             _check(self._lib.erbp_run_sample(self._net, self._ffi.from_buffer("uint8_t[]", px),
-                                             px.size, int(label) if mode == TRAIN else -1, m,
+                                             px.size, _label(label, mode), m,
                                              int(sample), res))
-            self.mode, self.sample, self.label = mode, int(sample), int(label)
+            self.mode, self.sample = mode, int(sample)
+            self.label = int(label) if is_integer(label) else -1  # type: ignore[call-overload]
             return SampleResult(prediction=int(res.prediction), counts=self.output_counts(),
                                 events=int(res.events), hidden_spikes=int(res.hidden_spikes),
                                 input_spikes=int(res.input_spikes))
@@ -373,7 +374,7 @@ class CNetwork:
             hidden_spikes += sum(int(self._read("spk", p).sum()) for p in range(self.cfg.n_hidden))
             on_tick(self)
         if mode == TRAIN:
-            self.samples_seen = self.samples_seen + 1
+            self.samples_seen = (self.samples_seen + 1) & 0xFFFFFFFF  # a u32 that wraps
         counts = self.output_counts()
         return SampleResult(prediction=int(self._lib.erbp_prediction(self._net)), counts=counts,
                             events=self.events, hidden_spikes=hidden_spikes,
@@ -386,27 +387,15 @@ class CNetwork:
         ``start_index + s`` (default: samples_seen in training, 0 in inference) and, in training,
         label labels[s]. ``progress(n_done)`` is called after every ``chunk`` samples."""
         m = _mode(mode)
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.cfg.n_in:
-            raise ValueError(f"expected an array of shape (N, {self.cfg.n_in}), got {X.shape}")
-        if X.size and (X.min() < 0 or X.max() > 255):
-            raise ValueError("pixels must be integers in 0..255")
-        X = np.ascontiguousarray(X, dtype=np.uint8)
+        X = _pixels(X, self.cfg.n_in, rows=True)
         n = X.shape[0]
+        lab = check_labels(labels, n, mode, self.cfg.n_out)
+        if lab is not None:
+            lab = np.ascontiguousarray(lab, dtype=np.int32)
         if start_index is None:
             start_index = self.samples_seen if mode == TRAIN else 0
-        if not (0 <= start_index and start_index + max(n - 1, 0) <= 0xFFFFFFFF):
-            raise ValueError("sample indices must be uint32")
-        lab = None
-        if mode == TRAIN:
-            if labels is None:
-                raise ValueError("training needs labels")
-            lab = np.ascontiguousarray(labels, dtype=np.int64)
-            if lab.shape != (n,):
-                raise ValueError(f"expected {n} labels, got shape {lab.shape}")
-            if n and (lab.min() < 0 or lab.max() >= self.cfg.n_out):
-                raise ValueError(f"labels must lie in [0, {self.cfg.n_out})")
-            lab = lab.astype(np.int32)
+        check_u32(start_index, "start index")
+        check_u32(start_index + max(n - 1, 0), "the last sample index")
         pred = np.zeros(n, dtype=np.int32)
         counts = np.zeros((n, self.cfg.n_out), dtype=np.uint32)
         events = np.zeros(n, dtype=np.uint64)
