@@ -6,8 +6,11 @@ are in :mod:`erbp.cli._common` (commands never import each other). Modules are i
 their command runs (or for ``--help``), so a slow or broken one never affects the others.
 
 Errors the user can fix (a missing data directory, a corrupt model file, a bad option value: every
-:class:`erbp.errors.ErbpError`) are printed as one line ``Error: ...`` with exit code 1; other
-exceptions keep their traceback. Set ERBP_DEBUG=1 to get tracebacks for user errors too.
+:class:`erbp.errors.ErbpError`) and errors of the system (an OSError: a file that cannot be read or
+written, a full disk) are printed as one line ``Error: ...`` with exit code 1; Ctrl-C ends with
+exit code 130; other exceptions (bugs) keep their traceback. Set ERBP_DEBUG=1 to get tracebacks
+for the others too. Exit codes: 0 success, 1 error, 2 usage error, 130 interrupted
+(docs/reliability-cli.md).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from typing import Any
 
 import click
 
-from ._common import ARGV_KEY, command_line
+from ._common import ARGV_KEY, EXIT_INTERRUPTED, command_line
 from ..errors import ErbpError
 
 __all__ = ["ARGV_KEY", "ErbpGroup", "SUBCOMMANDS", "command_line", "main"]
@@ -58,10 +61,25 @@ class ErbpGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ErbpError as e:
+        except (ErbpError, OSError) as e:
             if os.environ.get("ERBP_DEBUG"):
                 raise
-            raise click.ClickException(" ".join(str(e).split("\n"))) from e
+            raise click.ClickException(one_line(e)) from e
+        except KeyboardInterrupt:
+            if os.environ.get("ERBP_DEBUG"):
+                raise
+            click.echo("Error: interrupted (Ctrl-C)", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def one_line(e: BaseException) -> str:
+    """The message of an error on one line; an OSError as its reason and file name."""
+    if isinstance(e, OSError) and not isinstance(e, ErbpError) and e.strerror:
+        names = [str(n) for n in (e.filename, e.filename2) if n is not None]
+        text = f"{e.strerror}: {' -> '.join(names)}" if names else e.strerror
+    else:
+        text = str(e) or type(e).__name__
+    return " ".join(text.split())
 
 
 def _unavailable(name: str, err: Exception) -> click.Command:

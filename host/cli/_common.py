@@ -4,12 +4,18 @@ Commands import this module, never each other.
 """
 from __future__ import annotations
 
+import math
 import shlex
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..training.loop import MAX_SAMPLES
 from ..training.rundir import MODEL
+
+__all__ = ["ARGV_KEY", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "FiniteFloat",
+           "MAX_SAMPLES", "command_line", "data_dir_option", "engine_option", "model_path"]
 
 #: Where :class:`erbp.cli.ErbpGroup` keeps the raw arguments of the invocation (``ctx.meta``).
 ARGV_KEY = "erbp.argv"
@@ -23,6 +29,25 @@ data_dir_option = click.option(
 engine_option = click.option(
     "--engine", default="auto", show_default=True,
     help="python (the reference), c, micropython, or auto (c when built, else python).")
+
+
+#: Exit codes of ``erbp`` (docs/reliability-cli.md): success, an error (one line ``Error: ...``),
+#: a usage error (click's), interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses nan and infinities (which pass every comparison or none)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        v = super().convert(value, param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return v
 
 
 def model_path(path: Path) -> Path:

@@ -9,14 +9,15 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ._common import command_line, data_dir_option, engine_option
+from ._common import (EXIT_INTERRUPTED, MAX_SAMPLES, FiniteFloat, command_line, data_dir_option,
+                      engine_option)
 from ..data.datasets import DATASETS, load_dataset
 from ..engines import resolve_engine
 from ..reference import VARIANTS, Network
 from ..training.configure import make_config, parse_overrides
 from ..training.loop import (RunOptions, TrainResult, open_run, run_data, run_options,
                              run_training, start_run, stop_on_sigint)
-from ..training.order import PROTOCOLS, default_epoch_size
+from ..training.order import MAX_EPOCH_SIZE, PROTOCOLS, default_epoch_size
 from ..training.recipe import DEFAULT_LR_SCHEDULE, SPLITS, split_data
 from ..training.rundir import RunDir
 
@@ -36,21 +37,21 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
                                  "a-b-...-z [default: <inputs>-100-<classes>].")
 @click.option("--variant", type=click.Choice(VARIANTS), default="erbp", show_default=True)
 @engine_option
-@click.option("--samples", type=click.IntRange(min=0),
-              help="Train until samples_seen reaches this total.")
-@click.option("--epochs", type=click.FloatRange(min=0, min_open=True),
+@click.option("--samples", type=click.IntRange(0, MAX_SAMPLES),
+              help="Train until samples_seen reaches this total (at most 2^32 - 1).")
+@click.option("--epochs", type=FiniteFloat(min=0, min_open=True),
               help="Train this many epochs (in total) [default: 1].")
 @click.option("--protocol", type=click.Choice(PROTOCOLS), default="balanced", show_default=True,
               help="balanced: class-balanced epochs drawn with replacement (the paper's); "
                    "sequential: passes over the training set in file order.")
-@click.option("--epoch-size", type=click.IntRange(min=1),
+@click.option("--epoch-size", type=click.IntRange(1, MAX_EPOCH_SIZE),
               help="Samples per epoch [default: 50000 for balanced MNIST, else the training-set "
                    "size].")
-@click.option("--lr-halve-every", type=click.FloatRange(min=0), metavar="E",
+@click.option("--lr-halve-every", type=FiniteFloat(min=0), metavar="E",
               help=f"Halve the learning rate (lr_shift + 1 on every layer) every E epochs; 0: "
                    f"constant [default: {DEFAULT_LR_SCHEDULE.every:g} for balanced epochs, "
                    f"else 0].")
-@click.option("--lr-halve-start", type=float, metavar="S",
+@click.option("--lr-halve-start", type=FiniteFloat(), metavar="S",
               help=f"The first halving comes at epoch S + E "
                    f"[default: {DEFAULT_LR_SCHEDULE.start:g}].")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
@@ -87,7 +88,7 @@ def train(ctx: click.Context, **o) -> None:
 
     Writes RUNDIR/model.erbp (checkpoints, then the final model), RUNDIR/metrics.jsonl and
     RUNDIR/config.json (settings and the exact command line). Ctrl-C stops at the next sample and
-    checkpoints; --resume RUNDIR continues bit-identically.
+    checkpoints (exit code 130); --resume RUNDIR continues bit-identically.
     """
     if o["samples"] is not None and o["epochs"] is not None:
         raise click.UsageError("give --samples or --epochs, not both")
@@ -109,6 +110,10 @@ def train(ctx: click.Context, **o) -> None:
         epoch_size = o["epoch_size"] or default_epoch_size(data, o["protocol"])
         total = o["samples"] if o["samples"] is not None else round((o["epochs"] or 1) *
                                                                      epoch_size)
+        if total > MAX_SAMPLES:
+            raise click.BadParameter(f"{o['epochs']} epochs of {epoch_size} samples are "
+                                     f"{total} samples, more than {MAX_SAMPLES} (samples_seen "
+                                     f"is a 32-bit counter)", param_hint="--epochs")
         every, start = _schedule(o)
         options = RunOptions(dataset=data.name, samples=total, protocol=o["protocol"],
                              epoch_size=epoch_size, order_seed=o["seed"], lr_halve_every=every,
@@ -129,6 +134,8 @@ def train(ctx: click.Context, **o) -> None:
         result = run_training(run, net, data, options, state, engine=o["engine"],
                               progress=progress, stop=stop, batch_size=o["batch_size"])
     _report(result, run.path, time.monotonic() - t0)
+    if result.interrupted:
+        ctx.exit(EXIT_INTERRUPTED)  # stopped early: not a success (docs/reliability-cli.md)
 
 
 def _schedule(o: dict) -> tuple[float, float]:

@@ -23,8 +23,17 @@ from .rundir import RunDir, RunDirError, RunState
 from .. import __version__
 from ..data.datasets import Dataset
 from ..engines import Engine, as_engine, make_engine
+from ..errors import ErbpError
 from ..provenance import now
 from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network
+
+
+#: The largest samples_seen: a u32 (docs/semantics.md, section 7.3); a run cannot aim further.
+MAX_SAMPLES = 0xFFFFFFFF
+
+
+class TrainingError(ErbpError, ValueError):
+    """Training that cannot be done as asked (the message says why)."""
 
 
 # --- evaluation -----------------------------------------------------------------------------------
@@ -120,6 +129,9 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
     t0, elapsed0 = time.monotonic(), state.elapsed_s
     start = eng.samples_seen
     end = start + int(samples)
+    if not start <= end <= MAX_SAMPLES:
+        raise TrainingError(f"training {samples} samples from samples_seen {start} would end at "
+                            f"{end}, outside 0..{MAX_SAMPLES} (samples_seen is a 32-bit counter)")
     step = _step(eng, batch_size)
     if lr_schedule.active and lr_base is None:
         if lr_schedule.halvings(start, order.epoch_size):
@@ -283,9 +295,7 @@ def start_run(out: str | Path, net: Network, options: RunOptions,
               "command": command, "created": now(), "seed": net.seed,
               **(extra or {}), "options": asdict(options), "net_config": net.cfg.as_dict(),
               "resumed": []}
-    run = RunDir.create(out, config)
-    run.save_checkpoint(net, RunState(samples_seen=net.samples_seen))
-    return run
+    return RunDir.create(out, config, net)
 
 
 def run_options(run: RunDir) -> RunOptions:
@@ -333,6 +343,9 @@ def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None
         options = RunOptions(**{**asdict(options), **changes})
     except (KeyError, TypeError) as e:
         raise RunDirError(f"{run.config_path}: no valid training options ({e})") from e
+    if not isinstance(options.samples, int) or not 0 <= options.samples <= MAX_SAMPLES:
+        raise RunDirError(f"a run's target is 0..{MAX_SAMPLES} samples (samples_seen is a "
+                          f"32-bit counter), not {options.samples}")
     net, state = run.load_checkpoint()
     if net.samples_seen >= options.samples:
         raise RunDirError(f"run {run.path} is complete: {net.samples_seen} samples seen, target "

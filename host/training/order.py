@@ -26,6 +26,8 @@ from ..reference.network import stream
 PROTOCOLS = ("balanced", "sequential")
 ORDER_STREAM = stream(0x80, 0)  # the host's stream kind for the data order
 PAPER_EPOCH = 50_000  # draws per balanced epoch in the paper's MNIST protocol
+#: The largest epoch: a balanced epoch is drawn whole (a few arrays of epoch_size int64).
+MAX_EPOCH_SIZE = 1 << 24
 
 def default_epoch_size(data: Dataset, protocol: str) -> int:
     """Samples per epoch: 50,000 for balanced MNIST (the paper's), else the training-set size."""
@@ -61,8 +63,8 @@ class SampleOrder:
         self.labels = np.asarray(labels)
         self.protocol = protocol
         self.epoch_size = int(epoch_size or len(self.labels))
-        if self.epoch_size <= 0:
-            raise ValueError("epoch_size must be positive")
+        if not 0 < self.epoch_size <= MAX_EPOCH_SIZE:
+            raise ValueError(f"epoch_size must lie in 1..{MAX_EPOCH_SIZE}, got {self.epoch_size}")
         self.seed = seed
         self._epoch: tuple[int, np.ndarray] | None = None
 

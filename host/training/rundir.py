@@ -17,7 +17,6 @@ ignored if it does not belong to the model next to it.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,12 +25,15 @@ from typing import Any
 from ..reference import Network
 from ..reference import modelfile
 from ..errors import ErbpError
-from ..fileio import append_jsonl, read_jsonl, write_json, write_jsonl
+from ..fileio import (append_jsonl, make_dir_atomic, read_json, read_jsonl, write_json,
+                      write_jsonl)
 
 CONFIG = "config.json"
 MODEL = "model.erbp"
 STATE = "state.json"
 METRICS = "metrics.jsonl"
+#: The largest config.json or state.json read (erbp writes a few kilobytes).
+MAX_CONFIG_BYTES = 1 << 20
 
 
 class RunDirError(ErbpError, RuntimeError):
@@ -63,20 +65,29 @@ class RunDir:
     metrics_path = property(lambda self: self.path / METRICS)
 
     @classmethod
-    def create(cls, path: str | os.PathLike, config: dict[str, Any]) -> "RunDir":
-        """A new run directory holding ``config`` as config.json. Refuses a directory that
-        already holds a run (use resume) or a path that is a file."""
+    def create(cls, path: str | os.PathLike, config: dict[str, Any],
+               net: Network | None = None) -> "RunDir":
+        """A new run directory holding ``config`` as config.json and, if given, ``net`` as its
+        first checkpoint. It is built in a temporary directory beside ``path`` and renamed into
+        place, so an interrupted or failed creation leaves nothing behind. Refuses a path that
+        is a file, a directory that holds a run (use resume) or anything else (never mixes)."""
         run = cls(path)
-        if run.path.exists() and not run.path.is_dir():
-            raise RunDirError(f"{run.path} exists and is not a directory")
-        if run.config_path.exists() or run.model_path.exists():
-            raise RunDirError(f"{run.path} already holds a run: continue it with "
-                              f"--resume {run.path} or choose another --out")
         try:
-            run.path.mkdir(parents=True, exist_ok=True)
+            if run.path.exists() and not run.path.is_dir():
+                raise RunDirError(f"{run.path} exists and is not a directory")
+            if run.config_path.exists() or run.model_path.exists():
+                raise RunDirError(f"{run.path} already holds a run: continue it with "
+                                  f"--resume {run.path} or choose another --out")
+            if run.path.is_dir() and any(run.path.iterdir()):
+                raise RunDirError(f"{run.path} is a directory that is not empty: choose a new "
+                                  f"--out for the run")
+            with make_dir_atomic(run.path, parents=True) as tmp:
+                cls(tmp).write_config(config)
+                if net is not None:
+                    cls(tmp).save_checkpoint(net, RunState(samples_seen=net.samples_seen))
         except OSError as e:
-            raise RunDirError(f"cannot create run directory {run.path}: {e.strerror}") from e
-        run.write_config(config)
+            raise RunDirError(f"cannot create run directory {run.path}: {e.strerror or e}") \
+                from e
         return run
 
     @classmethod
@@ -93,9 +104,12 @@ class RunDir:
     def read_config(self) -> dict[str, Any]:
         """config.json as a dict."""
         try:
-            return json.loads(self.config_path.read_text())
+            config = read_json(self.config_path, MAX_CONFIG_BYTES)
         except (OSError, ValueError) as e:
             raise RunDirError(f"cannot read {self.config_path}: {e}") from e
+        if not isinstance(config, dict):
+            raise RunDirError(f"{self.config_path} is not a run configuration (a JSON object)")
+        return config
 
     def write_config(self, config: dict[str, Any]) -> None:
         write_json(self.config_path, config)
@@ -112,7 +126,7 @@ class RunDir:
         net = modelfile.load(self.model_path)
         state = RunState(samples_seen=net.samples_seen)
         try:
-            saved = RunState(**json.loads(self.state_path.read_text()))
+            saved = RunState(**read_json(self.state_path, MAX_CONFIG_BYTES))
         except (OSError, ValueError, TypeError):
             return net, state
         return net, (saved if saved.samples_seen == net.samples_seen else state)
