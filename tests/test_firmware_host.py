@@ -263,7 +263,13 @@ def test_stream_resumes_without_losing_or_repeating(b, tmp_path):
     out = tmp_path / "r.jsonl"
     b.deploy(model)
     assert meta["seed"] >= 0
-    run_stream(b, x[:12], y[:12], "train", out, checkpoint_every=5)
+
+    def cut(line):
+        if line["pos"] == 11:
+            raise KeyboardInterrupt  # the stream is interrupted after 12 samples
+
+    with pytest.raises(KeyboardInterrupt):
+        run_stream(b, x, y, "train", out, checkpoint_every=5, on_result=cut)
     with open(out, "ab") as f:
         f.write(b'{"pos": 12, "ind')  # the writer died mid-line
     # the board got sample 12 and learned it, but its answer was lost
@@ -321,7 +327,7 @@ def test_board_cli(host_board, tmp_path, digits):
                    "--count", "20", "--out", str(out), "--verify", str(model)])
     assert r.exit_code == 0 and "20 samples" in r.output, r.output
     assert "weights are bit-identical" in r.output
-    assert len(out.read_text().splitlines()) == 20
+    assert len(out.read_text().splitlines()) == 21  # the stream's header, then 20 results
     r = run(main, ["board", "pull", *port, "--out", str(tmp_path / "p.erbp")])
     assert r.exit_code == 0 and "20 samples seen" in r.output, r.output
     r = run(main, ["board", "info", "--port", "/dev/nonexistent-erbp"])
@@ -369,7 +375,13 @@ def test_resumed_inference_refuses_another_model(b, tmp_path):
     x = rng.integers(0, 256, size=(6, 64), dtype=np.uint8)
     out = tmp_path / "i.jsonl"
     b.deploy(golden_model())
-    run_stream(b, x[:3], None, "infer", out)
+
+    def cut(line):
+        if line["pos"] == 2:
+            raise KeyboardInterrupt  # the stream is interrupted after 3 samples
+
+    with pytest.raises(KeyboardInterrupt):
+        run_stream(b, x, None, "infer", out, on_result=cut)
     assert b.model_crc() == struct.unpack_from("<I", golden_model(), len(golden_model()) - 4)[0]
     b.deploy(golden_model("mnistlike_perbp_64"))  # someone deployed another model meanwhile
     with pytest.raises(StreamError, match="another model"):

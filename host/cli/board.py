@@ -22,6 +22,7 @@ from pathlib import Path
 
 import click
 
+from ._common import FiniteFloat
 from ..boards.client import Board, default_url
 from ..boards.emulators import BOARDS, EmulatorError, spec, start_board
 from ..fileio import write_bytes_atomic
@@ -43,8 +44,9 @@ def _user_errors(fn):
 
 port_option = click.option("--port", "-p", default=default_url, show_default="$ERBP_BOARD",
                            help="serial device, socket://HOST:PORT (QEMU) or pty of the board")
-timeout_option = click.option("--timeout", default=5.0, show_default=True, type=float,
-                              help="seconds to wait for an answer before sending again")
+timeout_option = click.option("--timeout", default=5.0, show_default=True,
+                              type=FiniteFloat(min=0, min_open=True),
+                              help="longest wait in seconds for an answer before sending again")
 
 
 def _size(n: int) -> str:
@@ -199,7 +201,13 @@ def deploy(model: Path, port: str | None, timeout: float, force: bool) -> None:
 
     from tqdm import tqdm
 
-    data = model.read_bytes()
+    from ..reference import modelfile
+
+    data = modelfile.read_bytes(model)  # bounded; checked here before the board sees it
+    try:
+        modelfile.loads(data)
+    except modelfile.ModelFileError as e:
+        raise modelfile.ModelFileError(f"{model}: {e}") from e
     with _open(port, timeout) as b:
         c = b.hello()
         if (not force and c.model_loaded and len(data) >= 8
@@ -221,14 +229,17 @@ def deploy(model: Path, port: str | None, timeout: float, force: bool) -> None:
 @click.option("--data-dir", default=None, help="MNIST directory (default $ERBP_DATA)")
 @click.option("--split", type=click.Choice(["train", "test"]), default=None,
               help="default: train for --mode train, test for --mode infer")
-@click.option("--first", default=0, show_default=True, help="first row of the split")
-@click.option("--count", default=None, type=int, help="rows to stream (default: all)")
+@click.option("--first", default=0, show_default=True, type=click.IntRange(min=0),
+              help="first row of the split")
+@click.option("--count", default=None, type=click.IntRange(min=1),
+              help="rows to stream (default: all from --first)")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="results file (JSON lines); an existing one is resumed")
-@click.option("--checkpoint-every", default=100, show_default=True,
+              help="results file (JSON lines); an existing one is resumed if it holds this very "
+                   "stream (same mode, data, rows and model), refused otherwise")
+@click.option("--checkpoint-every", default=100, show_default=True, type=click.IntRange(min=0),
               help="pull the model every N training samples (recovery after a board reset)")
 @timeout_option
-@click.option("--retries", default=10, show_default=True)
+@click.option("--retries", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--verify", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="the model deployed before the stream: re-run every sample with the PC's C "
                    "engine and check the board's results (and, in training, its weights) are "
@@ -246,25 +257,42 @@ def stream(port: str | None, mode: str, dataset: str, data_dir: str | None, spli
         t0 = time.monotonic()
         lines = run_stream(b, x, y, mode, out, first_index=first, progress=True,
                            checkpoint_every=checkpoint_every,
-                           log=lambda m: click.echo(f"warning: {m}", err=True))
+                           log=lambda m: click.echo(f"warning: {m}", err=True),
+                           identity={"dataset": dataset, "split": split, "first": first})
         dt = time.monotonic() - t0
         pulled = b.read_model() if verify and mode == "train" else None
     correct = sum(1 for r in lines if r["prediction"] == r["label"])
     click.echo(f"{len(lines)} samples in {out}; accuracy {correct / max(1, len(lines)):.4f}; "
                f"this run {dt:.1f} s, {b.retransmissions} retransmissions")
     if verify:
-        _verify(verify, lines, x, y, mode, pulled)
+        _verify(verify, out, lines, x, y, mode, pulled)
 
 
-def _verify(model: Path, lines: list[dict], x, y, mode: str, pulled: bytes | None) -> None:
-    """Re-run the stream on the PC (C engine) and compare with the board, bit for bit."""
-    from ..boards.stream import RESULT_KEYS
+def _verify(model: Path, out: Path, lines: list[dict], x, y, mode: str,
+            pulled: bytes | None) -> None:
+    """Re-run the stream on the PC (C engine) and compare with the board, bit for bit: only the
+    stream the results file defines, from the model it began with."""
+    import hashlib
+
+    from ..boards.stream import RESULT_KEYS, read_stream
     from ..engines.c import CNetwork
+    from ..reference import modelfile
 
-    net = CNetwork.load(model)
+    data = modelfile.read_bytes(model)
+    header, recorded = read_stream(out)
+    if header is None or hashlib.sha256(data).hexdigest() != header.get("model_sha256"):
+        raise click.ClickException(f"{model} is not the model {out} was streamed from (its "
+                                   f"SHA-256 differs from the one the results file records)")
+    if len(recorded) != len(lines):
+        raise click.ClickException(f"{out} changed while it was verified")
+    net = CNetwork.loads(data)
+    base = header["model_samples_seen"] if mode == "train" else header["first_index"]
     bad = []
     for line in lines:
         p = line["pos"]
+        if line["index"] != (base + p) & 0xFFFFFFFF:  # not this stream's sample
+            bad.append(p)
+            continue
         r = net.run_sample(x[p], int(y[p]) if mode == "train" else -1, mode, line["index"])
         pc = [int(r.prediction), [int(c) for c in r.counts], int(r.events)]
         if pc != [line[k] for k in RESULT_KEYS]:
