@@ -1,20 +1,18 @@
 """Shared pieces of the firmware tests (tests/test_firmware_*.py, tests/conformance): building the
-images, emulated boards started once per session, the PC twin of a board run, and a
-fault-injecting TCP proxy between the host and an emulated board. Which boards exist, and what
+images, emulated boards started once per session, the PC twin of a board run; the
+fault-injecting proxy is erbp.boards.faults.FaultyLink. Which boards exist, and what
 each needs, comes from the board table (firmware/boards/boards.toml, erbp.boards.table)."""
 from __future__ import annotations
 
-import random
 import shutil
-import socket
 import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from erbp.boards import table
+from erbp.boards.faults import FaultyLink  # noqa: F401  (the proxy lives in the package)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
@@ -91,87 +89,6 @@ def b(host_board):
     with Board(host_board.url, timeout=2, retries=3) as board:
         board.hello()
         yield board
-
-
-class FaultyLink:
-    """A TCP proxy that damages the byte stream in both directions (seeded, reproducible):
-    each byte is corrupted, dropped or duplicated with the given probabilities. ``url`` is what
-    the host opens; the proxy connects to ``upstream`` (host, port) on the first client."""
-
-    def __init__(self, upstream: tuple[str, int], *, corrupt: float = 0.0, drop: float = 0.0,
-                 dup: float = 0.0, seed: int = 1):
-        self.upstream, self.p = upstream, (corrupt, drop, dup)
-        # one generator per direction: the fault pattern does not depend on thread timing
-        self.rngs = {"up": random.Random(seed), "down": random.Random(seed + 1)}
-        self.lock = threading.Lock()
-        self.stats = {"corrupted": 0, "dropped": 0, "duplicated": 0, "bytes": 0}
-        self.enabled = True
-        self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(1)
-        self.url = f"socket://127.0.0.1:{self.srv.getsockname()[1]}"
-        self._stop = threading.Event()
-        self._socks: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _mangle(self, data: bytes, direction: str) -> bytes:
-        if not self.enabled:
-            return data
-        corrupt, drop, dup = self.p
-        rng = self.rngs[direction]
-        out = bytearray()
-        with self.lock:
-            for b in data:
-                self.stats["bytes"] += 1
-                r = rng.random()
-                if r < corrupt:
-                    out.append(b ^ (1 << rng.randrange(8)))
-                    self.stats["corrupted"] += 1
-                elif r < corrupt + drop:
-                    self.stats["dropped"] += 1
-                elif r < corrupt + drop + dup:
-                    out += bytes((b, b))
-                    self.stats["duplicated"] += 1
-                else:
-                    out.append(b)
-        return bytes(out)
-
-    def _pump(self, src: socket.socket, dst: socket.socket, direction: str) -> None:
-        try:
-            while not self._stop.is_set():
-                data = src.recv(4096)
-                if not data:
-                    break
-                dst.sendall(self._mangle(data, direction))
-        except OSError:
-            pass
-        finally:
-            self._stop.set()
-
-    def _serve(self) -> None:
-        try:
-            client, _ = self.srv.accept()
-        except OSError:
-            return
-        up = socket.create_connection(self.upstream)
-        self._socks += [client, up]
-        a = threading.Thread(target=self._pump, args=(client, up, "up"), daemon=True)
-        b = threading.Thread(target=self._pump, args=(up, client, "down"), daemon=True)
-        a.start()
-        b.start()
-        a.join()
-        b.join()
-
-    def close(self) -> None:
-        self._stop.set()
-        for s in [self.srv, *self._socks]:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        self._thread.join(timeout=5)
 
 
 def pc_results(model: bytes, x: np.ndarray, y: np.ndarray | None, mode: str, first_index: int):

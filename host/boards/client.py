@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import random
 import select
+import socket
 import struct
 import time
 import zlib
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Callable
 from cobs import cobs
 
 from ..errors import ErbpError
+from ..reference.modelfile import max_file_size
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -76,6 +78,14 @@ ERROR_NAMES = {
 LINK_ERRORS = (ERR_CRC, ERR_FRAMING, ERR_TOO_LONG)
 
 MIN_CHUNK = 64  # chunks of model data shrink down to this on a noisy link
+#: The shortest wait for an answer (seconds): the adaptive timeout never goes below it.
+MIN_TIMEOUT = 0.005
+#: The longest run of bytes without a delimiter kept while waiting for an answer: no answer of
+#: protocol version 1 comes near it (the longest, a MODEL_READ chunk, is ~1.1 kB); longer runs are
+#: garbage and are dropped, so a babbling link never grows the buffer without limit.
+MAX_ANSWER_BYTES = 16384
+#: The most bytes a MODEL_READ or STATE_READ may announce (the largest valid model file).
+MAX_READ_BYTES = max_file_size()
 
 MODE_INFER = 0
 MODE_TRAIN = 1
@@ -209,8 +219,15 @@ class BoardResult:
 class Board:
     """A protocol client on a pyserial link (``serial_for_url``: device, ``socket://``, pty).
 
-    ``timeout`` is how long to wait for an answer before sending the request again; ``retries``
+    ``timeout`` is the longest wait for an answer before sending the request again; ``retries``
     how many times to send it at most. ``log`` (optional) receives one line per retransmission.
+
+    The wait adapts to the link (as TCP's retransmission timer, RFC 6298): for each kind of
+    request the client keeps a smoothed round-trip time and its variation, measured on requests
+    answered at the first sending, and waits ``srtt + 4 * rttvar`` (at least MIN_TIMEOUT, at most
+    ``timeout``; ``timeout`` until a round trip has been measured), doubling the wait after each
+    request lost in a row. A lost frame on a fast link thus costs milliseconds, not ``timeout``.
+    A premature re-send is harmless: the board answers a repeated request from its cache.
     """
 
     def __init__(self, url: str, *, timeout: float = 5.0, retries: int = 8,
@@ -234,9 +251,18 @@ class Board:
                     raise BoardNotFound(f"cannot open {url}: {e}. Is the board connected (or the "
                                         f"emulator started: `erbp board start`)?") from None
                 time.sleep(0.1)
+        sock = getattr(self.ser, "_socket", None)  # socket://: frames go out at once, not
+        if sock is not None:                         # held back by Nagle's algorithm (40 ms)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.caps: Caps | None = None
         #: code the pixels of samples as zero runs when that is shorter (MNIST: ~3x fewer bytes)
         self.zero_runs = True
+        #: message type -> (smoothed round-trip time, its mean deviation), seconds
+        self._rtt: dict[int, tuple[float, float]] = {}
+        #: sendings the last request needed (1: answered at once)
+        self.last_attempts = 0
+        self._clean = 0  # chunked requests answered at once in a row (see _adaptive)
+        self._chunks: dict[int, int] = {}  # message type -> the chunk its last request used
 
     # context manager
     def __enter__(self) -> "Board":
@@ -275,6 +301,8 @@ class Board:
             chunk = self.ser.read(65536)
             if chunk:
                 self._buf += chunk
+                if len(self._buf) > MAX_ANSWER_BYTES and b"\x00" not in self._buf:
+                    del self._buf[:]  # garbage longer than any frame: never kept whole
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
@@ -289,28 +317,55 @@ class Board:
             return
         select.select([fd], [], [], seconds)
 
+    def wait_for(self, msg_type: int) -> float:
+        """The current wait for an answer to a request of ``msg_type`` (see the class docstring)."""
+        if msg_type not in self._rtt:
+            return self.timeout
+        srtt, rttvar = self._rtt[msg_type]
+        return min(self.timeout, max(MIN_TIMEOUT, srtt + 4 * rttvar))
+
+    def _observe(self, msg_type: int, rtt: float) -> None:
+        """One measured round trip (RFC 6298's gains: 1/8 for the mean, 1/4 for the deviation)."""
+        if msg_type not in self._rtt:
+            self._rtt[msg_type] = (rtt, rtt / 2)
+            return
+        srtt, rttvar = self._rtt[msg_type]
+        rttvar = 0.75 * rttvar + 0.25 * abs(srtt - rtt)
+        self._rtt[msg_type] = (0.875 * srtt + 0.125 * rtt, rttvar)
+
     def request(self, msg_type: int, body: bytes = b"", *, seq: int | None = None,
                 timeout: float | None = None, what: str | None = None,
                 retries: int | None = None) -> bytes:
         """Send a request and return the body of its reply; raises BoardRefused on a typed error
-        and LinkError when no valid answer arrives after every retry."""
+        and LinkError when no valid answer arrives after every retry. ``timeout``: a fixed wait
+        instead of the adaptive one."""
         seq = self.next_seq() if seq is None else seq & 0xFFFFFFFF
         what = what or f"message 0x{msg_type:02x}"
         frame = encode_frame(msg_type, seq, body)
-        timeout = self.timeout if timeout is None else timeout
+        adaptive = timeout is None
+        wait = self.wait_for(msg_type) if adaptive else timeout
         problems: list[str] = []
         retries = self.retries if retries is None else retries
-        for attempt in range(retries):
+        attempt = counted = 0
+        while counted < retries:
             if attempt:
                 self.retransmissions += 1
                 if self.log:
                     self.log(f"retransmitting {what} (seq {seq}): {problems[-1]}")
+            attempt += 1
+            counted += 1
             self.send_raw(frame)
-            deadline = time.monotonic() + timeout
+            sent = time.monotonic()
+            deadline = sent + wait
             while True:
                 raw = self._read_frame(deadline)
                 if raw is None:
-                    problems.append(f"no answer within {timeout:g} s")
+                    problems.append(f"no answer within {wait:.3g} s")
+                    if wait < self.timeout:
+                        # a short wait that expired is a probe, not one of the `retries` chances
+                        # of a full `timeout` (a slow board is not given up on sooner)
+                        counted -= 1
+                        wait = min(self.timeout, 2 * wait)  # lost in a row: back off
                     break
                 try:
                     version, rtype, _flags, rseq, rbody = decode_frame(raw)
@@ -323,6 +378,8 @@ class Board:
                     raise ProtocolMismatch(f"{self.url} answers in protocol version {version}; "
                                            f"this erbp speaks version {PROTOCOL_VERSION}")
                 if rtype == MSG_ERROR:
+                    if len(rbody) < ERROR_HEAD.size:
+                        raise ProtocolMismatch(f"an error answer of {len(rbody)} bytes to {what}")
                     code, _, value = ERROR_HEAD.unpack_from(rbody)
                     message = rbody[ERROR_HEAD.size:].decode("ascii", "replace")
                     if code in LINK_ERRORS:
@@ -341,8 +398,11 @@ class Board:
                     continue  # a duplicate answer to an earlier request: already handled
                 if rtype != msg_type | MSG_REPLY:
                     raise ProtocolMismatch(f"answer of type 0x{rtype:02x} to {what}")
+                if attempt == 1 and adaptive:
+                    self._observe(msg_type, time.monotonic() - sent)  # Karn: first sendings only
+                self.last_attempts = attempt
                 return rbody
-        raise LinkError(f"no valid answer to {what} from {self.url} after {retries} "
+        raise LinkError(f"no valid answer to {what} from {self.url} after {attempt} "
                         f"attempts ({'; '.join(problems[-3:])})")
 
     def _version_message(self, rbody: bytes) -> str:
@@ -375,14 +435,14 @@ class Board:
         """Upload a model file (chunked); the board validates it whole (sizes, configuration,
         weight ranges, CRC) and makes it live. Returns the board's summary."""
         caps = self.caps or self.hello()
-        chunk = max(16, min(caps.max_chunk, MAX_CHUNK))
+        chunk = limit = max(16, min(caps.max_chunk, MAX_CHUNK))
         self.request(MSG_LOAD_BEGIN, struct.pack("<I", len(model)), what="LOAD_BEGIN")
         off = 0
         while off < len(model):
             try:
                 body, chunk = self._adaptive(
                     MSG_LOAD_CHUNK, lambda c: struct.pack("<I", off) + model[off: off + c],
-                    f"LOAD_CHUNK at {off}", chunk)
+                    f"LOAD_CHUNK at {off}", chunk, limit)
             except BoardRefused as e:
                 if e.code != ERR_OFFSET:
                     raise
@@ -413,31 +473,46 @@ class Board:
                                               what=f"sample {index} ({mode})"))
 
     def _adaptive(self, msg_type: int, make_body: Callable[[int], bytes], what: str,
-                  chunk: int) -> tuple[bytes, int]:
-        """A chunked request; on a noisy link the chunk is halved (smaller frames get through
-        more often) down to MIN_CHUNK, which gets every retry. Returns (reply body, chunk)."""
+                  chunk: int, limit: int) -> tuple[bytes, int]:
+        """A chunked request whose chunk adapts to the link: halved (down to MIN_CHUNK) when the
+        request needed more than one sending, doubled (up to ``limit``) after four answered at
+        once; a chunk that gets no answer after a few sendings is halved at once, and MIN_CHUNK
+        gets every retry. Returns (reply body, the chunk for the next request)."""
         while True:
             retries = self.retries if chunk <= MIN_CHUNK else min(self.retries, 4)
             try:
-                return self.request(msg_type, make_body(chunk), what=what, retries=retries), chunk
+                body = self.request(msg_type, make_body(chunk), what=what, retries=retries)
             except LinkError:
                 if chunk <= MIN_CHUNK:
                     raise
                 chunk //= 2
+                continue
+            if self.last_attempts > 1:  # damaged or lost on the way: smaller frames fare better
+                self._clean, chunk = 0, max(MIN_CHUNK, chunk // 2)
+            else:
+                self._clean += 1
+                if self._clean >= 4:
+                    self._clean, chunk = 0, min(limit, 2 * chunk)
+            return body, chunk
 
     def _read_all(self, msg_type: int, what: str,
                   progress: Callable[[int], None] | None = None) -> bytes:
         out = bytearray()
         total = None
-        chunk = (self.caps.max_chunk if self.caps else MAX_CHUNK) or MAX_CHUNK
+        limit = (self.caps.max_chunk if self.caps else MAX_CHUNK) or MAX_CHUNK
+        chunk = min(limit, self._chunks.get(msg_type, limit))  # where the last read ended
         while total is None or len(out) < total:
             body, chunk = self._adaptive(msg_type, lambda c: struct.pack("<IH", len(out), c),
-                                         f"{what} at {len(out)}", chunk)
+                                         f"{what} at {len(out)}", chunk, limit)
             total, off = READ_REPLY.unpack_from(body)
             data = body[READ_REPLY.size:]
-            if off != len(out) or (not data and len(out) < total):
+            if total > MAX_READ_BYTES:
+                raise ProtocolMismatch(f"{what}: the board announces {total} bytes, more than "
+                                       f"any model ({MAX_READ_BYTES})")
+            if off != len(out) or (not data and len(out) < total) or off + len(data) > total:
                 raise LinkError(f"{what}: board answered offset {off} for {len(out)}")
             out += data
+            self._chunks[msg_type] = chunk
             if progress:
                 progress(len(data))
         return bytes(out)
