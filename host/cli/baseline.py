@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ._common import FiniteFloat
 from ..data.datasets import DATASETS, load_dataset
 from ..provenance import command_line
 from ..research.baselines import ACTIVATIONS, RULES, BaselineConfig, run_baseline
@@ -19,7 +20,7 @@ from ..research.baselines import ACTIVATIONS, RULES, BaselineConfig, run_baselin
                    "to each hidden layer (eRBP's RBP).")
 @click.option("--activation", type=click.Choice(ACTIVATIONS), default="tanh",
               show_default=True)
-@click.option("--lr", type=float, default=0.05, show_default=True,
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=0.05, show_default=True,
               help="SGD step on the batch-mean gradient (the paper's GPU rate 0.4/n_batch on "
                    "the summed gradient is --lr 0.4, good with --activation sigmoid for narrow "
                    "networks only).")

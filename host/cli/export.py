@@ -18,7 +18,7 @@ from ..export import FORMATS, export
               help="Header file (c), directory (micropython) or file (model).")
 @click.option("--name", default="model", show_default=True,
               help="C identifier prefix of the header's arrays (format c).")
-@click.option("--samples", type=int, default=0, show_default=True,
+@click.option("--samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also embed the first N test images and labels (hello-world programs).")
 @click.option("--data-dir", default=None, help="Data directory for --samples (else ERBP_DATA).")
 @click.option("--arch", default=None, help="mpy-cross architecture (format micropython).")

@@ -4,12 +4,12 @@ firmware), a MicroPython directory (:mod:`erbp.export.micropython`), or a plain 
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from .c import DEFAULT_NAME, c_header
+from ..fileio import write_bytes_atomic, write_text_atomic
 from ..reference import modelfile
 
 FORMATS = ("c", "micropython", "model")
@@ -24,17 +24,19 @@ def export(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike, *,
     if fmt == "c":
         text = c_header(model_path, name, samples)
         p = Path(out)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
+        write_text_atomic(p, text, parents=True)
         return [p]
     if fmt == "micropython":
         from .micropython import export_micropython
 
         return export_micropython(model_path, out, mpy=mpy, arch=arch, samples=samples)
     if fmt == "model":
-        modelfile.load(model_path)  # validate before copying
+        data = modelfile.read_bytes(model_path)
+        try:
+            modelfile.loads(data)  # validate before copying
+        except modelfile.ModelFileError as e:
+            raise modelfile.ModelFileError(f"{model_path}: {e}") from e
         p = Path(out)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(model_path, p)
+        write_bytes_atomic(p, data, parents=True)
         return [p]
     raise ValueError(f"unknown export format {fmt!r}; choose one of {FORMATS}")

@@ -325,6 +325,10 @@ def _run_baseline(cfg: BaselineConfig, data: Dataset, out: str | os.PathLike | N
     model = cfg.make_model()
     if cfg.protocol not in ("balanced", "sequential"):
         raise BaselineError(f"unknown protocol {cfg.protocol!r}")
+    if model.sizes[0] != data.n_in or model.sizes[-1] < data.n_classes:
+        raise BaselineError(f"topology {cfg.topology} has {model.sizes[0]} inputs and "
+                            f"{model.sizes[-1]} outputs; {data.name} has {data.n_in} pixels per "
+                            f"sample and {data.n_classes} classes")
     order = SampleOrder(data.train_y, cfg.protocol, cfg.epoch_size, cfg.seed)
     records: list[dict[str, Any]] = []
     start, elapsed = 0, 0.0
