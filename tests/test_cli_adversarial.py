@@ -63,6 +63,8 @@ CASES = [
     (["train", *TINY, "--seed", "-1", "--out", "{w}/new"], 2, "not in the range"),
     (["train", *TINY, "--batch-size", "0", "--out", "{w}/new"], 2, "not in the range"),
     (["train", *TINY, "--window", "0", "--out", "{w}/new"], 2, "not in the range"),
+    (["train", *TINY, "--lr-halve-every", "nan", "--out", "{w}/new"], 2, "not a finite number"),
+    (["train", *TINY, "--lr-halve-start", "inf", "--out", "{w}/new"], 2, "not a finite number"),
     (["train", *TINY, "--test-samples", "-1", "--out", "{w}/new"], 2, "not in the range"),
     (["train", *TINY, "--set", "ticks_train=99999999999999999999", "--out", "{w}/new"], 1,
      "outside [1, 65535]"),
@@ -132,7 +134,7 @@ CASES = [
       "--out", "{w}/s.jsonl"], 1, "outside the test split of digits"),
     (["board", "deploy", "/dev/zero", "--port", "/dev/null"], 1, "not an erbp model file"),
     (["board", "deploy", "{w}/truncated.erbp", "--port", "/dev/null"], 1, "truncated"),
-    (["board", "start", "no-such-board"], 2, "not one of"),
+    (["board", "start", "no-such-board"], 2, "no-such-board"),
 ]
 
 

@@ -273,7 +273,7 @@ def test_an_interrupted_run_creation_leaves_nothing(tmp_path, monkeypatch):
 def test_a_run_is_never_created_in_a_directory_holding_other_files(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(RunDirError, match="not empty"):
-        start_run(tmp_path, Network.create(CFG, 1), RunOptions("digits", 5))
+        start_run(tmp_path, Network.create(CFG, 1), RunOptions("digits", 5), exclusive=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     run = start_run(tmp_path / "empty", Network.create(CFG, 1), RunOptions("digits", 5))
     assert json.loads(run.config_path.read_text())["options"]["samples"] == 5

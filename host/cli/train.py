@@ -123,7 +123,7 @@ def train(ctx: click.Context, **o) -> None:
                         extra={"dataset": data.name, "topology": topology,
                                "variant": o["variant"],
                                "overrides": {k: cfg.as_dict()[k] for k in overrides}},
-                        command=command_line())
+                        command=command_line(), exclusive=True)
         state = None
         click.echo(f"run {run.path}: {data.name}, {'-'.join(map(str, cfg.sizes))} "
                    f"{o['variant']}, seed {o['seed']}, {total} samples, engine {o['engine']}"

@@ -287,15 +287,17 @@ class RunOptions:
 
 
 def start_run(out: str | Path, net: Network, options: RunOptions,
-              extra: dict[str, Any] | None = None, command: str = "") -> RunDir:
+              extra: dict[str, Any] | None = None, command: str = "", *,
+              exclusive: bool = False) -> RunDir:
     """Create a run directory for a fresh network: config.json (``options``, the network's
     configuration and seed, ``extra`` fields such as topology and overrides, the command line)
-    and an initial checkpoint."""
+    and an initial checkpoint, all or nothing. ``exclusive``: refuse a directory that holds other
+    files (see :meth:`RunDir.create`)."""
     config = {"erbp_version": __version__, "semantics_version": SEMANTICS_VERSION,
               "command": command, "created": now(), "seed": net.seed,
               **(extra or {}), "options": asdict(options), "net_config": net.cfg.as_dict(),
               "resumed": []}
-    return RunDir.create(out, config, net)
+    return RunDir.create(out, config, net, exclusive=exclusive)
 
 
 def run_options(run: RunDir) -> RunOptions:

@@ -66,11 +66,13 @@ class RunDir:
 
     @classmethod
     def create(cls, path: str | os.PathLike, config: dict[str, Any],
-               net: Network | None = None) -> "RunDir":
+               net: Network | None = None, *, exclusive: bool = False) -> "RunDir":
         """A new run directory holding ``config`` as config.json and, if given, ``net`` as its
-        first checkpoint. It is built in a temporary directory beside ``path`` and renamed into
+        first checkpoint. A new (or empty) directory is built beside ``path`` and renamed into
         place, so an interrupted or failed creation leaves nothing behind. Refuses a path that
-        is a file, a directory that holds a run (use resume) or anything else (never mixes)."""
+        is a file or a directory that holds a run (use resume); a directory holding other files
+        is refused with ``exclusive`` (``erbp train --out``), else the run's files are written
+        into it one by one (each atomically)."""
         run = cls(path)
         try:
             if run.path.exists() and not run.path.is_dir():
@@ -79,16 +81,22 @@ class RunDir:
                 raise RunDirError(f"{run.path} already holds a run: continue it with "
                                   f"--resume {run.path} or choose another --out")
             if run.path.is_dir() and any(run.path.iterdir()):
-                raise RunDirError(f"{run.path} is a directory that is not empty: choose a new "
-                                  f"--out for the run")
+                if exclusive:
+                    raise RunDirError(f"{run.path} is a directory that is not empty: choose a "
+                                      f"new --out for the run")
+                run._fill(config, net)
+                return run
             with make_dir_atomic(run.path, parents=True) as tmp:
-                cls(tmp).write_config(config)
-                if net is not None:
-                    cls(tmp).save_checkpoint(net, RunState(samples_seen=net.samples_seen))
+                cls(tmp)._fill(config, net)
         except OSError as e:
             raise RunDirError(f"cannot create run directory {run.path}: {e.strerror or e}") \
                 from e
         return run
+
+    def _fill(self, config: dict[str, Any], net: Network | None) -> None:
+        self.write_config(config)
+        if net is not None:
+            self.save_checkpoint(net, RunState(samples_seen=net.samples_seen))
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "RunDir":
