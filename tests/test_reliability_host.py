@@ -277,3 +277,80 @@ def test_a_run_is_never_created_in_a_directory_holding_other_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     run = start_run(tmp_path / "empty", Network.create(CFG, 1), RunOptions("digits", 5))
     assert json.loads(run.config_path.read_text())["options"]["samples"] == 5
+
+
+# --- the board client: bounded buffer, adaptive waits ---------------------------------------------
+class _Silent:
+    """A serial link that answers nothing but what it is given to deliver."""
+
+    def __init__(self, deliver=()):
+        self.deliver, self.sent = list(deliver), []
+
+    def read(self, n):
+        return self.deliver.pop(0) if self.deliver else b""
+
+    def write(self, data):
+        self.sent.append(bytes(data))
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        raise OSError("no descriptor")
+
+    def close(self):
+        pass
+
+
+def _client(deliver=(), timeout=0.08):
+    from erbp.boards.client import Board
+
+    b = Board("loop://", timeout=timeout, retries=2)
+    b.ser = _Silent(deliver)
+    return b
+
+
+def test_the_client_never_keeps_more_garbage_than_an_answer_can_be():
+    import time
+
+    from erbp.boards import client as B
+
+    frame = B.encode_frame(B.MSG_HELLO | B.MSG_REPLY, 7, b"x")
+    b = _client([bytes(range(1, 256)) * 16] * 40 + [frame])  # 160 kB without a delimiter
+    sizes = []
+    real = b.ser.read
+
+    def read(n):
+        sizes.append(len(b._buf))
+        return real(n)
+
+    b.ser.read = read
+    raw = b._read_frame(time.monotonic() + 5)
+    assert B.decode_frame(raw)[3] == 7
+    assert max(sizes) <= B.MAX_ANSWER_BYTES + 4096
+
+
+def test_short_waits_that_expire_do_not_use_up_the_retries():
+    from erbp.boards import client as B
+
+    b = _client()
+    b._observe(B.MSG_HELLO, 0.001)  # a fast link: the wait drops to its floor
+    assert b.wait_for(B.MSG_HELLO) == B.MIN_TIMEOUT
+    with pytest.raises(B.LinkError) as e:
+        b.request(B.MSG_HELLO, what="HELLO")
+    # 5, 10, 20, 40 ms (probes), then the two full waits of 80 ms that `retries` allows
+    assert len(b.ser.sent) == 6 and "after 6 attempts" in str(e.value)
+
+
+def test_a_read_announcing_more_than_any_model_is_refused():
+    import struct
+
+    from erbp.boards import client as B
+
+    reply = B.encode_frame(B.MSG_MODEL_READ | B.MSG_REPLY, 0, struct.pack("<II", 1 << 31, 0)
+                           + b"abcd")
+    b = _client()
+    b._seq = -1  # the next request gets seq 0, answered by `reply`
+    b.ser.deliver = [reply]
+    with pytest.raises(B.ProtocolMismatch, match="more than any model"):
+        b.read_model()
