@@ -1,7 +1,9 @@
 """Shared test configuration.
 
-* ERBP_DATA points every test at the real MNIST beside the project (../shared/data/mnist); a test
-  that needs it fails (never skips) when it is missing.
+* MNIST is found as tests/data_support.py says: ERBP_DATA, else ../shared/data/mnist beside the
+  repository (then exported as ERBP_DATA for the erbp subprocesses), else erbp's default cache,
+  downloaded and SHA-256 checked if missing. A test that needs it fails (never skips) when it cannot
+  be had.
 * Hypothesis: the `ci` profile (default) is derandomised and bounded so CI is reproducible and fast;
   HYPOTHESIS_PROFILE=dev explores more.
 """
@@ -13,10 +15,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from data_support import find_mnist, local_mnist_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
-MNIST_DIR = Path(os.environ.get("ERBP_DATA", ROOT.parent / "shared" / "data" / "mnist"))
-os.environ.setdefault("ERBP_DATA", str(MNIST_DIR))
+_LOCAL_MNIST = local_mnist_dir(ROOT)
+if _LOCAL_MNIST is not None:
+    os.environ["ERBP_DATA"] = str(_LOCAL_MNIST)
 
 settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -47,14 +52,15 @@ def cport_builds(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    """The MNIST directory (IDX gz files); fails loudly if absent."""
-    need = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-    missing = [n for n in need if not (MNIST_DIR / n).exists()]
-    if missing:
-        pytest.fail(f"MNIST files {missing} not found in {MNIST_DIR}: set ERBP_DATA to the "
-                    f"directory holding the IDX files")
-    return MNIST_DIR
+    """The MNIST directory (IDX files, gz or raw; tests/data_support.py); fails loudly if it
+    cannot be found nor downloaded."""
+    from erbp.errors import ErbpError
+
+    try:
+        return find_mnist(ROOT)
+    except ErbpError as e:
+        pytest.fail(f"MNIST not found: {e} (set ERBP_DATA to a directory holding the four IDX "
+                    f"files, or give this machine network access for the verified download)")
 
 
 # --- host tools (erbp.data.datasets, erbp.training, the CLI) ----------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import sys
 import threading
@@ -15,6 +16,8 @@ from erbp.data.datasets import (MNIST_FILES, DatasetError, download_mnist, idx_c
                            load_dataset, load_digits, load_mnist, mnist_mirrors,
                            resolve_data_dir)
 from erbp.data.idx import encode_idx
+
+from data_support import find_mnist, local_mnist_dir, mnist_file
 
 
 def write_fake_mnist(directory: Path, n_train: int, n_test: int = 3, compress: bool = True,
@@ -51,8 +54,8 @@ def test_real_mnist(mnist):
 
 
 def test_real_mnist_content_hashes(mnist_dir):
-    for stem, sha, size in MNIST_FILES.values():
-        assert idx_content_sha256(mnist_dir / (stem + ".gz")) == sha
+    for role, (stem, sha, size) in MNIST_FILES.items():
+        assert idx_content_sha256(mnist_file(mnist_dir, role)) == sha
 
 
 # --- where MNIST is looked for --------------------------------------------------------------------
@@ -128,8 +131,12 @@ def http_root(tmp_path):
 
 def link_real_mnist(mnist_dir: Path, target: Path) -> None:
     target.mkdir(parents=True)
-    for stem, _, _ in MNIST_FILES.values():
-        (target / (stem + ".gz")).symlink_to(mnist_dir / (stem + ".gz"))
+    for role, (stem, _, _) in MNIST_FILES.items():
+        src = mnist_file(mnist_dir, role)
+        if src.name.endswith(".gz"):
+            (target / (stem + ".gz")).symlink_to(src)
+        else:  # mirrors serve .gz files: compress a raw copy
+            (target / (stem + ".gz")).write_bytes(gzip.compress(src.read_bytes(), 1))
 
 
 def test_default_cache_downloads_over_http_with_fallback(no_env, http_root, mnist_dir, mnist,
@@ -142,6 +149,31 @@ def test_default_cache_downloads_over_http_with_fallback(no_env, http_root, mnis
                                                               MNIST_FILES.values())
     np.testing.assert_array_equal(d.train_x, mnist.train_x)
     np.testing.assert_array_equal(d.test_y, mnist.test_y)
+
+
+def test_tests_find_mnist_like_the_product(no_env, http_root, mnist_dir, tmp_path, monkeypatch):
+    """tests/data_support.py: ERBP_DATA, else ../shared/data/mnist beside the repository, else
+    erbp's default cache, filled by the verified download (a fresh clone with network access)."""
+    root, url = http_root
+    link_real_mnist(mnist_dir, root / "mirror")
+    repo = tmp_path / "clone" / "erbp"  # a clone with nothing beside it
+    repo.mkdir(parents=True)
+    monkeypatch.setenv("ERBP_MNIST_MIRRORS", f"{url}/mirror/")
+    assert local_mnist_dir(repo) is None
+    assert find_mnist(repo) == no_env
+    assert sorted(p.name for p in no_env.iterdir()) == sorted(s + ".gz" for s, _, _ in
+                                                              MNIST_FILES.values())
+    assert idx_content_sha256(mnist_file(no_env, "test_y")) == MNIST_FILES["test_y"][1]
+    shared = tmp_path / "clone" / "shared" / "data" / "mnist"
+    write_fake_mnist(shared, 5)
+    assert find_mnist(repo) == shared  # the project's copy beside the repository comes first
+    env = tmp_path / "env"
+    write_fake_mnist(env, 6)
+    monkeypatch.setenv("ERBP_DATA", str(env))
+    assert find_mnist(repo) == env  # and ERBP_DATA before it
+    (env / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DatasetError, match="missing"):  # a given directory is never filled
+        find_mnist(repo)
 
 
 def test_download_from_file_urls(tmp_path, mnist_dir):

@@ -11,7 +11,6 @@ inference predictions bit for bit) and the exported hello world. A missing `micr
 """
 from __future__ import annotations
 
-import gzip
 import json
 import struct
 import subprocess
@@ -313,29 +312,17 @@ def test_export_and_hello_world(tmp_path, micropython_exe, mpy):
 
 
 # --- MNIST ---------------------------------------------------------------------------------------
-def read_mnist(directory: Path, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first n images and labels of an MNIST split (reads only what it needs)."""
-    with gzip.open(directory / f"{split}-images-idx3-ubyte.gz") as f:
-        head = f.read(16)
-        assert struct.unpack(">IIII", head)[0] == 0x803
-        X = np.frombuffer(f.read(784 * n), np.uint8).reshape(n, 784)
-    with gzip.open(directory / f"{split}-labels-idx1-ubyte.gz") as f:
-        assert struct.unpack(">II", f.read(8))[0] == 0x801
-        y = np.frombuffer(f.read(n), np.uint8)
-    return X, y
-
-
-def test_mnist_training_and_inference_bit_exact(mnist_dir, micropython_exe):
+def test_mnist_training_and_inference_bit_exact(mnist, micropython_exe):
     """784-100-10 with the default configuration: 24 training samples give the reference's
     weights bit for bit (viper), 24 test samples its predictions; plain kernels: 2 samples."""
-    X, y = read_mnist(mnist_dir, "train", 24)
-    Xt, yt = read_mnist(mnist_dir, "t10k", 24)
+    X, y = mnist.train_x[:24], mnist.train_y[:24]
+    Xt = mnist.test_x[:24]
     cfg = NetConfig.default("784-100-10")
     # start from a network the C engine pre-trained on 300 other images: an untrained default
     # network's outputs are silent, which would make the prediction comparison vacuous
     from erbp.engines.c import CNetwork
 
-    Xp, yp = read_mnist(mnist_dir, "train", 324)
+    Xp, yp = mnist.train_x[:324], mnist.train_y[:324]
     pre = CNetwork.create(cfg, 11)
     pre.run_samples(Xp[24:], yp[24:].astype(np.int64), TRAIN)
     ref = pre.to_network()

@@ -147,9 +147,10 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool | None = None,
-               mirrors: Sequence[str] | None = None, timeout: float = 60.0) -> Dataset:
-    """MNIST from IDX files (see the module docstring for where they are looked for).
+def mnist_files(data_dir: str | os.PathLike | None = None, *, download: bool | None = None,
+                mirrors: Sequence[str] | None = None, timeout: float = 60.0) -> dict[str, Path]:
+    """The four MNIST IDX files by role (``train_x``, ``train_y``, ``test_x``, ``test_y``), found
+    where the module docstring says, missing ones downloaded (verified) where allowed.
 
     ``download``: None (default) downloads missing files only into the default cache; True also
     into a given directory; False never. ``timeout`` in seconds per network operation.
@@ -169,6 +170,14 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool | No
             raise DatasetError(f"MNIST files missing in {where}: {names}")
         for role, p in zip(missing, download_mnist(directory, mirrors, timeout, missing)):
             paths[role] = p
+    return paths  # type: ignore[return-value]  # every role found or downloaded
+
+
+def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool | None = None,
+               mirrors: Sequence[str] | None = None, timeout: float = 60.0) -> Dataset:
+    """MNIST from IDX files (see the module docstring for where they are looked for; the
+    arguments are those of :func:`mnist_files`)."""
+    paths = mnist_files(data_dir, download=download, mirrors=mirrors, timeout=timeout)
     try:
         arrays = {role: read_idx(p, expect_type=IDX_UBYTE) for role, p in paths.items()}
     except IdxError as e:
