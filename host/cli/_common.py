@@ -4,18 +4,24 @@ Commands import this module, never each other.
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import shlex
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import click
 
+from ..fileio import write_text_atomic
 from ..training.loop import MAX_SAMPLES
 from ..training.rundir import MODEL
 
 __all__ = ["ARGV_KEY", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "FiniteFloat",
-           "MAX_SAMPLES", "command_line", "data_dir_option", "engine_option", "model_path"]
+           "MAX_SAMPLES", "command_line", "data_dir_option", "engine_option", "model_path",
+           "progress_option", "say", "show_progress", "write_csv", "write_json"]
 
 #: Where :class:`erbp.cli.ErbpGroup` keeps the raw arguments of the invocation (``ctx.meta``).
 ARGV_KEY = "erbp.argv"
@@ -36,7 +42,6 @@ engine_option = click.option(
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-
 class FiniteFloat(click.FloatRange):
     """A FloatRange that also refuses nan and infinities (which pass every comparison or none)."""
 
@@ -48,6 +53,44 @@ class FiniteFloat(click.FloatRange):
         if not math.isfinite(v):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
         return v
+
+
+#: ``--progress/--no-progress`` of every long command: bars on stderr, by default only when stderr
+#: is a terminal (so logs and pipes stay clean); resolve with :func:`show_progress`.
+progress_option = click.option(
+    "--progress/--no-progress", default=None,
+    help="Progress bars on stderr [default: when stderr is a terminal].")
+
+
+def show_progress(progress: bool | None) -> bool:
+    """The ``--progress`` choice, or by default whether stderr is a terminal."""
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def write_json(doc: Any, dest: Path | str) -> None:
+    """A JSON document to a file, or to stdout for ``-`` (then nothing else may go to stdout: the
+    command's messages go to stderr, see :func:`say`)."""
+    text = json.dumps(doc, indent=2) + "\n"
+    if str(dest) == "-":
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(dest, text)
+
+
+def write_csv(rows: Iterable[Iterable[Any]], dest: Path | str) -> None:
+    """Rows (the first one the header) as CSV to a file, or to stdout for ``-``."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    if str(dest) == "-":
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        write_text_atomic(dest, buf.getvalue())
+
+
+def say(message: str, *, data_on_stdout: bool = False) -> None:
+    """A human message: stdout, or stderr when stdout carries the command's data (``--json -``,
+    ``--csv -``), so that the data stays parseable."""
+    click.echo(message, err=data_on_stdout)
 
 
 def model_path(path: Path) -> Path:

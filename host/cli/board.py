@@ -16,13 +16,12 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import click
 
-from ._common import FiniteFloat
+from ._common import FiniteFloat, progress_option, show_progress
 from ..boards.client import Board, default_url
 from ..boards.emulators import BOARDS, EmulatorError, spec, start_board
 from ..fileio import write_bytes_atomic
@@ -194,8 +193,10 @@ def info(port: str | None, timeout: float) -> None:
 @port_option
 @timeout_option
 @click.option("--force", is_flag=True, help="upload even if the board holds this very model")
+@progress_option
 @_user_errors
-def deploy(model: Path, port: str | None, timeout: float, force: bool) -> None:
+def deploy(model: Path, port: str | None, timeout: float, force: bool,
+           progress: bool | None) -> None:
     """Upload a model file; the board validates it whole before using it."""
     import struct
 
@@ -215,7 +216,7 @@ def deploy(model: Path, port: str | None, timeout: float, force: bool) -> None:
             click.echo(f"{c.board} already holds {model} (same CRC-32); --force uploads anyway")
             return
         with tqdm(total=len(data), unit="B", unit_scale=True, desc=f"deploy to {c.board}",
-                  disable=not sys.stderr.isatty()) as bar:
+                  disable=not show_progress(progress)) as bar:
             s = b.deploy(data, progress=bar.update)
     click.echo(f"deployed {model} ({s['model_bytes']} bytes, {s['n_in']} inputs, {s['n_out']} "
                f"outputs, {s['samples_seen']} samples seen) using {s['arena_bytes']} of "
@@ -244,10 +245,11 @@ def deploy(model: Path, port: str | None, timeout: float, force: bool) -> None:
               help="the model deployed before the stream: re-run every sample with the PC's C "
                    "engine and check the board's results (and, in training, its weights) are "
                    "identical")
+@progress_option
 @_user_errors
 def stream(port: str | None, mode: str, dataset: str, data_dir: str | None, split: str | None,
            first: int, count: int | None, out: Path, checkpoint_every: int, timeout: float,
-           retries: int, verify: Path | None) -> None:
+           retries: int, verify: Path | None, progress: bool | None) -> None:
     """Stream samples for training or inference; results are appended as they arrive."""
     from ..boards.stream import load_split, run_stream
 
@@ -255,7 +257,8 @@ def stream(port: str | None, mode: str, dataset: str, data_dir: str | None, spli
     x, y = load_split(dataset, split, first, count, data_dir)
     with _open(port, timeout, retries) as b:
         t0 = time.monotonic()
-        lines = run_stream(b, x, y, mode, out, first_index=first, progress=True,
+        lines = run_stream(b, x, y, mode, out, first_index=first,
+                           progress=show_progress(progress),
                            checkpoint_every=checkpoint_every,
                            log=lambda m: click.echo(f"warning: {m}", err=True),
                            identity={"dataset": dataset, "split": split, "first": first})

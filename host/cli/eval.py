@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 
-from ._common import data_dir_option, engine_option, model_path
+from ._common import (data_dir_option, engine_option, model_path, progress_option, say,
+                      show_progress, write_csv, write_json)
 from ..data.datasets import DATASETS, DatasetError, load_dataset
 from ..engines import make_engine, resolve_engine
 from ..reference import modelfile
@@ -42,13 +42,16 @@ def guess_dataset(model: Path, n_in: int) -> str:
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True,
               help="First test-set position.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the result as JSON to this file ('-': stdout).")
+              help="Also write the result as JSON to this file ('-': stdout, which then holds "
+                   "only the JSON; the summary goes to stderr).")
+@click.option("--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one row per test sample (position, label, prediction, events) as CSV "
+                   "to this file ('-': stdout only).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar [default: when stderr is a terminal].")
+@progress_option
 def evaluate(model: Path, dataset: str | None, data_dir: Path | None, engine: str,
-             test_samples: int | None, start: int, json_out: Path | None, batch_size: int,
-             progress: bool | None) -> None:
+             test_samples: int | None, start: int, json_out: Path | None, csv_out: Path | None,
+             batch_size: int, progress: bool | None) -> None:
     """Evaluate MODEL (a model file or a run directory) on the test set."""
     path = model_path(model)
     net = modelfile.load(path)
@@ -61,19 +64,23 @@ def evaluate(model: Path, dataset: str | None, data_dir: Path | None, engine: st
                                  param_hint="--start")
     engine = resolve_engine(engine)
     eng = make_engine(engine, net)
+    if str(json_out) == "-" and str(csv_out) == "-":
+        raise click.UsageError("--json - and --csv - both want stdout: give one a file")
+    rows: list[list[int]] | None = [] if csv_out is not None else None
     t0 = time.monotonic()
     r = run_evaluation(eng, data, test_samples, start, batch_size=batch_size,
-                       progress=sys.stderr.isatty() if progress is None else progress)
+                       progress=show_progress(progress),
+                       on_batch=None if rows is None else lambda a, res: rows.extend(
+                           [a + i, int(data.test_y[a + i]), int(p), int(e)] for i, (p, e) in
+                           enumerate(zip(res.predictions, res.events))))
     seconds = time.monotonic() - t0
-    click.echo(f"test error: {100 * r.error:.2f}% ({r.n - r.correct} of {r.n} wrong, test "
+    say(f"test error: {100 * r.error:.2f}% ({r.n - r.correct} of {r.n} wrong, test "
                f"samples {r.start}..{r.start + r.n - 1}), {name}, engine {engine}, "
-               f"{seconds:.1f} s")
+               f"{seconds:.1f} s", data_on_stdout="-" in (str(json_out), str(csv_out)))
+    if rows is not None:
+        write_csv([["position", "label", "prediction", "events"], *rows], csv_out)
     if json_out is not None:
         doc = {"model": str(path), "dataset": name, "engine": engine, "test_error": r.error,
                "test_samples": r.n, "correct": r.correct, "start": r.start, "events": r.events,
                "samples_seen": net.samples_seen, "time_s": round(seconds, 3)}
-        text = json.dumps(doc, indent=2) + "\n"
-        if str(json_out) == "-":
-            click.echo(text, nl=False)
-        else:
-            json_out.write_text(text)
+        write_json(doc, json_out)

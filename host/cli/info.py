@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ._common import model_path
+from ._common import model_path, write_csv
 from ..reference import modelfile
 from ..reference.network import Network
 
@@ -28,9 +28,14 @@ def describe(net: Network, path: Path, data: bytes) -> dict[str, Any]:
 
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def info(model: Path, as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (only).")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Print the summary as CSV rows key,value (configuration fields as "
+                   "config.NAME; per-layer lists joined by spaces).")
+def info(model: Path, as_json: bool, as_csv: bool) -> None:
     """Show what MODEL (a model file or a run directory) holds."""
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
     path = model_path(model)
     data = modelfile.read_bytes(path)  # bounded by the largest valid model file
     try:
@@ -40,6 +45,12 @@ def info(model: Path, as_json: bool) -> None:
     d = describe(net, path, data)
     if as_json:
         click.echo(json.dumps(d, indent=2))
+        return
+    if as_csv:
+        flat = {k: v for k, v in d.items() if k != "config"}
+        flat.update({f"config.{k}": v for k, v in d["config"].items()})
+        write_csv([["key", "value"], *[[k, " ".join(map(str, v)) if isinstance(v, list) else v]
+                                       for k, v in flat.items()]], "-")
         return
     rows = [("model file", f"{d['file']} ({d['bytes']:,} bytes)"),
             ("versions", f"file format {d['format_version']}, semantics {d['semantics_version']}"),

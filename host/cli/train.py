@@ -1,7 +1,6 @@
 """``erbp train``: train a network into a run directory, or resume one (logic in erbp.training)."""
 from __future__ import annotations
 
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +9,7 @@ import click
 from click.core import ParameterSource
 
 from ._common import (EXIT_INTERRUPTED, MAX_SAMPLES, FiniteFloat, command_line, data_dir_option,
-                      engine_option)
+                      engine_option, progress_option, show_progress)
 from ..data.datasets import DATASETS, load_dataset
 from ..engines import resolve_engine
 from ..reference import VARIANTS, Network
@@ -80,8 +79,7 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
                    "uninterrupted run).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
               help="Samples per call of an engine's batch path (C engine).")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bars [default: when stderr is a terminal].")
+@progress_option
 @click.pass_context
 def train(ctx: click.Context, **o) -> None:
     """Train a network (into a run directory) or resume a run.
@@ -92,7 +90,7 @@ def train(ctx: click.Context, **o) -> None:
     """
     if o["samples"] is not None and o["epochs"] is not None:
         raise click.UsageError("give --samples or --epochs, not both")
-    progress = sys.stderr.isatty() if o["progress"] is None else o["progress"]
+    progress = show_progress(o["progress"])
     o["engine"] = resolve_engine(o["engine"])  # auto -> c when built; fails early if unknown
     if o["resume"] is not None:
         # the data first: a resume that cannot run leaves the run directory untouched

@@ -22,7 +22,7 @@ from .recipe import CONSTANT_LR, SPLITS, LrSchedule, split_data
 from .rundir import RunDir, RunDirError, RunState
 from .. import __version__
 from ..data.datasets import Dataset
-from ..engines import Engine, as_engine, make_engine
+from ..engines import BatchResult, Engine, as_engine, make_engine
 from ..errors import ErbpError
 from ..provenance import now
 from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network
@@ -49,11 +49,13 @@ class EvalResult:
 
 
 def evaluate(engine: Engine | Network, data: Dataset, n: int | None = None, start: int = 0,
-             batch_size: int = 1000, progress: bool = False, split: str = "test") -> EvalResult:
+             batch_size: int = 1000, progress: bool = False, split: str = "test",
+             on_batch: Callable[[int, BatchResult], None] | None = None) -> EvalResult:
     """Inference over the samples at positions ``start .. start+n-1`` of the test set (or, with
     ``split="train"``, of the training set in file order); all from ``start`` if n is None. The
     sample index of each is its position in that set. Weights are not changed. ``engine``: an
-    engine, or a reference Network (run by the "python" engine)."""
+    engine, or a reference Network (run by the "python" engine). ``on_batch(first, result)`` sees
+    every batch's per-sample results (first = the position of its first sample)."""
     engine = as_engine(engine)
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train', got {split!r}")
@@ -70,6 +72,8 @@ def evaluate(engine: Engine | Network, data: Dataset, n: int | None = None, star
             res = engine.run_samples(X[a:b], Y[a:b], INFER, a)
             correct += int((res.predictions == Y[a:b]).sum())
             events += res.total_events
+            if on_batch is not None:
+                on_batch(a, res)
             bar.update(b - a)
     return EvalResult(error=1.0 - correct / n if n else float("nan"), n=n, correct=correct,
                       events=events, start=start)
