@@ -2,6 +2,7 @@
 predictions as the Python engines; MicroPython and model-file exports; bad inputs."""
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,21 +36,46 @@ def trained(tmp_path_factory, mnist):
 
 
 def test_c_hello_world_matches_the_reference(trained, mnist, tmp_path):
+    """The exported C project (model.h, hello.c, cport, Makefile) builds with make, outside the
+    source tree, and its hello world predicts what the reference predicts."""
     k = 12
-    hdr = tmp_path / "model.h"
-    export(trained, "c", hdr, samples=(mnist.test_x[:k], mnist.test_y[:k]))
-    exe = tmp_path / "hello"
-    subprocess.run([cc(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{CPORT}/include",
-                    f"-I{tmp_path}", str(CPORT / "examples" / "hello.c"),
-                    *map(str, sorted((CPORT / "src").glob("*.c"))), "-o", str(exe)], check=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")
+    proj = tmp_path / "hello"
+    files = export(trained, "c", proj, samples=(mnist.test_x[:k], mnist.test_y[:k]))
+    assert {"model.h", "hello.c", "Makefile", "erbp.h", "erbp_sample.c"} <= {f.name for f in files}
+    assert all(f.is_relative_to(proj) for f in files)
+    cc()
+    subprocess.run(["make", "-s", "-C", str(proj), "CFLAGS=-std=c99 -O2 -Wall -Wextra -Werror"],
+                   check=True)
+    out = subprocess.run([str(proj / "hello")], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
     net = modelfile.load(trained)
     ref = [net.run_sample(mnist.test_x[i], -1, INFER, sample=i).prediction for i in range(k)]
     got = [int(line.split()[2]) for line in out[:k]]
     assert got == ref
     assert [int(line.split()[1]) for line in out[:k]] == mnist.test_y[:k].tolist()
-    assert out[k] == f"accuracy {sum(int(a == b) for a, b in zip(ref, mnist.test_y[:k]))}/{k}"
-    assert out[k + 1] == f"samples_seen {net.samples_seen + k}"
+    assert out[k] == f"right {sum(int(a == b) for a, b in zip(ref, mnist.test_y[:k]))} of {k}"
+    for i in range(k):  # on-device learning, one pass, then inference again
+        net.run_sample(mnist.test_x[i], int(mnist.test_y[i]), "train")
+    after = sum(net.run_sample(mnist.test_x[i], -1, INFER, sample=i).prediction ==
+                mnist.test_y[i] for i in range(k))
+    assert out[k + 1] == (f"after learning on them once: right {after} of {k} (samples_seen "
+                          f"{net.samples_seen})")
+
+
+def test_c_library_query(tmp_path):
+    """python -m erbp.cport names the headers and sources a program compiles with."""
+    import sys
+
+    inc = subprocess.run([sys.executable, "-m", "erbp.cport", "--include"], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    src = subprocess.run([sys.executable, "-m", "erbp.cport", "--sources"], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert (Path(inc) / "erbp.h").is_file() and len(src) >= 5
+    prog = tmp_path / "p.c"
+    prog.write_text('#include "erbp.h"\nint main(void) { return (int)ERBP_OK; }\n')
+    subprocess.run([cc(), "-std=c99", f"-I{inc}", str(prog), *src, "-o", str(tmp_path / "p")],
+                   check=True)
+    assert subprocess.run([str(tmp_path / "p")]).returncode == 0
 
 
 def test_c_header_contents_and_bad_names(trained):
@@ -90,3 +116,11 @@ def test_cli_export(trained, tmp_path):
     r = CliRunner().invoke(main, ["export", str(tmp_path / "missing.erbp"), "--format", "c",
                                   "--out", str(tmp_path / "n.h")])
     assert r.exit_code != 0 and "Error" in r.output
+
+
+def test_cli_c_project_errors_are_one_line(trained, tmp_path):
+    r = CliRunner().invoke(main, ["export", str(trained), "--format", "c", "--out",
+                                  str(tmp_path / "proj"), "--name", "net"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "Error: --name net: a C project's hello.c includes model.h" in r.output
+    assert not (tmp_path / "proj").exists()

@@ -1,6 +1,6 @@
-"""Export a trained model for a target: a C header (:mod:`erbp.export.c`: cport,
-firmware), a MicroPython directory (:mod:`erbp.export.micropython`), or a plain model file.
-``erbp export`` is its command line."""
+"""Export a trained model for a target: a C header or a ready C project (:mod:`erbp.export.c`:
+cport, firmware), a MicroPython directory (:mod:`erbp.export.micropython`), or a plain model
+file. ``erbp export`` is its command line."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .c import DEFAULT_NAME, c_header
+from .c import DEFAULT_NAME, ExportError, c_header, c_project
 from ..fileio import write_bytes_atomic, write_text_atomic
 from ..reference import modelfile
 
@@ -18,9 +18,15 @@ FORMATS = ("c", "micropython", "model")
 def export(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike, *,
            name: str = DEFAULT_NAME, samples: tuple[np.ndarray, np.ndarray] | None = None,
            arch: str | None = None, mpy: bool = True) -> list[Path]:
-    """Export ``model_path`` in format ``fmt`` ("c", "micropython" or "model") to ``out`` (a
-    header file for "c", a directory for "micropython", a file for "model"). Returns the files.
-    ``arch`` and ``mpy``: see :func:`erbp.export.micropython.export_micropython`."""
+    """Export ``model_path`` in format ``fmt`` ("c", "micropython" or "model") to ``out`` (for
+    "c" a header file ``*.h``, or else a project directory: :func:`erbp.export.c.c_project`; a
+    directory for "micropython", a file for "model"). Returns the files. ``arch`` and ``mpy``:
+    see :func:`erbp.export.micropython.export_micropython`."""
+    if fmt == "c" and not str(out).endswith(".h"):
+        if name != DEFAULT_NAME:
+            raise ExportError(f"--name {name}: a C project's hello.c includes {DEFAULT_NAME}.h; "
+                             f"--name is for a header (--out NAME.h)")
+        return c_project(model_path, out, samples)
     if fmt == "c":
         text = c_header(model_path, name, samples)
         p = Path(out)
