@@ -1,7 +1,8 @@
 """Where the C sources are: cport (the engine) and the firmware, in a source tree or a wheel.
 
 A wheel ships them as package data (``erbp/cport_src``, ``erbp/firmware_src``), so that an exported
-C model compiles and an emulated board's firmware builds without the source tree::
+C model compiles and an emulated board's firmware builds without the source tree (make builds it
+in a copy laid out as a checkout, in erbp's cache: :func:`source_root`)::
 
     python -m erbp.cport --include      # the directory to pass as -I
     python -m erbp.cport --sources      # the .c files to compile with a program
@@ -12,6 +13,7 @@ C model compiles and an emulated board's firmware builds without the source tree
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import sys
 from pathlib import Path
@@ -42,6 +44,37 @@ def cport_dir() -> Path:
 def firmware_dir() -> Path:
     """The firmware folder (its ``Makefile``, ``src/``, ``boards/``)."""
     return _find("firmware", "firmware_src", "src/main.c")
+
+
+def source_root() -> Path:
+    """A directory laid out as a checkout for the firmware build: the checkout itself, or (an
+    installed package) ``~/.cache/erbp/src/VERSION-HASH/`` holding ``firmware/``, ``cport/`` and
+    ``host/boards/table.py`` copied from the package (once per content: the hash is of the
+    shipped files)."""
+    if (_HERE.parent / "firmware" / "boards" / "boards.toml").is_file():
+        return _HERE.parent
+    from . import __version__
+    from .fileio import user_cache_dir
+
+    parts = {"cport": cport_dir(), "firmware": firmware_dir(),
+             "host/boards": _HERE / "boards"}
+    files = sorted((dst, f) for dst, src in parts.items() for f in src.rglob("*")
+                   if f.is_file() and "__pycache__" not in f.parts and "build" not in
+                   f.relative_to(src).parts and (dst != "host/boards" or f.name == "table.py"))
+    h = hashlib.sha256()
+    for dst, f in files:
+        h.update(f"{dst}/{f.name}".encode() + f.read_bytes())
+    root = user_cache_dir() / "src" / f"{__version__}-{h.hexdigest()[:12]}"
+    if not (root / "firmware" / "boards" / "boards.toml").is_file():
+        tmp = root.with_name(root.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        for dst, f in files:
+            target = tmp / dst / f.relative_to(parts[dst])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
+        shutil.rmtree(root, ignore_errors=True)
+        tmp.rename(root)
+    return root
 
 
 def include_dir() -> Path:

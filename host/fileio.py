@@ -19,9 +19,9 @@ from .errors import ErbpError
 from .reference.fileio import (FileLimitError, make_dir_atomic, open_atomic, read_limited,
                                write_bytes_atomic)
 
-__all__ = ["open_atomic", "make_dir_atomic", "write_bytes_atomic", "write_text_atomic",
-           "write_json", "read_json", "append_jsonl", "read_jsonl", "write_jsonl", "read_limited",
-           "FileLimitError", "JsonFileError", "MAX_JSON_BYTES"]
+__all__ = ["open_atomic", "make_dir_atomic", "user_cache_dir", "write_bytes_atomic",
+           "write_text_atomic", "write_json", "read_json", "append_jsonl", "read_jsonl",
+           "write_jsonl", "read_limited", "FileLimitError", "JsonFileError", "MAX_JSON_BYTES"]
 
 #: The largest JSON or JSON-lines file read (run configurations, metrics, results): 256 MiB,
 #: far above what erbp writes (a metrics record is ~300 bytes, a stream result ~200).
@@ -34,6 +34,13 @@ class JsonFileError(ErbpError, ValueError):
 
 def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def user_cache_dir() -> Path:
+    """erbp's cache: ``$XDG_CACHE_HOME/erbp``, else ``~/.cache/erbp`` (firmware builds of an
+    installed package, records of detached emulators)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "erbp"
 
 
 def write_text_atomic(path: str | os.PathLike, text: str, *, parents: bool = False) -> None:

@@ -1,7 +1,12 @@
 """Emulated boards: start and stop QEMU (or the host build) running the erbp firmware.
 
-    with start_board("mps2-an386") as emu:          # builds nothing: give an image or make it first
+    with start_board("mps2-an386") as emu:          # builds the firmware image if needed
         with Board(emu.url) as b: ...
+
+Images are built on demand with make (:func:`ensure_image`) from the firmware and cport sources:
+a source checkout's, or the copies a wheel ships, staged in erbp's cache by :mod:`erbp.cport`.
+``start_board(..., detach=True)`` leaves the emulator running after this process ends (``erbp
+board start --detach``); :func:`stop_detached` stops it.
 
 Every board fact (QEMU binary, machine and arguments, image) comes from the board table,
 firmware/boards/boards.toml (:mod:`erbp.boards.table`). QEMU runs with the firmware's serial link
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -24,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ..errors import ErbpError
+from ..fileio import read_json, user_cache_dir, write_json
 from . import table
 from .table import FIRMWARE, BoardSpec, BoardTableError
 
@@ -77,6 +84,13 @@ def image_path(board: str, *, san: bool = False) -> Path:
     return spec(board).image_path(san)
 
 
+def install_hint(specs: list[BoardSpec]) -> str:
+    """How to get the tools of these boards: their Debian packages (the board table's)."""
+    pkgs = " ".join(dict.fromkeys(p for b in specs for p in b.arch.debian.split()))
+    return (f"install them with `sudo apt-get install {pkgs}` (Debian/Ubuntu; `make setup` does it "
+            f"in a source checkout)" if pkgs else "run `make setup`")
+
+
 def build(boards: list[str] | None = None, *, san: bool = False) -> None:
     """Build firmware images with make, one target per board or architecture (default: every
     board of the table); quietly, raises with the compiler output on failure."""
@@ -85,12 +99,26 @@ def build(boards: list[str] | None = None, *, san: bool = False) -> None:
     need = ["make", *dict.fromkeys(b.arch.cc for b in specs)]
     missing = [t for t in need if shutil.which(t) is None]
     if missing:
-        raise EmulatorError(f"{', '.join(missing)} not found: run `make setup` (installs the "
-                            f"cross compilers and QEMU)")
-    cmd = ["make", "-s", "-C", str(FIRMWARE), *targets] + (["SAN=1"] if san else [])
+        raise EmulatorError(f"{', '.join(missing)} not found, needed to build the firmware of "
+                            f"{', '.join(targets)}: {install_hint(specs)}")
+    cmd = ["make", "-s", "-C", str(table.FIRMWARE), *targets] + (["SAN=1"] if san else [])
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise EmulatorError(f"{' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")
+
+
+def ensure_image(board: str, log=None) -> Path:
+    """A board's image, built (or brought up to date) by make first when its compiler is here;
+    an existing image is used as it is when the compiler is missing."""
+    img = image_path(board)
+    try:
+        if log and not img.exists():
+            log(f"building the firmware of {board} (make -C {table.FIRMWARE} {board})")
+        build([board])
+    except EmulatorError:
+        if not img.exists():
+            raise
+    return img
 
 
 def free_port() -> int:
@@ -167,13 +195,20 @@ class Emulator:
 
 
 def start_board(board: str, image: Path | None = None, *, icount: bool = True,
-                port: int | None = None, qmp: bool = True) -> Emulator:
-    """Start an emulated board running ``image`` (default: the image `make -C firmware` builds)."""
+                port: int | None = None, qmp: bool = True, detach: bool = False,
+                log=None) -> Emulator:
+    """Start an emulated board running ``image`` (default: the board's image, built on demand by
+    :func:`ensure_image`). ``detach``: the emulator survives this process (its own session, no
+    parent-death signal) and is recorded for :func:`stop_detached`; ``log(message)`` hears about
+    a build."""
     b = spec(board)
-    image = Path(image) if image else b.image_path()
+    if detach and b.kind != "qemu":
+        raise EmulatorError(f"{board} runs in the foreground only (detach is for QEMU boards)")
+    if b.kind == "qemu" and shutil.which(b.arch.qemu) is None:
+        raise EmulatorError(f"{b.arch.qemu} not found: {install_hint([b])}")
+    image = Path(image) if image else ensure_image(board, log)
     if not image.exists():
-        raise EmulatorError(f"no firmware image {image}: build it with `make -C firmware` (needs "
-                            f"`make setup`)")
+        raise EmulatorError(f"no firmware image {image}")
     if b.kind == "host":
         proc = subprocess.Popen([str(image)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                 text=True, preexec_fn=_die_with_parent)
@@ -182,18 +217,19 @@ def start_board(board: str, image: Path | None = None, *, icount: bool = True,
             proc.kill()
             raise EmulatorError(f"{image} did not print its pty: {line}")
         return Emulator(board, proc, line[1], None, None, [str(image)])
-    qemu = b.arch.qemu
-    if shutil.which(qemu) is None:
-        raise EmulatorError(f"{qemu} not found: run `make setup` (installs QEMU)")
     tmpdir = tempfile.mkdtemp(prefix="erbp-qemu-")
     qmp_path = os.path.join(tmpdir, "qmp.sock") if qmp else None
     for _ in range(5):
         p = port or free_port()
         cmd = qemu_command(board, image, p, icount=icount, qmp=qmp_path)
-        log = open(os.path.join(tmpdir, "qemu.log"), "w+")
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                preexec_fn=_die_with_parent)
-        log.close()
+        qlog = open(os.path.join(tmpdir, "qemu.log"), "w+")
+        if detach:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog, stderr=qlog,
+                                    start_new_session=True)
+        else:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qlog, stderr=qlog,
+                                    preexec_fn=_die_with_parent)
+        qlog.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -202,7 +238,10 @@ def start_board(board: str, image: Path | None = None, *, icount: bool = True,
                 try:
                     s.bind(("127.0.0.1", p))
                 except OSError:
-                    return Emulator(board, proc, f"socket://127.0.0.1:{p}", qmp_path, tmpdir, cmd)
+                    emu = Emulator(board, proc, f"socket://127.0.0.1:{p}", qmp_path, tmpdir, cmd)
+                    if detach:
+                        _record(emu)
+                    return emu
             time.sleep(0.05)
         err = Path(tmpdir, "qemu.log").read_text(errors="replace")
         if proc.poll() is None:
@@ -213,3 +252,65 @@ def start_board(board: str, image: Path | None = None, *, icount: bool = True,
             raise EmulatorError(f"QEMU did not start: {' '.join(cmd)}\n{err}")
     shutil.rmtree(tmpdir, ignore_errors=True)
     raise EmulatorError("QEMU could not get a free TCP port")
+
+
+# --- detached emulators (erbp board start --detach / erbp board stop) ----------------------------
+def _records_dir() -> Path:
+    return user_cache_dir() / "boards"
+
+
+def _record(emu: Emulator) -> None:
+    port = emu.url.rsplit(":", 1)[1]
+    write_json(_records_dir() / f"{port}.json", {
+        "board": emu.board, "url": emu.url, "pid": emu.proc.pid, "tmpdir": emu._tmpdir,
+        "command": emu.command, "started": time.time()}, indent=1, parents=True)
+
+
+def _alive(rec: dict) -> bool:
+    """The recorded process still runs and is the recorded emulator (not a reused pid)."""
+    try:
+        cmdline = Path(f"/proc/{rec['pid']}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(cmdline) and cmdline[0].decode(errors="replace") == rec["command"][0]
+
+
+def detached_boards() -> list[dict]:
+    """The emulators started detached that still run (records of dead ones are removed):
+    dicts with board, url, pid, command."""
+    out = []
+    for f in sorted(_records_dir().glob("*.json")) if _records_dir().is_dir() else []:
+        try:
+            rec = read_json(f, max_bytes=1 << 16)  # a record is ~300 bytes
+        except (OSError, ValueError):
+            continue
+        if _alive(rec):
+            out.append(rec)
+        else:
+            f.unlink(missing_ok=True)
+            if rec.get("tmpdir"):
+                shutil.rmtree(rec["tmpdir"], ignore_errors=True)
+    return out
+
+
+def stop_detached(url: str | None = None) -> list[dict]:
+    """Stop the detached emulator at ``url`` (every one when None); returns what was stopped.
+    Raises EmulatorError when no detached emulator runs at ``url``."""
+    recs = [r for r in detached_boards() if url is None or r["url"] == url]
+    if url is not None and not recs:
+        raise EmulatorError(f"no emulator started by `erbp board start --detach` runs at {url}")
+    for rec in recs:
+        try:
+            os.kill(rec["pid"], signal.SIGTERM)
+            for _ in range(100):
+                if not _alive(rec):
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(rec["pid"], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        (_records_dir() / f"{rec['url'].rsplit(':', 1)[1]}.json").unlink(missing_ok=True)
+        if rec.get("tmpdir"):
+            shutil.rmtree(rec["tmpdir"], ignore_errors=True)
+    return recs

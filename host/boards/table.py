@@ -7,8 +7,9 @@
 The firmware Makefile includes the make variables this module writes (run as a script, with the
 standard library only: ``python3 host/boards/table.py make boards/boards.toml > build/boards.mk``),
 so the Makefile, the emulator launcher, the tests and the benchmarks read the same facts. The table
-is found beside the package's source tree (``firmware/boards/boards.toml``); an installation without
-that tree has no firmware images either, and says so when a board is asked for.
+is found beside the package's source tree (``firmware/boards/boards.toml``); an installed package
+(a wheel) ships the firmware and cport sources and this file, which :func:`erbp.cport.source_root`
+lays out as the same tree in erbp's cache, where make builds the images.
 """
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
+if __package__ and not (ROOT / "firmware" / "boards" / "boards.toml").is_file():
+    from ..cport import source_root  # an installed package: its sources, staged in the cache
+
+    ROOT = source_root()
 FIRMWARE = ROOT / "firmware"
 TABLE = FIRMWARE / "boards" / "boards.toml"
 
@@ -49,6 +54,7 @@ class Arch:
     qemu: str      # "" for the host build
     cflags: tuple[str, ...]
     ldflags: tuple[str, ...]
+    debian: str = ""  # the Debian packages of the compiler and QEMU (named when one is missing)
 
 
 @dataclass(frozen=True)

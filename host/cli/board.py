@@ -2,6 +2,8 @@
 
     erbp board list                                   # known boards, serial ports
     erbp board start mps2-an386                       # an emulated board; prints its URL
+    export ERBP_BOARD=$(erbp board start mps2-an386 --detach)   # ... in the background
+    erbp board stop                                   # stop the one at $ERBP_BOARD
     erbp board flash netduinoplus2 --probe pyocd      # a real board (pyOCD or OpenOCD)
     erbp board info   --port socket://127.0.0.1:PORT
     erbp board deploy runs/first/model.erbp --port ...
@@ -23,7 +25,8 @@ import click
 
 from ._common import FiniteFloat, progress_option, show_progress
 from ..boards.client import Board, default_url
-from ..boards.emulators import BOARDS, EmulatorError, spec, start_board
+from ..boards.emulators import (BOARDS, EmulatorError, detached_boards, ensure_image, spec,
+                                start_board, stop_detached)
 from ..fileio import write_bytes_atomic
 
 
@@ -81,10 +84,10 @@ def board() -> None:
 @board.command("list")
 def list_boards() -> None:
     """Known boards and the serial ports of this computer."""
-    click.echo("boards (emulated by `erbp board start NAME`, images from `make -C firmware`; "
+    click.echo("boards (emulated by `erbp board start NAME`, which builds the image if needed; "
                "the table: firmware/boards/boards.toml):")
     for b in BOARDS.values():
-        state = "built" if b.image_path().exists() else "not built"
+        state = "built" if b.image_path().exists() else "not built yet"
         mem = (f"RAM {_size(b.ram_bytes)}, arena {_size(b.arena_bytes)}" if b.ram_bytes
                else f"arena {_size(b.arena_bytes)}")
         click.echo(f"  {b.name:14s} {b.cpu:36s} {mem:30s} [{state}]")
@@ -98,24 +101,44 @@ def list_boards() -> None:
     click.echo("serial ports:" if ports else "serial ports: none found")
     for p in ports:
         click.echo(f"  {p.device:20s} {p.description}")
+    running = detached_boards()
+    click.echo("running (started with --detach):" if running else
+               "running (started with --detach): none")
+    for r in running:
+        click.echo(f"  {r['board']:14s} {r['url']}  pid {r['pid']}")
 
 
 @board.command()
 @click.argument("name", callback=_board_name)
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="firmware image (default: the board table's, built by `make -C firmware`)")
+              help="firmware image (default: the board table's, built with make if needed)")
 @click.option("--tcp-port", type=int, default=None, help="TCP port of the UART (default: free)")
 @click.option("--icount/--no-icount", default=True, show_default=True,
               help="count instructions (-icount shift=0): deterministic cycle counts")
+@click.option("--detach", is_flag=True,
+              help="leave the board running in the background and print only its URL on stdout "
+                   "(export ERBP_BOARD=$(erbp board start NAME --detach)); `erbp board stop` "
+                   "stops it")
 @_user_errors
-def start(name: str, image: Path | None, tcp_port: int | None, icount: bool) -> None:
-    """Start an emulated board NAME (`erbp board list`) and keep it running until Ctrl-C."""
+def start(name: str, image: Path | None, tcp_port: int | None, icount: bool,
+          detach: bool) -> None:
+    """Start an emulated board NAME (`erbp board list`); keep it running until Ctrl-C (or, with
+    --detach, until `erbp board stop`)."""
     import signal
+
+    def say(m: str) -> None:
+        click.echo(m, err=True)
+
+    emu = start_board(name, image, icount=icount, port=tcp_port, detach=detach, log=say)
+    if detach:
+        click.echo(emu.url)
+        say(f"board {name} runs in the background at {emu.url} (pid {emu.proc.pid}); "
+            f"stop it with: erbp board stop --port {emu.url}")
+        return
 
     def stop_on_signal(signum, frame):
         raise KeyboardInterrupt
 
-    emu = start_board(name, image, icount=icount, port=tcp_port)
     signal.signal(signal.SIGTERM, stop_on_signal)
     signal.signal(signal.SIGHUP, stop_on_signal)
     click.echo(f"board {name} at {emu.url}")
@@ -129,6 +152,17 @@ def start(name: str, image: Path | None, tcp_port: int | None, icount: bool) -> 
         pass
     finally:
         emu.stop()
+
+
+@board.command()
+@port_option
+@click.option("--all", "stop_all", is_flag=True, help="every board started with --detach")
+def stop(port: str | None, stop_all: bool) -> None:
+    """Stop an emulated board started with --detach (the one at --port / $ERBP_BOARD)."""
+    if not stop_all and not port:
+        raise click.UsageError("which board? give --port (or set ERBP_BOARD), or --all")
+    for r in stop_detached(None if stop_all else port):
+        click.echo(f"stopped {r['board']} at {r['url']}")
 
 
 @board.command()
@@ -158,7 +192,7 @@ def flash(name: str, image: Path | None, probe: str, dry_run: bool) -> None:
     if dry_run:
         return
     if not image.exists():
-        raise click.ClickException(f"no image {image}: run `make -C firmware` first")
+        image = ensure_image(name, log=lambda m: click.echo(m, err=True))
     if shutil.which(cmd[0]) is None:
         raise click.ClickException(f"{cmd[0]} not found: install it (pip install pyocd, or the "
                                    f"Debian package openocd) or use the other --probe")
