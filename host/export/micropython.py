@@ -9,12 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..micropython_tools import MODULES, NATIVE_MODULES, build_mpy, module_dir, module_sources
+from ..micropython_tools import (MODULES, NATIVE_MODULES, build_mpy, find_mpy_cross, module_dir,
+                                 module_sources)
 from ..reference import modelfile
+
+#: How the exported directory DIR goes onto a board's file system (its root, on the import path)
+#: and runs; the docs and main.py say the same (tests/test_docs.py checks).
+COPY_COMMAND = "mpremote cp {dir}/* : && mpremote run {dir}/main.py"
 
 MAIN_PY = '''\
 # Hello world of the erbp MicroPython port: load the model, classify, learn one sample.
-# Copy this directory to the board (mpremote cp -r . :) and run it (mpremote run main.py).
+# Copy this directory's files to the board and run it: {copy}
 import time
 import erbp_mp
 
@@ -72,6 +77,8 @@ def export_micropython(model_path: str | os.PathLike, out_dir: str | os.PathLike
     micropython``.
     """
     net = modelfile.load(model_path)  # raises ModelFileError with the reason
+    if mpy:
+        find_mpy_cross()  # a missing tool is reported before anything is written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -97,6 +104,7 @@ def export_micropython(model_path: str | os.PathLike, out_dir: str | os.PathLike
         blob = np.concatenate([y[:, None], X], axis=1).tobytes()
         (out / "samples.bin").write_bytes(blob)
         written.append(out / "samples.bin")
-    (out / "main.py").write_text(MAIN_PY.format(model=model_name))
+    (out / "main.py").write_text(MAIN_PY.format(model=model_name,
+                                                copy=COPY_COMMAND.format(dir=out.name or ".")))
     written.append(out / "main.py")
     return written

@@ -71,8 +71,9 @@ def _load():
             from ... import _cport  # type: ignore[attr-defined]
         except ImportError as e:  # pragma: no cover - depends on the installation
             raise ImportError(
-                "the C engine binding erbp._cport is not built: run `pip install -e .` (or "
-                "`make setup`) in the project root") from e
+                "the C engine binding erbp._cport is not built: reinstall erbp (pip install "
+                "--force-reinstall erbp; in a source checkout `pip install -e .`, which needs a "
+                "C compiler)") from e
         _LIB = (_cport.ffi, _cport.lib)
     return _LIB
 
