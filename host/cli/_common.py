@@ -15,13 +15,15 @@ from typing import Any, Iterable
 
 import click
 
+from ..data.datasets import DATASETS, DatasetError, is_path
 from ..fileio import write_text_atomic
 from ..training.loop import MAX_SAMPLES
-from ..training.rundir import MODEL
+from ..training.rundir import CONFIG, MODEL, RunDir, RunDirError
 
 __all__ = ["ARGV_KEY", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "FiniteFloat",
            "MAX_SAMPLES", "command_line", "data_dir_option", "engine_option", "model_path",
-           "progress_option", "say", "show_progress", "write_csv", "write_json"]
+           "progress_option", "say", "show_progress", "write_csv", "write_json", "DatasetName",
+           "DATASET_HELP", "DATASET_BY_INPUTS", "model_dataset"]
 
 #: Where :class:`erbp.cli.ErbpGroup` keeps the raw arguments of the invocation (``ctx.meta``).
 ARGV_KEY = "erbp.argv"
@@ -30,6 +32,40 @@ ARGV_KEY = "erbp.argv"
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path),
     help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
+
+
+class DatasetName(click.ParamType):
+    """A built-in data set (mnist, digits) or the path of your own (.npz file, IDX folder)."""
+
+    name = "dataset"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        if value in DATASETS or is_path(str(value)):
+            return str(value)
+        self.fail(f"{value!r} is neither {' nor '.join(DATASETS)} nor a file or folder", param,
+                  ctx)
+
+
+#: Help of every ``--dataset`` option.
+DATASET_HELP = ("mnist, digits (scikit-learn's 8x8, no download), or your own: an .npz file "
+                "(x_train, y_train[, x_test, y_test]) or a folder of IDX files (docs/usage.md)")
+
+#: Data set of a model whose run directory is unknown, by its number of inputs.
+DATASET_BY_INPUTS = {784: "mnist", 64: "digits"}
+
+
+def model_dataset(model: Path, n_in: int) -> str:
+    """The data set of a model: its run directory's config.json if it has one, else by inputs."""
+    if (model.parent / CONFIG).is_file():
+        try:
+            return RunDir(model.parent).read_config()["options"]["dataset"]
+        except (RunDirError, KeyError, TypeError):
+            pass
+    if n_in in DATASET_BY_INPUTS:
+        return DATASET_BY_INPUTS[n_in]
+    raise DatasetError(f"cannot tell the data set of a model with {n_in} inputs: pass --dataset")
+
 
 #: ``--engine`` of the commands that train or evaluate (erbp.engines.resolve_engine).
 engine_option = click.option(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import click
 
-from ._common import FiniteFloat, progress_option, show_progress
+from ._common import DATASET_HELP, DatasetName, FiniteFloat, progress_option, show_progress
 from ..boards.client import Board, default_url
 from ..boards.emulators import (BOARDS, EmulatorError, detached_boards, ensure_image, spec,
                                 start_board, stop_detached)
@@ -260,7 +260,8 @@ def deploy(model: Path, port: str | None, timeout: float, force: bool,
 @board.command()
 @port_option
 @click.option("--mode", type=click.Choice(["train", "infer"]), required=True)
-@click.option("--dataset", default="mnist", show_default=True, help="mnist or digits")
+@click.option("--dataset", type=DatasetName(), default="mnist", show_default=True,
+              help=DATASET_HELP)
 @click.option("--data-dir", default=None, help="MNIST directory (default $ERBP_DATA)")
 @click.option("--split", type=click.Choice(["train", "test"]), default=None,
               help="default: train for --mode train, test for --mode infer")

@@ -1,40 +1,23 @@
 """``erbp eval``: the test error of a model file (logic in erbp.training.evaluate)."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import click
 
-from ._common import (data_dir_option, engine_option, model_path, progress_option, say,
-                      show_progress, write_csv, write_json)
-from ..data.datasets import DATASETS, DatasetError, load_dataset
+from ._common import (DATASET_HELP, DatasetName, data_dir_option, engine_option, model_dataset,
+                      model_path, progress_option, say, show_progress, write_csv, write_json)
+from ..data.datasets import DatasetError, load_dataset
 from ..engines import make_engine, resolve_engine
 from ..reference import modelfile
 from ..training.loop import evaluate as run_evaluation
-from ..training.rundir import CONFIG, RunDir, RunDirError
-
-#: Data set of a model whose run directory is unknown, by its number of inputs.
-DATASET_BY_INPUTS = {784: "mnist", 64: "digits"}
-
-
-def guess_dataset(model: Path, n_in: int) -> str:
-    """The data set of a model: its run directory's config.json if it has one, else by inputs."""
-    if (model.parent / CONFIG).is_file():
-        try:
-            return RunDir(model.parent).read_config()["options"]["dataset"]
-        except (RunDirError, KeyError, TypeError):
-            pass
-    if n_in in DATASET_BY_INPUTS:
-        return DATASET_BY_INPUTS[n_in]
-    raise DatasetError(f"cannot tell the data set of a model with {n_in} inputs: pass --dataset")
 
 
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--dataset", type=click.Choice(sorted(DATASETS)),
-              help="[default: the model's run config, else by its input count]")
+@click.option("--dataset", type=DatasetName(),
+              help=DATASET_HELP + " [default: the model's run config, else by its input count]")
 @data_dir_option
 @engine_option
 @click.option("--test-samples", type=click.IntRange(min=1),
@@ -55,7 +38,7 @@ def evaluate(model: Path, dataset: str | None, data_dir: Path | None, engine: st
     """Evaluate MODEL (a model file or a run directory) on the test set."""
     path = model_path(model)
     net = modelfile.load(path)
-    name = dataset or guess_dataset(path, net.cfg.n_in)
+    name = dataset or model_dataset(path, net.cfg.n_in)
     data = load_dataset(name, data_dir)
     if data.n_in != net.cfg.n_in:
         raise DatasetError(f"the model has {net.cfg.n_in} inputs, {name} has {data.n_in}")

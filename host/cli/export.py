@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ._common import model_path
+from ._common import DATASET_HELP, DatasetName, model_dataset, model_path
 from ..export import FORMATS, export
 
 
@@ -23,13 +23,17 @@ from ..export import FORMATS, export
 @click.option("--samples", type=click.IntRange(min=0), default=None,
               help="Also embed the first N test images and labels (hello-world programs) "
                    "[default: 20 for a C project, else 0].")
+@click.option("--dataset", type=DatasetName(),
+              help=DATASET_HELP + " for --samples [default: the model's run config, else by its "
+                                  "input count].")
 @click.option("--data-dir", default=None, help="Data directory for --samples (else ERBP_DATA).")
 @click.option("--arch", default=None, help="mpy-cross architecture (format micropython).")
 @click.option("--py", "py_sources", is_flag=True,
               help="Ship the module as .py sources instead of precompiled .mpy (format "
                    "micropython).")
 def export_cmd(model: Path, fmt: str, out: Path, name: str, samples: int | None,
-               data_dir: str | None, arch: str | None, py_sources: bool) -> None:
+               dataset: str | None, data_dir: str | None, arch: str | None,
+               py_sources: bool) -> None:
     """Export MODEL (a model file or run directory) for a target."""
     path = model_path(model)
     if samples is None:
@@ -40,7 +44,7 @@ def export_cmd(model: Path, fmt: str, out: Path, name: str, samples: int | None,
         from ..reference import modelfile
 
         n_in = modelfile.load(path).cfg.n_in
-        data = load_dataset("mnist" if n_in == 784 else "digits", data_dir)
+        data = load_dataset(dataset or model_dataset(path, n_in), data_dir)
         smp = (data.test_x[:samples], data.test_y[:samples])
     for p in export(path, fmt, out, name=name, samples=smp, arch=arch, mpy=not py_sources):
         click.echo(str(p))

@@ -29,10 +29,13 @@ def describe(net: Network, path: Path, data: bytes) -> dict[str, Any]:
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (only).")
+@click.option("--npz", "npz_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the weights (W0.. int8 for 8-bit weights) and feedback matrices "
+                   "(G0.. int16) to this .npz file (numpy.load).")
 @click.option("--csv", "as_csv", is_flag=True,
               help="Print the summary as CSV rows key,value (configuration fields as "
                    "config.NAME; per-layer lists joined by spaces).")
-def info(model: Path, as_json: bool, as_csv: bool) -> None:
+def info(model: Path, as_json: bool, as_csv: bool, npz_out: Path | None) -> None:
     """Show what MODEL (a model file or a run directory) holds."""
     if as_json and as_csv:
         raise click.UsageError("give --json or --csv, not both")
@@ -43,6 +46,14 @@ def info(model: Path, as_json: bool, as_csv: bool) -> None:
     except modelfile.ModelFileError as e:
         raise modelfile.ModelFileError(f"{path}: {e}") from e
     d = describe(net, path, data)
+    if npz_out is not None:
+        import numpy as np
+
+        from ..export import model_arrays
+        from ..fileio import open_atomic
+
+        with open_atomic(npz_out) as f:
+            np.savez(f, **model_arrays(net))
     if as_json:
         click.echo(json.dumps(d, indent=2))
         return

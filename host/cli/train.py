@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ._common import (EXIT_INTERRUPTED, MAX_SAMPLES, FiniteFloat, command_line, data_dir_option,
-                      engine_option, progress_option, show_progress)
-from ..data.datasets import DATASETS, load_dataset
+from ._common import (DATASET_HELP, EXIT_INTERRUPTED, MAX_SAMPLES, DatasetName, FiniteFloat,
+                      command_line, data_dir_option, engine_option, progress_option,
+                      show_progress)
+from ..data.datasets import load_dataset
 from ..engines import resolve_engine
 from ..reference import VARIANTS, Network
 from ..training.configure import make_config, parse_overrides
@@ -29,8 +30,8 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
 
 
 @click.command()
-@click.option("--dataset", type=click.Choice(sorted(DATASETS)), default="mnist", show_default=True,
-              help="Data set (digits: scikit-learn's 8x8, no download).")
+@click.option("--dataset", type=DatasetName(), default="mnist", show_default=True,
+              help=DATASET_HELP + ".")
 @data_dir_option
 @click.option("--topology", help="Paper name (784-100-10, 784-200-200-10, ...) or custom sizes "
                                  "a-b-...-z [default: <inputs>-100-<classes>].")

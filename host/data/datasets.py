@@ -215,25 +215,32 @@ def _check_image_set(name: str, a: dict[str, np.ndarray], src: dict[str, str]) -
 
 
 def check_labels(train_y: np.ndarray, test_y: np.ndarray, train_name: str = "training labels",
-                 test_name: str = "test labels") -> int:
-    """The number of classes of a data set whose files do not declare it: the largest training
-    label + 1 (at least 2, at most :data:`MAX_CLASSES`). Every test label must be one of these
-    classes: a test label no training example has would make a network with an output that
-    nothing trains (DatasetError naming the file, the position and the label)."""
+                 test_name: str = "test labels", n_classes: int | None = None) -> int:
+    """Check the labels of a data set and return its number of classes: ``n_classes`` if given
+    (2..:data:`MAX_CLASSES`), else (files that do not declare it) the largest training label + 1
+    (at least 2, at most :data:`MAX_CLASSES`). Every label, training or test, must be one of
+    these classes: a test label no training example has would make a network with an output that
+    nothing trains (DatasetError naming the file, the position and the label). The one check of
+    labels for every data set that is not built in (MNIST files, :mod:`erbp.data.own`)."""
     if len(train_y) == 0:
         raise DatasetError(f"{train_name}: no training examples")
-    top = int(np.argmax(train_y))
-    n_classes = max(int(train_y[top]) + 1, 2)
-    if n_classes > MAX_CLASSES:
-        raise DatasetError(f"{train_name}: label {int(train_y[top])} at position {top}: labels "
-                           f"must lie in [0, {MAX_CLASSES}) (a network has at most "
-                           f"{MAX_CLASSES} outputs)")
-    bad = np.flatnonzero((test_y < 0) | (test_y >= n_classes))
-    if len(bad):
-        more = f"; {len(bad)} labels are outside" if len(bad) > 1 else ""
-        raise DatasetError(f"{test_name}: label {int(test_y[bad[0]])} at position {bad[0]} is "
-                           f"not one of the {n_classes} classes of the training labels "
-                           f"(0..{n_classes - 1}){more}")
+    of = ""
+    if n_classes is None:
+        top = int(np.argmax(train_y))
+        n_classes = max(int(train_y[top]) + 1, 2)
+        if n_classes > MAX_CLASSES:
+            raise DatasetError(f"{train_name}: label {int(train_y[top])} at position {top}: "
+                               f"labels must lie in [0, {MAX_CLASSES}) (a network has at most "
+                               f"{MAX_CLASSES} outputs)")
+        of = " of the training labels"
+    elif not 2 <= n_classes <= MAX_CLASSES:
+        raise DatasetError(f"{n_classes} classes: a network has 2..{MAX_CLASSES} outputs")
+    for y, name in ((train_y, train_name), (test_y, test_name)):
+        bad = np.flatnonzero((y < 0) | (y >= n_classes))
+        if len(bad):
+            more = f"; {len(bad)} labels are outside" if len(bad) > 1 else ""
+            raise DatasetError(f"{name}: label {int(y[bad[0]])} at position {bad[0]} is not one "
+                               f"of the {n_classes} classes{of} (0..{n_classes - 1}){more}")
     return n_classes
 
 
@@ -263,9 +270,19 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None) -> Dataset:
-    """A data set by name (see :data:`DATASETS`)."""
-    try:
-        loader = DATASETS[name]
-    except KeyError:
-        raise DatasetError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}") from None
-    return loader(data_dir)
+    """A data set by name (see :data:`DATASETS`), or your own: the path of an ``.npz`` file or of
+    a folder of IDX files (:mod:`erbp.data.own`)."""
+    if name in DATASETS:
+        return DATASETS[name](data_dir)
+    if is_path(name):
+        from .own import load_path
+
+        return load_path(name)
+    raise DatasetError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}, or the path of "
+                       f"an .npz file or a folder of IDX files")
+
+
+def is_path(name: str) -> bool:
+    """Whether a ``--dataset`` value names a file or folder rather than a built-in data set."""
+    return name not in DATASETS and (os.sep in name or name.endswith(".npz")
+                                     or Path(name).expanduser().exists())

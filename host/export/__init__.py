@@ -10,9 +10,20 @@ import numpy as np
 
 from .c import DEFAULT_NAME, ExportError, c_header, c_project
 from ..fileio import write_bytes_atomic, write_text_atomic
-from ..reference import modelfile
+from ..reference import Network, modelfile
 
 FORMATS = ("c", "micropython", "model")
+
+
+def model_arrays(model: str | os.PathLike | Network) -> dict[str, np.ndarray]:
+    """The weights and feedback matrices of a model (a file or a Network) as numpy arrays of
+    their width in the model file: ``W0, W1, ...`` (n_pre, n_post) int8 for weights of up to 8
+    bits (else int16), ``G0, ...`` (n_out, n_hidden) int16. Integer weights as the engines use them
+    (docs/semantics.md: a weight w means w / 2^(weight_bits - 1) of the range, never a float)."""
+    net = model if isinstance(model, Network) else modelfile.load(model)
+    arrays = {f"W{l}": w for l, w in enumerate(net.W)} | {f"G{h}": g for h, g in enumerate(net.G)}
+    return {name: np.ascontiguousarray(arrays[name], dtype=np.dtype(dt).newbyteorder("="))
+            for name, _, dt in modelfile.layout(net.cfg)}
 
 
 def export(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike, *,
