@@ -14,10 +14,11 @@ from ..export import FORMATS, export
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
               help="c: a header embedding the model file (--out NAME.h), or a ready C project "
                    "(--out DIR: model.h, hello.c, the cport sources, a Makefile); micropython: a "
-                   "directory for a board (module, model, main.py); model: a copy of the file.")
+                   "directory for a board (module, model, main.py); nir: the inference graph as "
+                   "a NIR file (docs/nir.md); model: a copy of the file.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Header file *.h or project directory (c), directory (micropython) or file "
-                   "(model).")
+                   "(nir, model).")
 @click.option("--name", default="model", show_default=True,
               help="C identifier prefix of the header's arrays (format c).")
 @click.option("--samples", type=click.IntRange(min=0), default=None,

@@ -1,6 +1,6 @@
 """Export a trained model for a target: a C header or a ready C project (:mod:`erbp.export.c`:
-cport, firmware), a MicroPython directory (:mod:`erbp.export.micropython`), or a plain model
-file. ``erbp export`` is its command line."""
+cport, firmware), a MicroPython directory (:mod:`erbp.export.micropython`), the inference graph
+as NIR (:mod:`erbp.export.nir`), or a plain model file. ``erbp export`` is its command line."""
 from __future__ import annotations
 
 import os
@@ -12,7 +12,7 @@ from .c import DEFAULT_NAME, ExportError, c_header, c_project
 from ..fileio import write_bytes_atomic, write_text_atomic
 from ..reference import Network, modelfile
 
-FORMATS = ("c", "micropython", "model")
+FORMATS = ("c", "micropython", "nir", "model")
 
 
 def model_arrays(model: str | os.PathLike | Network) -> dict[str, np.ndarray]:
@@ -29,9 +29,9 @@ def model_arrays(model: str | os.PathLike | Network) -> dict[str, np.ndarray]:
 def export(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike, *,
            name: str = DEFAULT_NAME, samples: tuple[np.ndarray, np.ndarray] | None = None,
            arch: str | None = None, mpy: bool = True) -> list[Path]:
-    """Export ``model_path`` in format ``fmt`` ("c", "micropython" or "model") to ``out`` (for
-    "c" a header file ``*.h``, or else a project directory: :func:`erbp.export.c.c_project`; a
-    directory for "micropython", a file for "model"). Returns the files. ``arch`` and ``mpy``:
+    """Export ``model_path`` in format ``fmt`` ("c", "micropython", "nir" or "model") to ``out``
+    (for "c" a header file ``*.h``, or else a project directory: :func:`erbp.export.c.c_project`;
+    a directory for "micropython", a file for "nir" and "model"). Returns the files. ``arch`` and ``mpy``:
     see :func:`erbp.export.micropython.export_micropython`."""
     if fmt == "c" and not str(out).endswith(".h"):
         if name != DEFAULT_NAME:
@@ -47,6 +47,10 @@ def export(model_path: str | os.PathLike, fmt: str, out: str | os.PathLike, *,
         from .micropython import export_micropython
 
         return export_micropython(model_path, out, mpy=mpy, arch=arch, samples=samples)
+    if fmt == "nir":
+        from .nir import export_nir
+
+        return export_nir(model_path, out)
     if fmt == "model":
         data = modelfile.read_bytes(model_path)
         try:
