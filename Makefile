@@ -1,4 +1,5 @@
-# erbp — the two commands: `make setup` (once, on a fresh Debian machine) and `make test`.
+# erbp — `make setup` (once, on a fresh Debian machine), `make demo` (the main job end to end) and
+# `make test`.
 # Python packages go into a virtual environment (.venv) so that Debian's externally managed system
 # Python is never touched; `. .venv/bin/activate` puts `erbp` on your PATH.
 PYTHON ?= python3
@@ -13,7 +14,7 @@ APT_PACKAGES = build-essential clang libclang-rt-14-dev python3-venv python3-dev
                qemu-system-arm qemu-system-misc firmware-microbit-micropython
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup setup-apt setup-python test golden clean
+.PHONY: setup setup-apt setup-python test demo golden clean
 
 setup: setup-apt setup-python
 
@@ -29,6 +30,12 @@ setup-python:
 test:
 	@test -x $(VPY) || { echo "no $(VENV): run 'make setup' first"; exit 1; }
 	$(VPY) -m pytest
+
+# The main job end to end: train on MNIST where found (else the 8x8 digits), evaluate, deploy to an
+# emulated Cortex-M4, learn on the chip, verify bit-exactness against the PC; prints the figures.
+demo:
+	@test -x $(VPY) || { echo "no $(VENV): run 'make setup' first"; exit 1; }
+	$(VPY) -m erbp.demo
 
 # Regenerate the golden vectors (a new semantics version, or a new case: existing cases unchanged).
 golden:

@@ -1,5 +1,6 @@
-"""Figures of a training run: learning curve, spike rasters, weight histograms, confusion matrix,
-receptive fields. PNG files of fixed pixel sizes, drawn with matplotlib's Agg renderer.
+"""Figures of a training run: learning curve, spike rasters (mistakes marked), weight histograms,
+confusion matrix, receptive fields (with a colour bar), and a one-page summary of all of them.
+PNG files of fixed pixel sizes, drawn with matplotlib's Agg renderer.
 
 A run directory (``erbp train --out RUNDIR``, see :mod:`erbp.training.rundir`) holds ``model.erbp``
 (the trained network), ``metrics.jsonl`` (one record per evaluation: ``samples_seen``,
@@ -31,13 +32,15 @@ DPI = 100
 #: Figure sizes in inches (pixels = inches * DPI).
 SIZES: dict[str, tuple[float, float]] = {
     "curve": (8, 5), "rasters": (12, 8), "weights": (10, 4), "confusion": (6, 5.5),
-    "fields": (10, 10),
+    "fields": (10.5, 10), "summary": (14, 10),
 }
 #: File names written by :func:`plot_all`.
 FILES: dict[str, str] = {
     "curve": "learning_curve.png", "rasters": "rasters.png", "weights": "weights.png",
-    "confusion": "confusion.png", "fields": "receptive_fields.png",
+    "confusion": "confusion.png", "fields": "receptive_fields.png", "summary": "summary.png",
 }
+#: Colours that mark a wrong prediction and the true label in the rasters.
+WRONG, TRUE = "tab:red", "tab:green"
 
 
 def pixel_size(kind: str) -> tuple[int, int]:
@@ -102,11 +105,20 @@ def plot_learning_curve(records: Sequence[dict[str, Any]], out: str | os.PathLik
 
     ``reference``: horizontal lines, label -> error in % (e.g. the paper's figure)."""
     fig = _figure("curve")
-    ax = fig.add_subplot()
+    _draw_curve(fig.add_subplot(), records, title, reference)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def _draw_curve(ax: Any, records: Sequence[dict[str, Any]], title: str = "",
+                reference: dict[str, float] | None = None) -> None:
     recs = [r for r in records if r.get("samples_seen") is not None]
     x = np.array([r["samples_seen"] for r in recs], dtype=float)
     if len(recs):
-        ax.plot(x, _percent([r.get("test_error") for r in recs]), "o-", label="test error")
+        test = _percent([r.get("test_error") for r in recs])
+        ax.plot(x, test, "o-", label="test error")
+        ax.annotate(f"{test[-1]:.1f} %", (x[-1], test[-1]), textcoords="offset points",
+                    xytext=(4, 6), fontsize=8)
         for key, style, label in (
                 ("train_eval_error", "^-", "training-set error (inference)"),
                 ("train_error", "s--", "training error in train mode (window)")):
@@ -115,6 +127,8 @@ def plot_learning_curve(records: Sequence[dict[str, Any]], out: str | os.PathLik
                 ax.plot(x, _percent(ys), style, alpha=0.7, label=label)
         if x.min() > 0 and x.max() / x.min() >= 100:
             ax.set_xscale("log")
+        else:
+            ax.set_xlim(left=0)
     for name, err in (reference or {}).items():
         ax.axhline(err, color="grey", ls=":", lw=1)
         ax.annotate(name, (0.01, err), xycoords=("axes fraction", "data"), fontsize=8,
@@ -127,9 +141,7 @@ def plot_learning_curve(records: Sequence[dict[str, Any]], out: str | os.PathLik
     if not recs:
         ax.text(0.5, 0.5, "no evaluations yet", ha="center", transform=ax.transAxes)
     else:
-        ax.legend()
-    fig.tight_layout()
-    return _save(fig, out)
+        ax.legend(fontsize=8)
 
 
 # --- spike rasters --------------------------------------------------------------------------------
@@ -165,7 +177,8 @@ def plot_rasters(rasters: Sequence[Raster], out: str | os.PathLike, title: str =
                  image_shape: tuple[int, int] | None = None,
                  images: Sequence[np.ndarray] | None = None) -> Path:
     """One column per digit: the image, the raster of every hidden layer, the output raster
-    (neuron index against tick)."""
+    (neuron index against tick). A wrong prediction is marked: its title in red, the predicted
+    output row shaded red and the true label's row green."""
     fig = _figure("rasters")
     n = len(rasters)
     if n == 0:
@@ -180,7 +193,7 @@ def plot_rasters(rasters: Sequence[Raster], out: str | os.PathLike, title: str =
             ax.imshow(np.asarray(images[c]).reshape(image_shape or _square(images[c].size)),
                       cmap="gray_r")
             ax.set_axis_off()
-            ax.set_title(f"label {ras.label}, predicted {ras.prediction}", fontsize=9)
+            _raster_title(ax, ras)
             row += 1
         for p, spk in enumerate(ras.spikes):
             ax = fig.add_subplot(gs[row + p, c])
@@ -190,11 +203,12 @@ def plot_rasters(rasters: Sequence[Raster], out: str | os.PathLike, title: str =
             if c == 0:
                 ax.set_ylabel("output" if is_out else f"hidden {p}", fontsize=9)
             if is_out:
+                _mark_output(ax, ras)
                 ax.set_xlabel("tick", fontsize=9)
                 ax.set_yticks(range(spk.shape[1]))
                 ax.tick_params(labelsize=6)
                 if images is None:
-                    ax.set_title(f"label {ras.label}, predicted {ras.prediction}", fontsize=9)
+                    _raster_title(ax, ras)
             else:
                 ax.set_xticks([])
                 ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -202,6 +216,22 @@ def plot_rasters(rasters: Sequence[Raster], out: str | os.PathLike, title: str =
     fig.suptitle(title or "spike rasters (inference)", fontsize=11)
     fig.tight_layout()
     return _save(fig, out)
+
+
+def _raster_title(ax: Any, ras: Raster) -> None:
+    wrong = ras.prediction != ras.label
+    ax.set_title(f"label {ras.label}, predicted {ras.prediction}" + (" (wrong)" if wrong else ""),
+                 fontsize=9, color=WRONG if wrong else "black")
+
+
+def _mark_output(ax: Any, ras: Raster) -> None:
+    """Shade the true label's output row (green) and, when wrong, the predicted one (red)."""
+    ax.axhspan(ras.label - 0.5, ras.label + 0.5, color=TRUE, alpha=0.25, lw=0)
+    if ras.prediction != ras.label:
+        ax.axhspan(ras.prediction - 0.5, ras.prediction + 0.5, color=WRONG, alpha=0.3, lw=0)
+        for side in ax.spines.values():
+            side.set_edgecolor(WRONG)
+            side.set_linewidth(2)
 
 
 def _square(n: int) -> tuple[int, int]:
@@ -289,21 +319,98 @@ def predict(net: Network, x: np.ndarray, labels: np.ndarray, engine: str = "auto
 def plot_receptive_fields(w0: np.ndarray, out: str | os.PathLike,
                           image_shape: tuple[int, int] | None = None, n_units: int = 100,
                           title: str = "") -> Path:
-    """The input weights of the first ``n_units`` hidden units (columns of W0) as images, each
-    scaled to its own largest magnitude (red positive, blue negative)."""
+    """The input weights of the first ``n_units`` hidden units (columns of W0) as images on one
+    colour scale (integer weight units, red positive, blue negative) with its colour bar."""
     fig = _figure("fields")
     n = min(n_units, w0.shape[1])
     shape = image_shape or _square(w0.shape[0])
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
+    a = max(float(np.abs(w0[:, :n]).max()), 1.0)
+    im = None
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
-        f = w0[:, i].astype(float)
-        a = max(float(np.abs(f).max()), 1e-12)
-        ax.imshow(f.reshape(shape), cmap="bwr", vmin=-a, vmax=a, interpolation="nearest")
+        im = ax.imshow(w0[:, i].astype(float).reshape(shape), cmap="bwr", vmin=-a, vmax=a,
+                       interpolation="nearest")
         ax.set_axis_off()
     fig.suptitle(title or f"receptive fields: input weights of {n} hidden units", fontsize=11)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.95, wspace=0.05, hspace=0.05)
+    fig.subplots_adjust(left=0.01, right=0.9, bottom=0.01, top=0.95, wspace=0.05, hspace=0.05)
+    fig.colorbar(im, cax=fig.add_axes((0.92, 0.1, 0.02, 0.8)), label="weight (integer units)")
+    return _save(fig, out)
+
+
+def _field_mosaic(w0: np.ndarray, shape: tuple[int, int], n: int) -> np.ndarray:
+    """The first n receptive fields tiled into one image (NaN gaps), for the summary."""
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    h, w = shape
+    m = np.full((rows * (h + 1), cols * (w + 1)), np.nan)
+    for i in range(min(n, w0.shape[1])):
+        r, c = divmod(i, cols)
+        m[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = w0[:, i].reshape(shape)
+    return m
+
+
+def plot_summary(run: "Run", out: str | os.PathLike, raster: Raster, image: np.ndarray,
+                 image_shape: tuple[int, int], m: np.ndarray) -> Path:
+    """One page per run: the learning curve, the confusion matrix (``m``), the figures in words,
+    16 receptive fields with their colour bar, and the rasters of one test digit (a mistake if
+    there is one)."""
+    fig = _figure("summary")
+    gs = fig.add_gridspec(2, 3, width_ratios=[1.3, 1, 1])
+    _draw_curve(fig.add_subplot(gs[0, 0]), run.metrics, "learning curve")
+    ax = fig.add_subplot(gs[0, 1])
+    rate = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    im = ax.imshow(rate, cmap="Blues", vmin=0, vmax=1)
+    n = int(m.sum())
+    ax.set_title(f"confusion: {n} test samples, error {100 * (1 - np.trace(m) / max(n, 1)):.2f} %",
+                 fontsize=9)
+    ax.set_xlabel("predicted", fontsize=8)
+    ax.set_ylabel("true", fontsize=8)
+    ax.tick_params(labelsize=7)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax = fig.add_subplot(gs[0, 2])
+    ax.set_axis_off()
+    cfg, last = run.net.cfg, (run.metrics[-1] if run.metrics else {})
+    lines = [f"network   {'-'.join(map(str, cfg.sizes))} {run.config.get('variant', '')}",
+             f"data      {Path(str(run.config.get('dataset', '?'))).name}",
+             f"trained   {run.net.samples_seen:,} samples, seed {run.net.seed}",
+             f"weights   {cfg.weight_bits} bits, states {cfg.state_bits} bits",
+             f"ticks     {cfg.ticks_train} train / {cfg.ticks_infer} infer"]
+    if last.get("test_error") is not None:
+        lines.append(f"test err  {100 * last['test_error']:.2f} % on {last.get('test_samples')}"
+                     f" at {last['samples_seen']:,}")
+    ax.text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=9,
+            transform=ax.transAxes)
+    if cfg.n_hidden:
+        ax = fig.add_subplot(gs[1, 0])
+        w0 = run.net.W[0]
+        a = max(float(np.abs(w0[:, :16]).max()), 1.0)
+        im = ax.imshow(_field_mosaic(w0, image_shape, 16), cmap="bwr", vmin=-a, vmax=a,
+                       interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title("receptive fields (16 hidden units)", fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="weight")
+    sub = gs[1, 1:].subgridspec(len(raster.spikes), 2, width_ratios=[1, 4],
+                                height_ratios=[3] * (len(raster.spikes) - 1) + [1.2])
+    ax = fig.add_subplot(sub[:, 0])
+    ax.imshow(np.asarray(image).reshape(image_shape), cmap="gray_r")
+    ax.set_axis_off()
+    _raster_title(ax, raster)
+    for p, spk in enumerate(raster.spikes):
+        ax = fig.add_subplot(sub[p, 1])
+        ax.imshow(spk.T, aspect="auto", cmap="Greys", interpolation="nearest", origin="lower",
+                  vmin=0, vmax=1)
+        ax.tick_params(labelsize=6)
+        last_pop = p == len(raster.spikes) - 1
+        ax.set_ylabel("output" if last_pop else f"hidden {p}", fontsize=8)
+        if last_pop:
+            _mark_output(ax, raster)
+            ax.set_xlabel("tick", fontsize=8)
+        else:
+            ax.set_xticks([])
+    fig.suptitle(run.title, fontsize=12)
+    fig.tight_layout()
     return _save(fig, out)
 
 
@@ -322,7 +429,7 @@ def plot_all(rundir: str | os.PathLike, outdir: str | os.PathLike | None = None,
     unknown = sorted(set(kinds) - set(FILES))
     if unknown:
         raise ValueError(f"unknown figures {unknown}; known: {', '.join(FILES)}")
-    if data is None and {"rasters", "confusion"} & set(kinds):
+    if data is None and {"rasters", "confusion", "summary"} & set(kinds):
         from .data.datasets import load_dataset
 
         data = load_dataset(run.config.get("dataset", "mnist"))
@@ -342,13 +449,20 @@ def plot_all(rundir: str | os.PathLike, outdir: str | os.PathLike | None = None,
         written["weights"] = plot_weight_histograms(run.initial.W, run.net.W,
                                                     out / FILES["weights"],
                                                     (cfg.w_min, cfg.w_max), run.title)
-    if "confusion" in kinds:
+    if {"confusion", "summary"} & set(kinds):
         n = min(n_test, len(data.test_y))
         preds = predict(run.net, data.test_x[:n], data.test_y[:n], engine)
         m = confusion_matrix(data.test_y[:n], preds, cfg.n_out)
+    if "confusion" in kinds:
         written["confusion"] = plot_confusion(m, out / FILES["confusion"])
     if "fields" in kinds and cfg.n_hidden > 0:
         written["fields"] = plot_receptive_fields(run.net.W[0], out / FILES["fields"], shape)
+    if "summary" in kinds:
+        wrong = np.flatnonzero(preds != data.test_y[:n])
+        i = int(wrong[0]) if len(wrong) else 0  # a mistake if there is one
+        ras = record_raster(run.net, data.test_x[i], int(data.test_y[i]), sample=i)
+        written["summary"] = plot_summary(run, out / FILES["summary"], ras, data.test_x[i],
+                                          shape or _square(cfg.n_in), m)
     return written
 
 

@@ -100,3 +100,34 @@ def test_cli_plot_commands(rundir, tmp_path):
     assert "all" in plot.commands and set(FILES) <= set(plot.commands)
     r = CliRunner().invoke(plot, ["weights", str(tmp_path)])  # not a run directory
     assert r.exit_code != 0
+
+
+def test_summary_page_and_marked_mistakes(rundir, small, tmp_path):
+    """erbp plot summary writes the one-page figure; a wrong prediction is marked in red in the
+    rasters (title and output row), a right one is not."""
+    import matplotlib.colors
+    import matplotlib.image
+
+    from erbp.plots import WRONG, Raster, plot_rasters
+
+    r = CliRunner().invoke(plot, ["summary", str(rundir), "--out", str(tmp_path / "s"),
+                                  "--test-samples", "20", "--engine", "python"])
+    assert r.exit_code == 0, r.output
+    assert_figure(tmp_path / "s" / FILES["summary"], "summary")
+    spikes = [np.zeros((20, 16), bool), np.zeros((20, 10), bool)]
+    red = np.array(matplotlib.colors.to_rgb(WRONG))
+    reds = []
+    for pred in (3, 5):  # right, then wrong (label 3)
+        ras = Raster(3, pred, np.zeros(10), spikes, np.zeros((20, 784), bool))
+        img = matplotlib.image.imread(plot_rasters([ras], tmp_path / f"r{pred}.png"))[..., :3]
+        reds.append(int((np.abs(img - red).sum(axis=-1) < 0.15).sum()))
+    assert reds[0] == 0 and reds[1] > 500
+
+
+def test_learning_curve_points_scale_with_the_run():
+    from erbp.training.loop import default_test_every
+
+    assert [default_test_every(n) for n in (5, 300, 5000, 50_000, 60_000)] == \
+        [1, 20, 500, 5000, 5000]
+    for n in (7, 999, 12_345, 1_000_000):
+        assert 5 <= n // default_test_every(n) <= 25

@@ -280,3 +280,29 @@ def compare(lines: Iterable[dict], expected: Iterable[dict]) -> list[int]:
                                            for k in RESULT_KEYS]:
             bad.append(a["pos"])
     return bad
+
+
+def replay_on_pc(model: str | Path | bytes, lines: list[dict], x: np.ndarray,
+                 y: np.ndarray | None, mode: str, first_index: int | None = None
+                 ) -> tuple[list[int], bytes]:
+    """Re-run a stream's samples on the PC's C engine from the model deployed before it: the
+    positions whose results differ from the board's (prediction, counts, events) or whose sample
+    index is not this stream's (:func:`run_stream`'s convention: the model's samples_seen plus the
+    position in training, ``first_index`` (default 0) plus the position in inference), and the
+    model file the PC holds afterwards (in training: what the board must hold, bit for bit)."""
+    from ..engines.c import CNetwork
+
+    net = CNetwork.loads(model) if isinstance(model, bytes) else CNetwork.load(model)
+    base = net.samples_seen if mode == "train" else (first_index or 0)
+    bad = []
+    for line in lines:
+        p = line["pos"]
+        if line["index"] != (base + p) & 0xFFFFFFFF:  # not this stream's sample
+            bad.append(p)
+            continue
+        r = net.run_sample(x[p], int(y[p]) if mode == "train" and y is not None else -1, mode,
+                           line["index"])
+        if [int(r.prediction), [int(c) for c in r.counts], int(r.events)] != \
+                [line[k] for k in RESULT_KEYS]:
+            bad.append(p)
+    return bad, net.dumps()

@@ -312,8 +312,7 @@ def _verify(model: Path, out: Path, lines: list[dict], x, y, mode: str,
     stream the results file defines, from the model it began with."""
     import hashlib
 
-    from ..boards.stream import RESULT_KEYS, read_stream
-    from ..engines.c import CNetwork
+    from ..boards.stream import read_stream, replay_on_pc
     from ..reference import modelfile
 
     data = modelfile.read_bytes(model)
@@ -323,24 +322,13 @@ def _verify(model: Path, out: Path, lines: list[dict], x, y, mode: str,
                                    f"SHA-256 differs from the one the results file records)")
     if len(recorded) != len(lines):
         raise click.ClickException(f"{out} changed while it was verified")
-    net = CNetwork.loads(data)
-    base = header["model_samples_seen"] if mode == "train" else header["first_index"]
-    bad = []
-    for line in lines:
-        p = line["pos"]
-        if line["index"] != (base + p) & 0xFFFFFFFF:  # not this stream's sample
-            bad.append(p)
-            continue
-        r = net.run_sample(x[p], int(y[p]) if mode == "train" else -1, mode, line["index"])
-        pc = [int(r.prediction), [int(c) for c in r.counts], int(r.events)]
-        if pc != [line[k] for k in RESULT_KEYS]:
-            bad.append(p)
+    bad, pc_model = replay_on_pc(data, lines, x, y, mode, first_index=header["first_index"])
     if bad:
         raise click.ClickException(f"{len(bad)} of {len(lines)} samples differ from the PC's C "
                                    f"engine (first positions {bad[:10]})")
     msg = f"verified: all {len(lines)} results equal the PC's C engine"
     if pulled is not None:
-        if pulled != net.dumps():
+        if pulled != pc_model:
             raise click.ClickException("the board's weights differ from the PC's after the same "
                                        "samples")
         msg += "; the board's weights are bit-identical to the PC's"

@@ -30,7 +30,7 @@ def _run(rundir: Path, out: Path | None, kinds: list[str], data_dir: Path | None
     from ..plots import load_run, plot_all
 
     data = None
-    if data_dir is not None and {"rasters", "confusion"} & set(kinds):
+    if data_dir is not None and {"rasters", "confusion", "summary"} & set(kinds):
         from ..data.datasets import load_dataset
 
         data = load_dataset(load_run(rundir).config.get("dataset", "mnist"), data_dir)
@@ -59,7 +59,8 @@ def _single(kind: str, doc: str, *options: Callable) -> None:
 @data_dir_option
 def plot_all_cmd(rundir: Path, out: Path | None, digits: int, test_samples: int, engine: str,
                  data_dir: Path | None) -> None:
-    """Every figure: learning curve, rasters, weights, confusion matrix, receptive fields."""
+    """Every figure: learning curve, rasters, weights, confusion matrix, receptive fields, and
+    the one-page summary."""
     _run(rundir, out, list(FILES), data_dir, n_digits=digits, n_test=test_samples,
          engine=engine)
 
@@ -101,3 +102,14 @@ def plot_sweep_cmd(sweepdir: Path, out: Path | None) -> None:
 
     for kind, path in plot_sweep(sweepdir, out).items():
         click.echo(f"{kind}: {path}")
+
+@plot.command("summary")
+@_RUNDIR
+@_OUT
+@_TEST
+@_ENGINE
+@data_dir_option
+def plot_summary_cmd(rundir: Path, out: Path | None, test_samples: int, engine: str,
+                     data_dir: Path | None) -> None:
+    """One page: learning curve, confusion matrix, the figures, receptive fields, a raster."""
+    _run(rundir, out, ["summary"], data_dir, n_test=test_samples, engine=engine)

@@ -15,8 +15,8 @@ from ..data.datasets import load_dataset
 from ..engines import resolve_engine
 from ..reference import VARIANTS, Network
 from ..training.configure import make_config, parse_overrides
-from ..training.loop import (RunOptions, TrainResult, open_run, run_data, run_options,
-                             run_training, start_run, stop_on_sigint)
+from ..training.loop import (RunOptions, TrainResult, default_test_every, open_run, run_data,
+                             run_options, run_training, start_run, stop_on_sigint)
 from ..training.order import MAX_EPOCH_SIZE, PROTOCOLS, default_epoch_size
 from ..training.recipe import DEFAULT_LR_SCHEDULE, SPLITS, split_data
 from ..training.rundir import RunDir
@@ -59,8 +59,9 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
                    "the first 5/6 of the training set, evaluate on the rest.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=1, show_default=True,
               help="Network seed (weights, G, all randomness) and data-order seed.")
-@click.option("--test-every", type=click.IntRange(min=0), default=10_000, show_default=True,
-              help="Evaluate every N training samples (0: only at the end).")
+@click.option("--test-every", type=click.IntRange(min=0), default=None,
+              help="Evaluate every N training samples (0: only at the end) [default: about ten "
+                   "evaluations per run: 500 for 5,000 samples, 5,000 for an MNIST epoch].")
 @click.option("--test-samples", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Test samples per evaluation (the first N of the test set).")
 @click.option("--window", type=click.IntRange(min=1), default=1000, show_default=True,
@@ -114,6 +115,8 @@ def train(ctx: click.Context, **o) -> None:
                                      f"{total} samples, more than {MAX_SAMPLES} (samples_seen "
                                      f"is a 32-bit counter)", param_hint="--epochs")
         every, start = _schedule(o)
+        if o["test_every"] is None:
+            o["test_every"] = default_test_every(total)
         options = RunOptions(dataset=data.name, samples=total, protocol=o["protocol"],
                              epoch_size=epoch_size, order_seed=o["seed"], lr_halve_every=every,
                              lr_halve_start=start, split=o["split"],

@@ -290,6 +290,18 @@ class RunOptions:
         return LrSchedule(self.lr_halve_every, self.lr_halve_start)
 
 
+def default_test_every(samples: int, points: int = 10) -> int:
+    """The evaluation period of a run of ``samples`` training samples: about ``points``
+    evaluations, at a round period (1, 2 or 5 times a power of ten), at least 1: 5,000 samples
+    -> every 500, one MNIST epoch (50,000) -> every 5,000, 300 -> every 20."""
+    target = max(samples // points, 1)
+    best, power = 1, 1
+    while power <= target:
+        best = max(m * power for m in (1, 2, 5) if m * power <= target)
+        power *= 10
+    return best
+
+
 def start_run(out: str | Path, net: Network, options: RunOptions,
               extra: dict[str, Any] | None = None, command: str = "", *,
               exclusive: bool = False) -> RunDir:
