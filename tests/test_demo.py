@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
+from erbp.boards import table
 from firmware_support import require_tools
 
 
@@ -16,7 +17,7 @@ def test_make_demo_runs_the_module():
 
 
 def test_demo_end_to_end(tmp_path, mnist_dir):
-    require_tools("qemu-system-arm", "arm-none-eabi-gcc")
+    require_tools("make", *table.board("mps2-an386").tools)
     r = subprocess.run([sys.executable, "-m", "erbp.demo"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr

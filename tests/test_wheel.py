@@ -20,6 +20,7 @@ import pytest
 
 from conftest import ROOT
 from docs_support import check, run_doc
+from erbp.boards import table
 
 
 def checkout_files(dest: Path) -> None:
@@ -49,7 +50,8 @@ def test_wheel_contents(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"erbp/py.typed", "erbp/_cport.abi3.so", "erbp/cport_src/include/erbp.h",
             "erbp/cport_src/examples/hello.c", "erbp/firmware_src/Makefile",
-            "erbp/firmware_src/boards/mps2-an386/link.ld", "erbp/mp_src/erbp_mp.py"} <= names
+            "erbp/firmware_src/boards/boards.toml", "erbp/firmware_src/boards/cortex-m/link.ld",
+            "erbp/boards/table.py", "erbp/mp_src/erbp_mp.py"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not {"erbp/engines/c/_build.py", "erbp/mp_src/qemu_microbit_check.py"} & names
     meta = next(zipfile.ZipFile(wheel).read(n).decode() for n in names
@@ -74,5 +76,6 @@ def test_quick_start_from_the_wheel_in_a_fresh_venv(wheel, tmp_path, mnist_dir):
                 tmp_path / "cache")
     check(r, "verified: all 100 results equal the PC's C engine; the board's weights are "
              "bit-identical to the PC's", "after learning on them once: right")
-    built = tmp_path / "cache" / "erbp" / "firmware"
-    assert list(built.glob("*/mps2-an386/erbp-fw.elf")), "the firmware was not built in the cache"
+    image = table.board("mps2-an386").image  # relative to firmware/, in the staged sources
+    assert list((tmp_path / "cache" / "erbp" / "src").glob(f"*/firmware/{image}")), \
+        "the firmware was not built in erbp's cache"
