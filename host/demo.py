@@ -122,9 +122,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(a.out)
     try:
         r = run_demo(a.out, data_dir=a.data_dir, samples=a.samples, chip_samples=a.chip_samples)
-    except ErbpError as e:
-        print(f"Error: {' '.join(str(e).split())}", file=sys.stderr)
+    except (ErbpError, OSError) as e:  # as erbp's commands do (erbp.cli: exit codes 1 and 130)
+        from .cli import one_line
+
+        print(f"Error: {one_line(e)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("Error: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
     return 0 if r["bit_exact"] else 1
 
 

@@ -1,7 +1,7 @@
-"""Every `erbp` command attacked as a user would (docs/reliability-cli.md): bad numbers, bad paths,
-existing outputs, damaged files, Ctrl-C. Each case gives argv -> the exit code and a fragment of
-the one line `Error: ...`; no case may print a traceback, and a refused command changes nothing
-on disk (every file under the test directory keeps its bytes, nothing is added)."""
+"""Every `erbp` command attacked as a user would (docs/reliability.md section 3): bad numbers, bad
+paths, existing outputs, damaged files, Ctrl-C. Each case gives argv -> the exit code and a
+fragment of the one line `Error: ...`; no case may print a traceback, and a refused command changes
+nothing on disk (every file under the test directory keeps its bytes, nothing is added)."""
 from __future__ import annotations
 
 import json
@@ -30,6 +30,7 @@ def world(tmp_path_factory) -> Path:
     (d / "truncated.erbp").write_bytes(model[:100])
     (d / "huge.erbp").write_bytes(HEADER.pack(MAGIC, 1, 1, 0xFFFFFFF0, 0, 0, 63) + bytes(64))
     (d / "empty").mkdir()
+    (d / "dir.h").mkdir()
     (d / "full").mkdir()
     (d / "full" / "notes.txt").write_text("mine")
     (d / "a_file").write_text("not a directory")
@@ -105,7 +106,10 @@ CASES = [
     # export
     (["export", "{w}/model.erbp", "--format", "c", "--out", "{w}/m.h", "--name", "1abc"], 1,
      "not a valid C identifier"),
-    (["export", "{w}/model.erbp", "--format", "c", "--out", "{w}/empty"], 1, "Is a directory"),
+    (["export", "{w}/model.erbp", "--format", "c", "--out", "{w}/dir.h"], 1, "Is a directory"),
+    (["export", "{w}/model.erbp", "--format", "c", "--out", "{w}/full"], 1,
+     "holds other files (notes.txt)"),
+    (["export", "{w}/model.erbp", "--format", "c", "--out", "{w}/a_file"], 1, "is a file"),
     (["export", "{w}/model.erbp", "--format", "c", "--out", "{w}/m.h", "--samples", "-1"], 2,
      "not in the range"),
     (["export", "/dev/zero", "--format", "model", "--out", "{w}/m2.erbp"], 1,

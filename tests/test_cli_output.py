@@ -78,3 +78,17 @@ def test_info_csv(run):
     assert rows["key"] == "value" and rows["topology"] == "64-16-10"
     assert rows["samples_seen"] == "20" and rows["config.ticks_train"] == "16"
     assert erbp("info", run, "--csv", "--json", ok=False).returncode == 2
+
+
+def test_usage_lists_every_exit_code():
+    """docs/usage.md's table of exit codes is the one erbp uses (erbp.cli._common.EXIT_*)."""
+    import re
+
+    from conftest import ROOT
+    from erbp.cli import _common
+
+    text = (ROOT / "docs" / "usage.md").read_text()
+    table = text[text.index("| code | meaning |"):].split("\n\n")[0]
+    codes = {int(c) for c in re.findall(r"^\| (\d+) \|", table, re.M)}
+    assert codes == {_common.EXIT_OK, _common.EXIT_ERROR, _common.EXIT_USAGE,
+                     _common.EXIT_INTERRUPTED} == {0, 1, 2, 130}

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from erbp.cli import main
-from erbp.export import c_header, export
+from erbp.export import ExportError, c_header, export
 from erbp.reference import INFER, NetConfig, Network, modelfile
 
 from conftest import ROOT
@@ -60,6 +60,11 @@ def test_c_hello_world_matches_the_reference(trained, mnist, tmp_path):
                 mnist.test_y[i] for i in range(k))
     assert out[k + 1] == (f"after learning on them once: right {after} of {k} (samples_seen "
                           f"{net.samples_seen})")
+    # exported again onto the built project: replaced; a directory of other files is refused
+    assert export(trained, "c", proj, samples=(mnist.test_x[:k], mnist.test_y[:k])) == files
+    (proj / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="holds other files"):
+        export(trained, "c", proj, samples=(mnist.test_x[:k], mnist.test_y[:k]))
 
 
 def test_c_library_query(tmp_path):

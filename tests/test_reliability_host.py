@@ -1,5 +1,5 @@
-"""Reliability of the host side (docs/reliability-cli.md): readers bound what they read by the
-format's own limits, data are validated when loaded, every engine refuses the same bad sample
+"""Reliability of the host side (docs/reliability.md section 3): readers bound what they read by
+the format's own limits, data are validated when loaded, every engine refuses the same bad sample
 arguments the same way and changes nothing, JSON-lines files tolerate a torn last line only, a run
 directory appears whole or not at all."""
 from __future__ import annotations

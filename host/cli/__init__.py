@@ -10,7 +10,7 @@ Errors the user can fix (a missing data directory, a corrupt model file, a bad o
 written, a full disk) are printed as one line ``Error: ...`` with exit code 1; Ctrl-C ends with
 exit code 130; other exceptions (bugs) keep their traceback. Set ERBP_DEBUG=1 to get tracebacks
 for the others too. Exit codes: 0 success, 1 error, 2 usage error, 130 interrupted
-(docs/reliability-cli.md).
+(docs/reliability.md section 3).
 """
 from __future__ import annotations
 

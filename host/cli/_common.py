@@ -73,8 +73,9 @@ engine_option = click.option(
     help="python (the reference), c, micropython, or auto (c when built, else python).")
 
 
-#: Exit codes of ``erbp`` (docs/reliability-cli.md): success, an error (one line ``Error: ...``),
-#: a usage error (click's), interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+#: Exit codes of ``erbp`` (docs/usage.md lists them, docs/reliability.md section 3): success, an
+#: error (one line ``Error: ...``), a usage error (click's), interrupted by Ctrl-C (128 + SIGINT,
+#: as shells report it).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 

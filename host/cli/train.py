@@ -137,7 +137,7 @@ def train(ctx: click.Context, **o) -> None:
                               progress=progress, stop=stop, batch_size=o["batch_size"])
     _report(result, run.path, time.monotonic() - t0)
     if result.interrupted:
-        ctx.exit(EXIT_INTERRUPTED)  # stopped early: not a success (docs/reliability-cli.md)
+        ctx.exit(EXIT_INTERRUPTED)  # stopped early: not a success (docs/usage.md)
 
 
 def _schedule(o: dict) -> tuple[float, float]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ErbpError
-from ..fileio import write_text_atomic
+from ..fileio import make_dir_atomic, write_text_atomic
 from ..reference import SEMANTICS_VERSION, modelfile
 
 
@@ -96,11 +96,18 @@ clean:
 """
 
 
+#: What an exported C project's directory holds (and ``make`` adds): a directory holding anything
+#: else is not written into (nothing of the user's is overwritten).
+PROJECT_ENTRIES = frozenset({f"{DEFAULT_NAME}.h", "hello.c", "cport", "Makefile", "hello"})
+
+
 def c_project(model_path: str | os.PathLike, out_dir: str | os.PathLike,
               samples: tuple[np.ndarray, np.ndarray]) -> list[Path]:
     """A ready C project in ``out_dir``: ``model.h`` (:func:`c_header` with ``samples``), the hello
     world ``hello.c`` (cport/examples), the engine's sources in ``cport/`` and a ``Makefile``
-    (``make -C out_dir`` builds ``out_dir/hello``). Returns the files written."""
+    (``make -C out_dir`` builds ``out_dir/hello``). Returns the files written. ``out_dir`` is new
+    or empty (then made whole or not at all), or a project exported before (its files are
+    replaced); a file or a directory holding anything else is refused (ExportError)."""
     from ..cport import copy_library, cport_dir
 
     if samples is None or len(samples[1]) == 0:
@@ -108,10 +115,23 @@ def c_project(model_path: str | os.PathLike, out_dir: str | os.PathLike,
                           "(--samples N)")
     text = c_header(model_path, DEFAULT_NAME, samples)  # validates the model first
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / f"{DEFAULT_NAME}.h", text)
-    files = [out / f"{DEFAULT_NAME}.h",
-             Path(shutil.copyfile(cport_dir() / "examples" / "hello.c", out / "hello.c"))]
-    files += copy_library(out / "cport")
-    write_text_atomic(out / "Makefile", PROJECT_MAKEFILE.format(name=DEFAULT_NAME))
-    return files + [out / "Makefile"]
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"--out {out} is a file: a C project is a directory (--out NAME.h "
+                          f"writes the header alone)")
+    other = sorted(p.name for p in out.iterdir() if p.name not in PROJECT_ENTRIES) \
+        if out.is_dir() else []
+    if other:
+        raise ExportError(f"--out {out} holds other files ({', '.join(other[:5])}): a C project "
+                          f"goes into a new or empty directory, or one exported before")
+
+    def fill(d: Path) -> list[Path]:
+        write_text_atomic(d / f"{DEFAULT_NAME}.h", text)
+        shutil.copyfile(cport_dir() / "examples" / "hello.c", d / "hello.c")
+        files = [d / f"{DEFAULT_NAME}.h", d / "hello.c", *copy_library(d / "cport")]
+        write_text_atomic(d / "Makefile", PROJECT_MAKEFILE.format(name=DEFAULT_NAME))
+        return [out / f.relative_to(d) for f in files + [d / "Makefile"]]
+
+    if out.is_dir() and any(out.iterdir()):
+        return fill(out)
+    with make_dir_atomic(out, parents=True) as tmp:
+        return fill(tmp)
