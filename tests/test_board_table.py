@@ -69,7 +69,7 @@ def facts() -> list[tuple[str, re.Pattern]]:
 def test_the_table_loads_complete_entries():
     boards = table.boards()
     assert boards and len({b.name for b in boards}) == len(boards)
-    ci = {"conformance", "mnist", "digits", "faults", "protocol"}
+    ci = {"conformance", "mnist", "digits", "faults", "protocol", "mlp"}
     for b in boards:
         assert b.kind in ("qemu", "host")
         assert set(b.ci) <= ci, f"{b.name}: unknown ci entries {set(b.ci) - ci}"
