@@ -9,15 +9,16 @@ For each network:
 
 * **erbp**: a model file (``--model``; by default ``erbp train --epochs 3`` into the work
   directory) on the C engine over the 10,000 MNIST test images (test error, synaptic events per
-  sample), and on the board over the first ``--samples`` of them (instructions per sample,
-  predictions equal to the PC's);
+  sample), on the board over the first ``--erbp-samples`` of them (instructions per sample,
+  predictions equal to the PC's), then learning ``--samples`` training digits on the chip;
 * **int8 MLP**: the float baseline of the same shape (erbp.research.baselines, back-propagation,
   ReLU hidden units, ``--mlp-epochs`` epochs) quantised as TensorFlow Lite Micro / CMSIS-NN expect
   (erbp.research.int8_mlp: int8 symmetric per-tensor weights, int8 asymmetric activations, int32
   biases, fixed-point requantisation), its test error from the bit-exact numpy model of the int8
   arithmetic, and on the board the app firmware/mlp/ (the layers through erbp_fc_s8, with its DSP
-  path on a core that has one, and its portable path built with -DERBP_NO_DSP) over the same
-  test images: instructions per inference and every layer's outputs equal to the numpy model.
+  path on a core that has one, and its portable path built with -DERBP_NO_DSP) over the first
+  ``--samples`` test images: instructions per inference (the same for every digit) and every
+  layer's outputs equal to the numpy model.
 
 Instructions counted as in benchmarks/bench_firmware.py: the board's cycle counter under -icount
 shift=0 (1e9 / counter_hz instructions per counter tick); the MLP app times pixel - 128, the
@@ -90,17 +91,21 @@ def erbp_side(args, topology: str, data, board: str) -> dict:
     blob = path.read_bytes()
     net = CNetwork.loads(blob)
     pc = net.run_samples(data.test_x, mode="infer")
-    n = args.samples
+    n, ni = args.samples, args.erbp_samples
     with start_board(board, icount=True) as emu, Board(emu.url, timeout=30) as b:
         per_tick = 1e9 / b.hello().cycles_hz
         b.deploy(blob)
-        rs = [b.run(i, "infer", -1, data.test_x[i]) for i in range(n)]
+        rs = [b.run(i, "infer", -1, data.test_x[i]) for i in range(ni)]
+        seen = net.samples_seen  # then learning on the chip: the next n training digits
+        ts = [b.run(seen + i, "train", int(data.train_y[i]), data.train_x[i]) for i in range(n)]
     preds = np.array([r.prediction for r in rs])
-    if not (preds == pc.predictions[:n]).all():
+    if not (preds == pc.predictions[:ni]).all():
         raise SystemExit(f"erbp {topology}: the board's predictions differ from the PC's")
     return {"error": float((pc.predictions != data.test_y).mean()),
             "instructions": float(np.mean([r.cycles for r in rs]) * per_tick),
             "ops": float(np.mean([r.events for r in rs])), "ops_all": float(pc.events.mean()),
+            "train_instructions": float(np.mean([r.cycles for r in ts]) * per_tick),
+            "train_ops": float(np.mean([r.events for r in ts])),
             "flash": len(blob), "ram": required_bytes(net.cfg), "model": str(path)}
 
 
@@ -144,7 +149,11 @@ def main() -> int:
                     help="networks on both sides [default: 784-100-10]")
     ap.add_argument("--mlp-topology", action="append", default=[],
                     help="more networks on the MLP side only")
-    ap.add_argument("--samples", type=int, default=50, help="test digits run on the board")
+    ap.add_argument("--samples", type=int, default=50,
+                    help="test digits of the MLP app (its cost does not depend on the digit), "
+                         "training digits erbp learns on the chip")
+    ap.add_argument("--erbp-samples", type=int, default=1000,
+                    help="test digits erbp infers on the board (its cost depends on the digit)")
     ap.add_argument("--erbp-epochs", type=float, default=3)
     ap.add_argument("--mlp-epochs", type=int, default=10)
     ap.add_argument("--calibration", type=int, default=10000,
@@ -172,15 +181,16 @@ def main() -> int:
 
     spec = table.board(args.board)
     print(f"\n{spec.cpu} on QEMU {args.board}, -icount shift=0; instructions per inference: "
-          f"mean over the first {args.samples} MNIST test digits (board equal to the PC / numpy "
-          f"model on each); test error on all {len(data.test_y)}.\n")
+          f"mean over the first {args.erbp_samples} MNIST test digits for erbp (predictions equal "
+          f"to the PC's), {args.samples} for the MLP (every layer equal to the numpy model); "
+          f"test error and events on all {len(data.test_y)}.\n")
     print("| network | inference | test error | instructions / inference | synaptic events or "
           "MACs / inference | instructions / event or MAC | model (B) | RAM (B) |\n"
           "|---|---|---:|---:|---:|---:|---:|---:|")
     for topo, e, m in rows:
         if e:
             print(f"| {topo} | erbp ({Path(e['model']).name}) | {100 * e['error']:.2f} % | "
-                  f"{e['instructions']:,.0f} | {e['ops']:,.0f} events (all test: "
+                  f"{e['instructions']:,.0f} | {e['ops']:,.0f} events (all test digits: "
                   f"{e['ops_all']:,.0f}) | {e['instructions'] / e['ops']:.2f} | {e['flash']:,} | "
                   f"{e['ram']:,} (arena) |")
         for build in ("dsp", "portable"):
@@ -189,6 +199,11 @@ def main() -> int:
                   f"{m['instructions_' + build]:,.0f} | {m['ops']:,} MACs | "
                   f"{m['instructions_' + build] / m['ops']:.2f} | {m['flash']:,} | "
                   f"{m['ram']:,} (activations) |")
+    for topo, e, m in rows:
+        if e:
+            print(f"| {topo} | erbp, learning on the chip (training digits 0..{args.samples - 1}) "
+                  f"| | {e['train_instructions']:,.0f} per training sample | {e['train_ops']:,.0f} "
+                  f"events | {e['train_instructions'] / e['train_ops']:.2f} | | |")
     for topo, e, m in rows:
         if e:
             print(f"\n{topo}: erbp / int8 MLP (DSP) instructions per inference = "

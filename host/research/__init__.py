@@ -5,5 +5,7 @@ Not part of the on-device product: the benchmarks (``benchmarks/quant_sweep.py``
 them. :mod:`~erbp.research.baselines` trains float MLPs with BP, FA and DFA on the paper's protocol
 (also reachable as ``erbp baseline``, the one command that reaches in here);
 :mod:`~erbp.research.float_erbp` is the float twin of the integer network;
-:mod:`~erbp.research.precision` rescales a configuration to other weight and state widths.
+:mod:`~erbp.research.precision` rescales a configuration to other weight and state widths;
+:mod:`~erbp.research.int8_mlp` quantises a baseline as TFLite Micro / CMSIS-NN run it (the anchor
+of ``benchmarks/bench_mlp.py`` and docs/inference.md).
 """
