@@ -11,7 +11,16 @@ configuration fields: ``halve=E`` (the learning rate of every layer halves, ``lr
 every E epochs; E may be fractional) and ``halve_start=E0`` (the first halving at epoch E0 + E,
 default E0 = 0); and ``bits=W/S``, which represents the configuration (after the overrides,
 read as the 8-bit-weight, 16-bit-state network) at W-bit weights and S-bit states with
-``erbp.research.precision.rescale``.
+``erbp.research.precision.rescale``; and ``rule=R``, a candidate defaults rule of ``benchmarks/rules.py``
+(overrides computed from the topology and variant, applied before the candidate's own overrides,
+so one candidate string means the same rule on every topology).
+
+Inference-time settings: each ``--infer "NAME key=value ..."`` also scores the candidate at every
+scoring point with its trained weights under a configuration changed for inference only (for
+example a peRBP network scored without blank-out and with a higher threshold,
+``--infer "p256t1400 p_transmit=256 threshold=1400"``); the curve records each as
+``infer[NAME]``, and the report adds the mean of its last three scorings. A value ``xF`` scales
+the trained value (``threshold=x1.37``).
 
 Data: the network trains on class-balanced epochs of ``--epoch-size`` draws (the paper's
 protocol, ``erbp.training.SampleOrder``) from the first 50,000 MNIST training images only, and is
@@ -22,8 +31,11 @@ images instead (for comparisons with figures measured that way).
 Every ``--eval-every`` samples the candidate is scored; the curve, the configuration, the
 inference statistics (mean output spikes per sample, samples with no output spike) and the
 command line go to ``OUT/tune/<topology>-<variant>[-<tag>]/<name>.json``; a rerun skips finished
-candidates with the same settings; the final network goes to ``<name>.erbp`` beside it. The
-script prints a table sorted by the mean error of the last three scorings.
+candidates with the same settings; the final network goes to ``<name>.erbp`` beside it. After
+every scoring the network and the curve so far are checkpointed (``<name>.ckpt.erbp``,
+``<name>.part.json``), and a rerun of the same command resumes an unfinished candidate there
+(bit-identical: the sample order and the schedule are functions of the position). The script
+prints a table sorted by the mean error of the last three scorings.
 """
 from __future__ import annotations
 
@@ -37,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from erbp.training.configure import make_config, parse_overrides
+from erbp.training.configure import apply_overrides, make_config, parse_overrides
 from erbp.data.datasets import Dataset, load_dataset
 from erbp.engines import make_engine, to_network
 from erbp.fileio import read_json, write_json
@@ -46,8 +58,11 @@ from erbp.reference import INFER, Network, modelfile
 from erbp.research.precision import rescale
 from erbp.training import train
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rules import rule_overrides  # noqa: E402  (benchmarks/rules.py, beside this script)
+
 HERE = Path(__file__).resolve().parent
-SCHEDULE_KEYS = ("halve", "halve_start", "bits")
+SCHEDULE_KEYS = ("halve", "halve_start", "bits", "rule")
 N_FIT = 50_000  # training images used for fitting when validating; the rest validate
 
 
@@ -58,6 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--variant", default="erbp", choices=("erbp", "perbp"))
     ap.add_argument("--cand", action="append", default=[], metavar='"NAME key=value ..."',
                     help="a candidate (repeatable); 'default' alone is the default config")
+    ap.add_argument("--infer", action="append", default=[], metavar='"NAME key=value ..."',
+                    help="also score with this inference-time configuration change (repeatable)")
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--epoch-size", type=int, default=50_000)
     ap.add_argument("--eval-every", type=int, default=None,
@@ -84,14 +101,21 @@ def report(where: Path) -> str:
     if not rows:
         return f"(no results in {where})"
     st = rows[0]["settings"]
+    inf = sorted({k for r in rows for c in r["curve"][-1:] for k in c.get("infer", {})})
     lines = [f"`{where.name}`: {st['epochs']:g} epochs of {st['epoch_size']}, seed {st['seed']}, "
              f"{'validation (last 10,000 training images)' if st['val'] else 'test'} error (%) "
              f"on {st['val_samples']} images after each epoch.", "",
-             "| candidate | mean of last 3 | last | per epoch |", "|---|---:|---:|---|"]
+             "| candidate | mean of last 3 | last | "
+             + "".join(f"infer `{k}` last 3 | " for k in inf) + "per epoch |",
+             "|---|---:|---:|" + "---:|" * len(inf) + "---|"]
     for r in rows:
         last3 = sum(c["error_pct"] for c in r["curve"][-3:]) / len(r["curve"][-3:])
+        cells = []
+        for k in inf:
+            v = [c["infer"][k] for c in r["curve"][-3:] if k in c.get("infer", {})]
+            cells.append(f"{sum(v) / len(v):.2f}" if v else "")
         lines.append(f"| `{r['cand']}` | {last3:.2f} | "
-                     f"{r['final_error_pct']:.2f} | "
+                     f"{r['final_error_pct']:.2f} | " + "".join(f"{c} | " for c in cells)
                      + " ".join(f"{c['error_pct']:.2f}" for c in r["curve"]) + " |")
     return "\n".join(lines)
 
@@ -111,7 +135,7 @@ def parse_cand(text: str) -> tuple[str, dict[str, str], dict[str, Any]]:
     sets = []
     for it in items:
         k, _, v = it.partition("=")
-        if k == "bits":
+        if k in ("bits", "rule"):
             sched[k] = v
         elif k in SCHEDULE_KEYS:
             sched[k] = float(v)
@@ -136,6 +160,26 @@ def score(eng: Any, data: Dataset, n: int, batch_size: int) -> dict[str, Any]:
             "silent_pct": round(100 * float((c.sum(1) == 0).mean()), 2)}
 
 
+def parse_infer(text: str) -> tuple[str, dict[str, str]]:
+    """``"NAME key=value ..."`` to (NAME, overrides as text)."""
+    name, *items = text.split()
+    return name, parse_overrides(items)
+
+
+def scaled(cfg: Any, changes: dict[str, str]) -> dict[str, Any]:
+    """Overrides with ``xF`` values replaced by F times the configuration's value (rounded)."""
+    out: dict[str, Any] = {}
+    for k, v in changes.items():
+        if v.startswith("x"):
+            cur = getattr(cfg, k)
+            f = float(v[1:])
+            out[k] = (tuple(round(c * f) for c in cur) if isinstance(cur, tuple)
+                      else round(cur * f))
+        else:
+            out[k] = v
+    return out
+
+
 def lr_shift_at(base: tuple[int, ...], sched: dict[str, float], epoch: float) -> tuple[int, ...]:
     """The learning-rate shifts in force at ``epoch`` under a halving schedule."""
     if "halve" not in sched:
@@ -148,19 +192,33 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
     a = job["args"]
     name, overrides, sched = parse_cand(job["cand"])
     data = split(load_dataset("mnist", a.data_dir), a.val)
+    if "rule" in sched:
+        overrides = {**rule_overrides(sched["rule"], a.topology, a.variant), **overrides}
     cfg = make_config(a.topology, a.variant, overrides, n_in=data.n_in,
                       n_classes=data.n_classes)
     if "bits" in sched:
         wb, sb = (int(x) for x in sched["bits"].split("/"))
         cfg = rescale(cfg, wb, sb)[0]
     base_shift = cfg.lr_shift
-    eng: Any = make_engine("c", Network.create(cfg, a.seed))
+    infers = [parse_infer(t) for t in a.infer]
+    where = Path(job["where"])
+    where.mkdir(parents=True, exist_ok=True)
+    ckpt, part = where / f"{name}.ckpt.erbp", where / f"{name}.part.json"
+    curve: list[dict[str, Any]] = []
+    events = 0
+    t_train = 0.0
+    t0 = time.monotonic()
+    eng: Any = None
+    if ckpt.exists() and part.exists():
+        p = read_json(part)
+        if p["cand"] == job["cand"] and p["settings"] == job["settings"]:
+            eng = make_engine("c", modelfile.load(ckpt))
+            curve, events, t_train = p["curve"], p["events"], p["train_s"]
+            print(f"  [{name}] resumed at {eng.samples_seen}", flush=True)
+    if eng is None:
+        eng = make_engine("c", Network.create(cfg, a.seed))
     every = a.eval_every or a.epoch_size
     total = round(a.epochs * a.epoch_size)
-    curve = []
-    events = 0
-    t0 = time.monotonic()
-    t_train = 0.0
     while eng.samples_seen < total:
         pos = eng.samples_seen
         epoch = pos / a.epoch_size
@@ -184,12 +242,24 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
         if eng.samples_seen % every == 0 or eng.samples_seen == total:
             s = score(eng, data, a.val_samples, a.batch_size)
             s.update(samples=eng.samples_seen, lr_shift=list(eng.cfg.lr_shift))
+            if infers:
+                net = to_network(eng)
+                s["infer"] = {}
+                for iname, ichanges in infers:
+                    icfg = apply_overrides(net.cfg, scaled(net.cfg, ichanges))
+                    ieng = make_engine("c", Network(cfg=icfg, seed=net.seed, W=net.W, G=net.G,
+                                                    samples_seen=net.samples_seen))
+                    s["infer"][iname] = score(ieng, data, a.val_samples, a.batch_size)["error_pct"]
             curve.append(s)
             print(f"  [{name}] {eng.samples_seen:>7}: {s['error_pct']:.2f} % "
-                  f"(out spikes {s['out_spikes']}, silent {s['silent_pct']} %)", flush=True)
-    where = Path(job["where"])
-    where.mkdir(parents=True, exist_ok=True)
+                  f"(out spikes {s['out_spikes']}, silent {s['silent_pct']} %)"
+                  + "".join(f" {k} {v:.2f}" for k, v in s.get("infer", {}).items()), flush=True)
+            modelfile.save(to_network(eng), ckpt)
+            write_json(part, {"cand": job["cand"], "settings": job["settings"], "curve": curve,
+                              "events": events, "train_s": round(t_train, 1)})
     modelfile.save(to_network(eng), where / f"{name}.erbp")
+    ckpt.unlink(missing_ok=True)
+    part.unlink(missing_ok=True)
     last = [c["error_pct"] for c in curve[-3:]]
     return {"name": name, "cand": job["cand"], "last3_error_pct": round(sum(last) / len(last), 3),
             "overrides": {k: cfg.as_dict()[k] for k in overrides},
@@ -212,6 +282,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         return []
     settings = {"epochs": a.epochs, "epoch_size": a.epoch_size, "eval_every": a.eval_every,
                 "val": a.val, "val_samples": a.val_samples, "seed": a.seed}
+    if a.infer:
+        settings["infer"] = a.infer
     results, todo = [], []
     for c in cands:
         name = c.split()[0]
