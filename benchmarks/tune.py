@@ -11,7 +11,10 @@ configuration fields: ``halve=E`` (the learning rate of every layer halves, ``lr
 every E epochs; E may be fractional) and ``halve_start=E0`` (the first halving at epoch E0 + E,
 default E0 = 0); and ``bits=W/S``, which represents the configuration (after the overrides,
 read as the 8-bit-weight, 16-bit-state network) at W-bit weights and S-bit states with
-``erbp.research.precision.rescale``; and ``rule=R``, a candidate defaults rule of ``benchmarks/rules.py``
+``erbp.research.precision.rescale``; ``engine=float``, which trains the float twin
+(``erbp.research.float_erbp.FloatNetwork``: no rounding, no saturation; numpy, about 300 times
+slower than the C engine) instead of the C engine; and ``rule=R``, a candidate defaults rule of
+``benchmarks/rules.py``
 (overrides computed from the topology and variant, applied before the candidate's own overrides,
 so one candidate string means the same rule on every topology).
 
@@ -54,6 +57,7 @@ from erbp.data.datasets import Dataset, load_dataset
 from erbp.engines import make_engine, to_network
 from erbp.fileio import read_json, write_json
 from erbp.provenance import command_line, machine, now
+from erbp.research.float_erbp import FloatNetwork
 from erbp.reference import INFER, Network, modelfile
 from erbp.research.precision import rescale
 from erbp.training import train
@@ -62,7 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rules import rule_overrides  # noqa: E402  (benchmarks/rules.py, beside this script)
 
 HERE = Path(__file__).resolve().parent
-SCHEDULE_KEYS = ("halve", "halve_start", "bits", "rule")
+SCHEDULE_KEYS = ("halve", "halve_start", "bits", "rule", "engine")
 N_FIT = 50_000  # training images used for fitting when validating; the rest validate
 
 
@@ -135,7 +139,7 @@ def parse_cand(text: str) -> tuple[str, dict[str, str], dict[str, Any]]:
     sets = []
     for it in items:
         k, _, v = it.partition("=")
-        if k in ("bits", "rule"):
+        if k in ("bits", "rule", "engine"):
             sched[k] = v
         elif k in SCHEDULE_KEYS:
             sched[k] = float(v)
@@ -150,9 +154,14 @@ def score(eng: Any, data: Dataset, n: int, batch_size: int) -> dict[str, Any]:
     preds, counts = [], []
     for a in range(0, n, batch_size):
         b = min(n, a + batch_size)
-        r = eng.run_samples(data.test_x[a:b], None, INFER, a)
-        preds.append(np.asarray(r.predictions))
-        counts.append(np.asarray(r.counts))
+        if hasattr(eng, "run_samples"):
+            r = eng.run_samples(data.test_x[a:b], None, INFER, a)
+            preds.append(np.asarray(r.predictions))
+            counts.append(np.asarray(r.counts))
+        else:  # the float twin: one sample at a time
+            rs = [eng.run_sample(data.test_x[i], -1, INFER, sample=i) for i in range(a, b)]
+            preds.append(np.array([x.prediction for x in rs]))
+            counts.append(np.array([x.counts for x in rs]))
     p = np.concatenate(preds)
     c = np.concatenate(counts)
     return {"error_pct": round(100 * float((p != data.test_y[:n]).mean()), 3), "n": n,
@@ -215,7 +224,13 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
             eng = make_engine("c", modelfile.load(ckpt))
             curve, events, t_train = p["curve"], p["events"], p["train_s"]
             print(f"  [{name}] resumed at {eng.samples_seen}", flush=True)
-    if eng is None:
+    use_float = sched.get("engine") == "float"
+    if use_float:
+        if a.infer:
+            sys.exit("Error: --infer is not supported with engine=float")
+        eng = FloatNetwork.create(cfg, a.seed)  # float runs are not checkpointed
+        curve, events, t_train = [], 0, 0.0
+    elif eng is None:
         eng = make_engine("c", Network.create(cfg, a.seed))
     every = a.eval_every or a.epoch_size
     total = round(a.epochs * a.epoch_size)
@@ -223,7 +238,9 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
         pos = eng.samples_seen
         epoch = pos / a.epoch_size
         shifts = lr_shift_at(base_shift, sched, epoch)
-        if shifts != eng.cfg.lr_shift:  # a schedule step: same weights, new learning rate
+        if shifts != eng.cfg.lr_shift and use_float:
+            eng.cfg = eng.cfg.replace(lr_shift=shifts)
+        elif shifts != eng.cfg.lr_shift:  # a schedule step: same weights, new learning rate
             net = to_network(eng)
             eng = make_engine("c", Network(cfg=net.cfg.replace(lr_shift=shifts), seed=net.seed,
                                            W=net.W, G=net.G, samples_seen=net.samples_seen))
@@ -254,6 +271,8 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
             print(f"  [{name}] {eng.samples_seen:>7}: {s['error_pct']:.2f} % "
                   f"(out spikes {s['out_spikes']}, silent {s['silent_pct']} %)"
                   + "".join(f" {k} {v:.2f}" for k, v in s.get("infer", {}).items()), flush=True)
+            if use_float:
+                continue
             modelfile.save(to_network(eng), ckpt)
             write_json(part, {"cand": job["cand"], "settings": job["settings"], "curve": curve,
                               "events": events, "train_s": round(t_train, 1)})
