@@ -100,7 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def report(where: Path) -> str:
     """The cached candidates of one result directory as a markdown table."""
-    rows = sorted((read_json(f) for f in where.glob("*.json")),
+    done = [f for f in where.glob("*.json") if not f.name.endswith(".part.json")]
+    rows = sorted((read_json(f) for f in done),
                   key=lambda r: sum(c["error_pct"] for c in r["curve"][-3:]))
     if not rows:
         return f"(no results in {where})"
