@@ -53,7 +53,8 @@ def fanin(syn: int = 2, c_hid: int = 800, hid_lr: str = "none", out_init: int = 
     ``w_shift = clamp(round(log2(c_hid / n_pre)), 0, 7)`` (100 inputs -> 3, 200 -> 2, 500 -> 1);
     the pixel layer keeps ``w_shift`` 2. Hidden learning rates: ``hid_lr`` "none" (3/2^13
     everywhere), "sqrt" (scaled by sqrt(100 / n_h), n_h = all hidden units, as the paper scales
-    its feedback G), or "lin" (scaled by 100 / n_h)."""
+    its feedback G), "lin" (scaled by 100 / n_h) or "sqrtH" (sqrt(100 / n_h) / H, H hidden
+    layers)."""
     base = filt(syn)
 
     def rule(sizes: tuple[int, ...], variant: str) -> dict[str, Any]:
@@ -63,7 +64,9 @@ def fanin(syn: int = 2, c_hid: int = 800, hid_lr: str = "none", out_init: int = 
         v["w_shift"] = tuple(ws)
         v["init_amp"] = (32,) + (hh_init,) * (H - 1) + (out_init,)
         n_h = sum(sizes[1:-1])
-        f = {"none": 1.0, "sqrt": math.sqrt(100 / n_h), "lin": 100 / n_h}[hid_lr]
+        f = {"none": 1.0, "sqrt": math.sqrt(100 / n_h), "lin": 100 / n_h,
+             "sqrtH": math.sqrt(100 / n_h) / H}[hid_lr]
+        f = min(1.0, f)
         m, s = lr_scaled(3, 13, f)
         v["lr_mult"] = (m,) * H + (2,)
         v["lr_shift"] = (s,) * H + (13,)
@@ -78,6 +81,7 @@ RULES: dict[str, Rule] = {
     "fan2": fanin(2),
     "fan2s": fanin(2, hid_lr="sqrt"),
     "fan2l": fanin(2, hid_lr="lin"),
+    "fan2d": fanin(2, hid_lr="sqrtH"),
     "fan1": fanin(1),
     "fan1s": fanin(1, hid_lr="sqrt"),
     "fan3s": fanin(3, hid_lr="sqrt"),

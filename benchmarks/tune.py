@@ -37,13 +37,16 @@ command line go to ``OUT/tune/<topology>-<variant>[-<tag>]/<name>.json``; a reru
 candidates with the same settings; the final network goes to ``<name>.erbp`` beside it. After
 every scoring the network and the curve so far are checkpointed (``<name>.ckpt.erbp``,
 ``<name>.part.json``), and a rerun of the same command resumes an unfinished candidate there
-(bit-identical: the sample order and the schedule are functions of the position). The script
+(bit-identical: the sample order and the schedule are functions of the position);
+``--extend`` continues finished candidates to a larger ``--epochs`` the same way (the shorter
+record is kept as ``<name>.e<E>.json``). The script
 prints a table sorted by the mean error of the last three scorings.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import multiprocessing as mp
 import sys
 import time
@@ -92,6 +95,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--extend", action="store_true",
+                    help="continue finished candidates of fewer --epochs (same other settings) "
+                         "from their saved network to the new --epochs")
     ap.add_argument("--report", action="store_true",
                     help="print every cached candidate of the result directory as a markdown "
                          "table and exit (no training)")
@@ -313,6 +319,19 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             if r["settings"] == settings and r["cand"] == c:
                 print(f"  [{name}] cached: {r['final_error_pct']:.2f} %")
                 results.append(r)
+                continue
+            if a.extend and r["cand"] == c and r["settings"]["epochs"] < a.epochs and \
+                    {**r["settings"], "epochs": a.epochs} == settings:
+                # resume from the finished network: its curve so far becomes the checkpoint
+                shutil.copyfile(where / f"{name}.erbp", where / f"{name}.ckpt.erbp")
+                write_json(where / f"{name}.part.json",
+                           {"cand": c, "settings": settings, "curve": r["curve"],
+                            "events": r["events_per_sample"] * round(
+                                r["settings"]["epochs"] * r["settings"]["epoch_size"]),
+                            "train_s": r["train_s"]})
+                f.rename(where / f"{name}.e{r['settings']['epochs']:g}.json")
+                todo.append({"args": a, "cand": c, "settings": settings, "cmd": cmd,
+                             "where": str(where)})
                 continue
             sys.exit(f"{f} holds another candidate or other settings: rename the candidate")
         todo.append({"args": a, "cand": c, "settings": settings, "cmd": cmd,
