@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ErbpError
 from .baselines import MLP
 
 #: Exactness bounds of the kernels (firmware/mlp/erbp_fc_s8.h): |acc| < 2^31 needs
@@ -53,7 +54,7 @@ MAX_INPUTS = 32768
 MAX_ABS_BIAS = 1 << 30
 
 
-class QuantizationError(ValueError):
+class QuantizationError(ErbpError, ValueError):
     """A network the int8 scheme here cannot represent (an activation other than ReLU, a layer
     whose requantisation multiplier is not below 1, a bias out of the kernels' bounds)."""
 
