@@ -10,7 +10,7 @@ The runs are trials of ``erbp sweep`` (docs/sweeps.md): one ordinary ``erbp trai
 directory per network, variant and seed, in the paper's protocol (epochs of 50,000
 class-balanced draws with replacement from the 60,000 training images, the C engine, all 10,000
 test images evaluated after every epoch) with the run's learning-rate schedule (erbp.training.recipe:
-``lr_shift + 1`` every 3 epochs unless the spec says otherwise; a function of samples_seen, so a
+``lr_shift + 1`` every 2 epochs unless the spec says otherwise; a function of samples_seen, so a
 resumed run is bit-identical to an uninterrupted one). ``erbp sweep SPEC --out DIR --resume``
 continues an interrupted table; a larger ``epochs`` in a new spec and ``erbp train --resume
 RUNDIR --epochs N`` extend single rows.

@@ -5,40 +5,76 @@ fills in. The measurements that chose them are in docs/semantics.md and benchmar
 """
 from __future__ import annotations
 
+import math
 from typing import Any
+
+
+def _clamp(x: int, lo: int, hi: int) -> int:
+    return max(lo, min(hi, x))
+
+
+def hidden_lr(sizes: tuple[int, ...]) -> tuple[int, int]:
+    """``(lr_mult, lr_shift)`` of the hidden layers: the rate ``3 / 2^13`` of 784-100-10 scaled by
+    ``f = min(1, sqrt(100 / n_h) / H)`` (``n_h`` hidden units in all, ``H`` hidden layers), with
+    two more bits of multiplier than the change of shift needs:
+    ``(3, 13)`` if ``f == 1``, else ``s = 15 + ceil(log2(1 / f))``, ``(round(3 f 2^(s - 13)), s)``.
+
+    784-200-10: 17/2^16; 784-500-10: 21/2^17; 784-200-200-10: 12/2^17; 784-500-500-10: 15/2^18.
+    """
+    hidden = sizes[1:-1]
+    H = len(hidden)
+    if H == 0 or min(hidden) <= 0:  # no hidden layer, or a topology the validation refuses
+        return 3, 13
+    f = min(1.0, math.sqrt(100 / sum(hidden)) / H)
+    if f == 1.0:
+        return 3, 13
+    s = 15 + math.ceil(-math.log2(f))
+    return max(1, round(3 * f * 2 ** (s - 13))), s
+
+
+def w_shift_for_fan_in(n_pre: int) -> int:
+    """``w_shift`` of a layer fed by ``n_pre`` spiking hidden units:
+    ``clamp(round(log2(800 / n_pre)), 0, 7)`` (100 -> 3, 200 -> 2, 500 -> 1), so the drive a
+    neuron receives from a layer of typical activity does not grow with the layer's width."""
+    if n_pre <= 0:  # a topology the validation refuses
+        return 2
+    return _clamp(int(round(math.log2(800 / n_pre))), 0, 7)
 
 
 def default_values(sizes: tuple[int, ...], variant: str) -> dict[str, Any]:
     """Field values for a network of ``sizes`` and a variant ("erbp" or "perbp").
 
-    Hidden layers share one set of per-layer values, the output layer has its own (a wider learning
-    gate, a coarser and wider weight grid, as measured best for 784-100-10).
-
-    The long-run values (dend_shift 5, output w_shift 3 / init_amp 16, lr_shift 13) were
-    measured on a validation split over 10 epochs with benchmarks/tune.py (docs/results.md,
-    "Tuning"); they learn as fast as the earlier (3, 2/32, 11/11) in the first 5,000 samples.
+    One rule for every topology (docs/semantics.md, "Defaults"): the weight gain of a layer from
+    its fan-in (:func:`w_shift_for_fan_in`; the pixel layer ``w_shift`` 2), the hidden learning
+    rate from the number and width of hidden layers (:func:`hidden_lr`), the synaptic filter
+    ``syn_shift = i2v_shift = 2`` with the hidden learning gate ``(-2048, 4096)`` (``(-1, 2)``
+    thresholds, scaled by the filter's gain ``2^(syn_shift - 1)``). Measured on a validation
+    split over the five networks of the paper's table (docs/tuning.md).
     """
     n_in, *hidden, n_out = sizes
+    H = len(hidden)
     v: dict[str, Any] = dict(
-        n_in=n_in, n_out=n_out, n_hidden=len(hidden), hidden_size=tuple(hidden),
+        n_in=n_in, n_out=n_out, n_hidden=H, hidden_size=tuple(hidden),
         weight_bits=8, state_bits=16,
         ticks_train=100, ticks_infer=200, burn_in=10,
         in_gain=52, in_refractory=3, label_period=5,
-        syn_shift=1, mem_shift=1, dend_shift=5, i2v_shift=1,
+        syn_shift=2, mem_shift=1, dend_shift=5, i2v_shift=2,
         threshold=1024, refractory=3,
         noise_prob=0, noise_weight=0,
         err_threshold=256, err_label_w=256, err_pred_w=256,
         fb_out=256, g_amp=256,
     )
-    hidden_layer = dict(w_shift=2, gate_lo=-1024, gate_hi=2048, lr_mult=3, lr_shift=13,
-                        init_amp=32, p_transmit=256)
-    output_layer = dict(w_shift=3, gate_lo=-20000, gate_hi=20000, lr_mult=2, lr_shift=13,
-                        init_amp=16, p_transmit=256)
-    for k in hidden_layer:
-        v[k] = (hidden_layer[k],) * len(hidden) + (output_layer[k],)
+    h_mult, h_shift = hidden_lr(tuple(sizes))
+    v["w_shift"] = (2,) + tuple(w_shift_for_fan_in(sizes[l]) for l in range(1, H + 1))
+    v["init_amp"] = (32,) * H + (16,)
+    v["gate_lo"] = (-2048,) * H + (-20000,)
+    v["gate_hi"] = (4096,) * H + (20000,)
+    v["lr_mult"] = (h_mult,) * H + (2,)
+    v["lr_shift"] = (h_shift,) * H + (13,)
     if variant == "erbp":
         v["noise_prob"] = 10000  # 0.15 per tick
         v["noise_weight"] = 256
-    else:  # peRBP: no noise, each synapse transmits with probability p_transmit / 256
-        v["p_transmit"] = (166,) * (len(hidden) + 1)
+        v["p_transmit"] = (256,) * (H + 1)
+    else:  # peRBP: no noise, each synapse transmits with probability p_transmit / 256 (0.9)
+        v["p_transmit"] = (230,) * (H + 1)
     return v

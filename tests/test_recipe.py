@@ -35,7 +35,7 @@ def test_schedule_halves_every_e_epochs_and_caps():
     assert LrSchedule(1.0, 0.0).lr_shift(base, 100 * 100, 100) == (30, 30)  # capped
     assert LrSchedule(2.0, 1.0).lr_shift(base, 299, 100) == base  # first halving at epoch 3
     assert LrSchedule(2.0, 1.0).lr_shift(base, 300, 100) == (14, 13)
-    assert DEFAULT_LR_SCHEDULE == LrSchedule(3.0, 0.0)
+    assert DEFAULT_LR_SCHEDULE == LrSchedule(2.0, 0.0)
     with pytest.raises(ValueError):
         LrSchedule(-1.0, 0.0)
 

@@ -74,9 +74,9 @@ class LrSchedule:
 
 #: No schedule: a constant learning rate (run directories that predate schedules).
 CONSTANT_LR = LrSchedule(0.0, 0.0)
-#: The default of ``erbp train`` for balanced epochs: halve every 3 epochs from epoch 0
-#: (the measured recipe of docs/results.md). The learning-quality work sets it; change it here.
-DEFAULT_LR_SCHEDULE = LrSchedule(3.0, 0.0)
+#: The default of ``erbp train`` for balanced epochs: halve every 2 epochs from epoch 0
+#: (measured on a validation split, docs/tuning.md: 10 epochs of the five networks).
+DEFAULT_LR_SCHEDULE = LrSchedule(2.0, 0.0)
 
 SPLITS = ("test", "validation")
 VALIDATION_FRACTION = 6  # the last 1/6 of the training set validates (MNIST: 10,000 of 60,000)
