@@ -137,7 +137,44 @@ typedef struct erbp_net {
     uint64_t events;
     uint32_t input_spikes, hidden_spikes;
     uint32_t begun, in_dirty, ready;
+    const uint8_t *px;                    /* the pixels of the sample: net->pixels, or (read-only
+                                           * networks) the caller's, which are not copied */
+    const uint8_t *rom;                   /* read-only network: its model file (NULL: in the arena) */
 } erbp_net_t;
+
+/* ---- read-only networks: inference from flash ----------------------------------------------- */
+
+/* A network can also run inference straight from a model file held in read-only memory (a
+ * microcontroller's flash: the `erbp export --format c` header puts the file there as const
+ * data): its configuration, weights and G are read in place and never copied, and RAM holds only
+ * the neuron and input state, in a state arena of erbp_net_state_required_bytes() bytes. It is an
+ * ordinary erbp_net_t, run by the same sample and tick code as a network in RAM, and computes
+ * exactly the same predictions, spike counts, events and state. What differs:
+ *   - training is refused (erbp_begin_sample, erbp_run_sample, erbp_run_samples with ERBP_TRAIN:
+ *     ERBP_E_ARG), and so are writes of W and G (erbp_write_var*: ERBP_E_ARG);
+ *   - the pixels of a sample are not copied: after erbp_begin_sample they must stay unchanged
+ *     until the sample's last erbp_tick (erbp_run_sample and erbp_run_samples need nothing);
+ *   - the model file must stay in place, unchanged, as long as the network is used.
+ * Reading every variable, erbp_net_save and erbp_net_save_range work as for any network. */
+
+/* Bytes of state arena a read-only network of this configuration needs (the arena of
+ * erbp_net_required_bytes without W, G and what only training or a copy of the pixels uses); 0
+ * if cfg is NULL or invalid. Mirrored in Python (erbp.cengine.state_required_bytes), tested
+ * equal. For 784-100-10: 5,264 bytes (erbp_net_required_bytes: 91,840). */
+size_t erbp_net_state_required_bytes(const erbp_config_t *cfg);
+
+/* Make *net a read-only network over the model file model[0..model_bytes) (validated whole
+ * first, exactly as erbp_model_check), with its state in state[0..state_bytes); seed and
+ * samples_seen come from the file, the state is reset. The file is read in place: it must be
+ * 4-byte aligned, and on a big-endian core its weights must be 8-bit (the file is little-endian).
+ * Errors: ERBP_E_NULL; those of erbp_model_check; ERBP_E_ALIGN (model or state not 4-byte
+ * aligned, or 16-bit weights on a big-endian core); ERBP_E_SIZE (state_bytes <
+ * erbp_net_state_required_bytes). On error *net is left unusable. */
+erbp_status_t erbp_net_init_rom(erbp_net_t *net, const void *model, size_t model_bytes,
+                                void *state, size_t state_bytes);
+
+/* Nonzero if net is an initialised read-only network (erbp_net_init_rom), 0 otherwise. */
+int erbp_net_is_rom(const erbp_net_t *net);
 
 /* sizeof(erbp_net_t), for bindings that cannot see the struct. */
 size_t erbp_net_struct_bytes(void);

@@ -190,19 +190,30 @@ static uint32_t align_up(uint32_t x)
     return (x + (ERBP_ARENA_ALIGN - 1u)) & ~(ERBP_ARENA_ALIGN - 1u);
 }
 
-/* Reserve `bytes` at *off (aligned); return the pointer (NULL when only measuring). */
+/* Reserve `bytes` at *off (aligned); return the pointer (NULL when only measuring, or for an
+ * array a read-only network does not have: 0 bytes). */
 static void *take(uint8_t *arena, uint32_t *off, uint32_t bytes)
 {
-    void *p = arena ? (void *)(arena + *off) : (void *)0;
+    void *p = arena && bytes ? (void *)(arena + *off) : (void *)0;
     *off = align_up(*off + bytes);
     return p;
 }
 
-uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena)
+/* Does some layer blank synapses out (peRBP)? */
+static int blanks(const erbp_config_t *cfg)
+{
+    uint32_t l;
+    for (l = 0; l <= (uint32_t)cfg->n_hidden; l++)
+        if (cfg->p_transmit[l] < ERBP_P_ONE)
+            return 1;
+    return 0;
+}
+
+uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena, int rom)
 {
     uint32_t off = 0, l, h, p, n_layers = (uint32_t)cfg->n_hidden + 1u;
     uint32_t size[ERBP_MAX_LAYERS + 1], max_post = 0, n_in = (uint32_t)cfg->n_in;
-    uint32_t n_out = (uint32_t)cfg->n_out, wb = erbp__wbytes(cfg);
+    uint32_t n_out = (uint32_t)cfg->n_out, wb = erbp__wbytes(cfg), all = rom ? 0u : 1u;
     uint8_t *a = net ? arena : (uint8_t *)0;
     void *ptr;
 
@@ -216,14 +227,14 @@ uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena)
             net->size[l] = l <= n_layers ? size[l] : 0u;
     }
     for (l = 0; l < n_layers; l++) {
-        ptr = take(a, &off, size[l] * size[l + 1] * wb);
+        ptr = take(a, &off, all * size[l] * size[l + 1] * wb);
         if (net)
             net->w[l] = ptr;
         if (size[l + 1] > max_post)
             max_post = size[l + 1];
     }
     for (h = 0; h < (uint32_t)cfg->n_hidden; h++) {
-        ptr = take(a, &off, n_out * size[h + 1] * 2u);
+        ptr = take(a, &off, all * n_out * size[h + 1] * 2u);
         if (net)
             net->g[h] = (int16_t *)ptr;
     }
@@ -234,7 +245,7 @@ uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena)
         q->I = (int16_t *)take(a, &off, 2u * np);
         q->V = (int16_t *)take(a, &off, 2u * np);
         q->U = (int16_t *)take(a, &off, 2u * np);
-        q->dw = (int16_t *)take(a, &off, 2u * np);
+        q->dw = (int16_t *)take(a, &off, all * 2u * np);
         q->acc = (int32_t *)take(a, &off, 4u * np);
         q->count = (uint16_t *)take(a, &off, 2u * np);
         q->list = (uint16_t *)take(a, &off, 2u * n);
@@ -242,18 +253,19 @@ uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena)
         q->spk = (uint8_t *)take(a, &off, np);
     }
     {
-        uint8_t *px = (uint8_t *)take(a, &off, n_in);
+        uint8_t *px = (uint8_t *)take(a, &off, all * n_in);
         uint8_t *in_ref = (uint8_t *)take(a, &off, n_in);
         uint8_t *in_spk = (uint8_t *)take(a, &off, n_in);
-        uint16_t *in_nz = (uint16_t *)take(a, &off, 2u * erbp__pad(n_in));
+        uint16_t *in_nz = (uint16_t *)take(a, &off, all * 2u * erbp__pad(n_in));
         uint16_t *in_list = (uint16_t *)take(a, &off, 2u * n_in);
-        uint16_t *in_thr = (uint16_t *)take(a, &off, 2u * erbp__pad(n_in));
-        uint8_t *in_hit = (uint8_t *)take(a, &off, erbp__pad(n_in));
+        uint16_t *in_thr = (uint16_t *)take(a, &off, all * 2u * erbp__pad(n_in));
+        uint8_t *in_hit = (uint8_t *)take(a, &off, all * erbp__pad(n_in));
         int16_t *ep = (int16_t *)take(a, &off, 2u * n_out);
         int16_t *en = (int16_t *)take(a, &off, 2u * n_out);
         uint8_t *ep_spk = (uint8_t *)take(a, &off, n_out);
         uint8_t *en_spk = (uint8_t *)take(a, &off, n_out);
-        int16_t *mask = (int16_t *)take(a, &off, 2u * ((max_post + 3u) & ~3u));
+        uint32_t m = all || blanks(cfg) ? 1u : 0u; /* a read-only network: only if it blanks */
+        int16_t *mask = (int16_t *)take(a, &off, m * 2u * ((max_post + 3u) & ~3u));
         if (net) {
             net->pixels = px;
             net->in_ref = in_ref;
@@ -276,5 +288,12 @@ size_t erbp_net_required_bytes(const erbp_config_t *cfg)
 {
     if (erbp_config_check(cfg, 0) != ERBP_OK)
         return 0;
-    return (size_t)erbp__layout(cfg, 0, 0);
+    return (size_t)erbp__layout(cfg, 0, 0, 0);
+}
+
+size_t erbp_net_state_required_bytes(const erbp_config_t *cfg)
+{
+    if (erbp_config_check(cfg, 0) != ERBP_OK)
+        return 0;
+    return (size_t)erbp__layout(cfg, 0, 0, 1);
 }

@@ -46,8 +46,10 @@ static inline uint32_t erbp__pad(uint32_t n)
  * pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list (uint16, n_in), in_thr
  * (uint16, Q), in_hit (uint8, Q); ep, en (int16), ep_spk, en_spk
  * (uint8); mask (int16, max n_post rounded up to 4). Returns the total bytes; when net is not NULL
- * also sets its sizes and pointers into arena. */
-uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena);
+ * also sets its sizes and pointers into arena. With rom (a read-only network's state arena) W, G,
+ * dw, pixels, in_nz, in_thr and in_hit take no space and their pointers are NULL, and so is mask
+ * unless some layer blanks synapses out (p_transmit < ERBP_P_ONE). */
+uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena, int rom);
 
 /* Bytes per stored weight. */
 static inline uint32_t erbp__wbytes(const erbp_config_t *cfg)
@@ -73,15 +75,27 @@ int32_t erbp__config_get(const erbp_config_t *cfg, uint32_t i);
 void erbp__config_set(erbp_config_t *cfg, uint32_t i, int32_t v);
 
 /* Check cfg, lay the network out in the arena, reset its state (weights not set): the common part
- * of erbp_net_init and erbp_net_load. */
+ * of erbp_net_init, erbp_net_load and (rom: a state arena) erbp_net_init_rom. */
 erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,
-                               const erbp_config_t *cfg, uint32_t seed);
+                               const erbp_config_t *cfg, uint32_t seed, int rom);
 
 /* Whether net is an initialised network (NULL is not). */
 static inline int erbp__ready(const erbp_net_t *net)
 {
     return net && net->ready == ERBP_READY;
 }
+
+/* A little-endian int16 from two bytes (no alignment needed). */
+static inline int32_t erbp__le16(const uint8_t *p)
+{
+    uint32_t u = (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+    return u <= 0x7fffu ? (int32_t)u : (int32_t)u - 65536;
+}
+
+/* ---- erbp_model.c ---------------------------------------------------------------------------- */
+
+/* Where body array k (W_0 .. W_H, then G_0 .. G_{H-1}) starts in a read-only network's file. */
+const uint8_t *erbp__rom_array(const erbp_net_t *net, uint32_t k);
 
 /* ---- erbp_state.c: the instance and its state ------------------------------------------------ */
 

@@ -213,7 +213,7 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
     uint32_t key = erbp_absorb(net->key_input, t), gain = (uint32_t)c->in_gain, s, n = 0;
     uint32_t refr = (uint32_t)c->in_refractory;
     uint8_t *in_ref = net->in_ref, *in_spk = net->in_spk;
-    const uint8_t *px = net->pixels;
+    const uint8_t *px = net->px;
     if (!net->in_dirty) {
         /* packed counters; invariant: zero pixels (all pixels if in_gain = 0) have in_spk = 0 */
         const uint16_t *nz = net->in_nz, *thr = net->in_thr;
@@ -248,13 +248,14 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
         for (s = 0; s < n; s++)
             in_spk[list[s]] = 1;
     } else {
-        /* state written from outside: the literal rule for every input neuron */
+        /* the literal rule for every input neuron: after a state write from outside, and always
+         * on a read-only network (no in_nz); a zero pixel never spikes, so its draw is skipped */
         uint32_t dirty = 0;
         for (s = 0; s < net->size[0]; s++) {
             if (in_ref[s] > 0) {
                 in_ref[s]--;
                 in_spk[s] = 0;
-            } else if ((erbp_draw(key, s) >> 16) < px[s] * gain) {
+            } else if (px[s] != 0 && (erbp_draw(key, s) >> 16) < px[s] * gain) {
                 in_spk[s] = 1;
                 in_ref[s] = (uint8_t)refr;
                 net->in_list[n++] = (uint16_t)s;
@@ -265,9 +266,10 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
             if (in_ref[s] != 0 && (px[s] == 0 || gain == 0))
                 dirty = 1;
         }
-        if (!dirty)
+        if (!dirty && !net->rom) {
             erbp__in_ref_pack(net);
-        net->in_dirty = dirty;
+            net->in_dirty = 0;
+        }
     }
     net->n_in_spk = n;
     net->input_spikes += n;

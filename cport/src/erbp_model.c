@@ -93,6 +93,14 @@ static void *array_ptr(const erbp_net_t *net, uint32_t k)
     return k < net->n_layers ? net->w[k] : (void *)net->g[k - net->n_layers];
 }
 
+const uint8_t *erbp__rom_array(const erbp_net_t *net, uint32_t k)
+{
+    uint32_t j, count, wide, off = BODY_START;
+    for (j = 0; j < k && body_array(&net->cfg, j, &count, &wide); j++)
+        off += count * wide;
+    return net->rom + off;
+}
+
 static uint32_t file_bytes(const erbp_config_t *c)
 {
     uint32_t k, count, wide, n = BODY_START;
@@ -161,7 +169,8 @@ static void config_done(erbp_loader_t *ld)
     }
     if (ld->net) {
         /* the configuration goes from net->cfg to itself; ERBP_E_SIZE: the arena is too small */
-        st = erbp__net_layout(ld->net, ld->arena, ld->arena_bytes, ld->cfg, get_u32(ld->head + 12));
+        st = erbp__net_layout(ld->net, ld->arena, ld->arena_bytes, ld->cfg, get_u32(ld->head + 12),
+                              0);
         ld->net->ready = 0; /* until erbp_loader_end */
         ld->status = st;
     }
@@ -403,6 +412,12 @@ static void emit(const erbp_net_t *net, uint32_t off, uint8_t *out, uint32_t n)
     for (k = 0; n > 0 && body_array(c, k, &count, &wide); k++) {
         uint32_t end = start + count * wide;
         const void *a = array_ptr(net, k);
+        if (net->rom) { /* a read-only network: its file holds these bytes */
+            for (; n > 0 && off < end; off++, n--)
+                *out++ = net->rom[off];
+            start = end;
+            continue;
+        }
         for (; n > 0 && off < end; off++, n--) {
             uint32_t i = off - start;
             if (wide == 1u)

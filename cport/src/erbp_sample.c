@@ -13,8 +13,8 @@ static erbp_status_t check_sample(const erbp_net_t *net, const uint8_t *pixels, 
         return ERBP_E_STATE;
     if (n_pixels != (size_t)net->size[0])
         return ERBP_E_SIZE;
-    if (mode != ERBP_TRAIN && mode != ERBP_INFER)
-        return ERBP_E_ARG;
+    if ((mode != ERBP_TRAIN && mode != ERBP_INFER) || (mode == ERBP_TRAIN && net->rom))
+        return ERBP_E_ARG; /* a read-only network does not learn */
     if (mode == ERBP_TRAIN && (label < 0 || label >= net->cfg.n_out))
         return ERBP_E_LABEL;
     return ERBP_OK;
@@ -26,18 +26,22 @@ static void begin(erbp_net_t *net, const uint8_t *pixels, int32_t label, erbp_mo
 {
     const erbp_config_t *c = &net->cfg;
     uint32_t j, l, n_in = net->size[0], nz = 0;
-    for (j = 0; j < n_in; j++) {
-        uint8_t px = pixels[j];
-        net->pixels[j] = px;
-        if (px != 0) {
-            net->in_thr[nz] = (uint16_t)(px * (uint32_t)c->in_gain); /* <= 255 * 257 */
-            net->in_nz[nz++] = (uint16_t)j;
+    if (net->rom) {
+        net->px = pixels; /* read in place; input spikes by the literal rule (full layout) */
+    } else {
+        for (j = 0; j < n_in; j++) {
+            uint8_t px = pixels[j];
+            net->pixels[j] = px;
+            if (px != 0) {
+                net->in_thr[nz] = (uint16_t)(px * (uint32_t)c->in_gain); /* <= 255 * 257 */
+                net->in_nz[nz++] = (uint16_t)j;
+            }
         }
-    }
-    net->n_nz = c->in_gain > 0 ? nz : 0u; /* with in_gain = 0 no input ever spikes */
-    for (j = net->n_nz; j < erbp__pad(net->n_nz); j++) { /* padding lanes of hit_pass */
-        net->in_nz[j] = 0;
-        net->in_thr[j] = 0;
+        net->n_nz = c->in_gain > 0 ? nz : 0u; /* with in_gain = 0 no input ever spikes */
+        for (j = net->n_nz; j < erbp__pad(net->n_nz); j++) { /* padding lanes of hit_pass */
+            net->in_nz[j] = 0;
+            net->in_thr[j] = 0;
+        }
     }
     net->label = mode == ERBP_TRAIN ? label : -1;
     net->mode = (int32_t)mode;
@@ -155,7 +159,7 @@ erbp_status_t erbp_run_samples(erbp_net_t *net, const uint8_t *pixels, uint32_t 
         return ERBP_E_NULL;
     if (!erbp__ready(net))
         return ERBP_E_STATE;
-    if (mode != ERBP_TRAIN && mode != ERBP_INFER)
+    if ((mode != ERBP_TRAIN && mode != ERBP_INFER) || (mode == ERBP_TRAIN && net->rom))
         return ERBP_E_ARG;
     if (stride < (size_t)net->size[0])
         return ERBP_E_SIZE;

@@ -91,7 +91,7 @@ void erbp__reset_state(erbp_net_t *net)
     zero_u8(net->ep_spk, (uint32_t)net->cfg.n_out);
     zero_u8(net->en_spk, (uint32_t)net->cfg.n_out);
     net->n_in_spk = 0;
-    net->in_dirty = 0;
+    net->in_dirty = net->rom ? 1u : 0u; /* read-only: always the full layout (no in_nz) */
     net->tick = 0;
     net->label_phase = 0;
     net->events = 0;
@@ -107,7 +107,7 @@ size_t erbp_net_struct_bytes(void)
 }
 
 erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,
-                               const erbp_config_t *cfg, uint32_t seed)
+                               const erbp_config_t *cfg, uint32_t seed, int rom)
 {
     erbp_status_t st;
     uint32_t p;
@@ -121,12 +121,14 @@ erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,
     st = erbp_config_check(cfg, 0);
     if (st != ERBP_OK)
         return st;
-    if (arena_bytes < (size_t)erbp__layout(cfg, 0, 0))
+    if (arena_bytes < (size_t)erbp__layout(cfg, 0, 0, rom))
         return ERBP_E_SIZE;
     erbp__config_copy(&net->cfg, cfg);
     net->seed = seed;
     net->samples_seen = 0;
-    erbp__layout(&net->cfg, net, (uint8_t *)arena);
+    erbp__layout(&net->cfg, net, (uint8_t *)arena, rom);
+    net->px = net->pixels;
+    net->rom = (const uint8_t *)0;
     for (p = net->n_pops; p < ERBP_MAX_LAYERS; p++)
         net->pop[p].n = 0;
     net->begun = 0;
@@ -143,10 +145,49 @@ erbp_status_t erbp__net_layout(erbp_net_t *net, void *arena, size_t arena_bytes,
 erbp_status_t erbp_net_init(erbp_net_t *net, void *arena, size_t arena_bytes,
                             const erbp_config_t *cfg, uint32_t seed)
 {
-    erbp_status_t st = erbp__net_layout(net, arena, arena_bytes, cfg, seed);
+    erbp_status_t st = erbp__net_layout(net, arena, arena_bytes, cfg, seed, 0);
     if (st == ERBP_OK)
         erbp__init_weights(net);
     return st;
+}
+
+erbp_status_t erbp_net_init_rom(erbp_net_t *net, const void *model, size_t model_bytes,
+                                void *state, size_t state_bytes)
+{
+    const uint8_t *f = (const uint8_t *)model;
+    static const uint16_t one = 1u;
+    erbp_config_t cfg;
+    uint32_t seed, seen, l;
+    erbp_status_t st;
+    if (!net)
+        return ERBP_E_NULL;
+    net->ready = 0;
+    if (!model || !state)
+        return ERBP_E_NULL;
+    st = erbp_model_check(f, model_bytes, &cfg, &seed, &seen);
+    if (st != ERBP_OK)
+        return st;
+    if (((uintptr_t)model & 3u) != 0 ||
+        (erbp__wbytes(&cfg) == 2u && *(const uint8_t *)&one != 1u)) /* big-endian int16 */
+        return ERBP_E_ALIGN;
+    st = erbp__net_layout(net, state, state_bytes, &cfg, seed, 1);
+    if (st != ERBP_OK)
+        return st;
+    /* the weights in place: the body starts at a multiple of 4 and every W_l has an even
+     * number of bytes, so 16-bit weights are aligned (G may not be: it is read through
+     * erbp__rom_array, byte by byte, and net->g stays NULL) */
+    net->rom = f;
+    for (l = 0; l < net->n_layers; l++)
+        net->w[l] = (void *)(uintptr_t)erbp__rom_array(net, l);
+    net->samples_seen = seen;
+    erbp__reset_state(net);
+    net->ready = ERBP_READY;
+    return ERBP_OK;
+}
+
+int erbp_net_is_rom(const erbp_net_t *net)
+{
+    return erbp__ready(net) && net->rom != (const uint8_t *)0;
 }
 
 erbp_status_t erbp_net_reset_state(erbp_net_t *net)
@@ -229,7 +270,8 @@ static uint32_t in_ref_at(const erbp_net_t *net, uint32_t j)
 
 ERBP_STATIC_ASSERT(ERBP_VAR_KINDS == ERBP_VAR_EN_SPK + 1, var_kinds_matches_enum);
 
-enum { T_I8, T_I16, T_U8, T_U16 };
+/* T_LE16: int16 as two little-endian bytes (a read-only network's file, read in place) */
+enum { T_I8, T_I16, T_U8, T_U16, T_LE16 };
 
 typedef struct var_desc {
     void *p;
@@ -255,16 +297,17 @@ static erbp_status_t describe(const erbp_net_t *net, erbp_var_t var, uint32_t in
             return ERBP_E_ARG;
         d->p = net->w[index];
         d->n = net->size[index] * net->size[index + 1];
-        d->type = erbp__wbytes(c) == 1 ? T_I8 : T_I16;
+        d->type = erbp__wbytes(c) == 1 ? T_I8 : net->rom ? T_LE16 : T_I16;
         d->lo = -wmax - 1;
         d->hi = wmax;
         return ERBP_OK;
     case ERBP_VAR_G:
         if (index + 1u >= net->n_pops)
             return ERBP_E_ARG;
-        d->p = net->g[index];
+        d->p = net->rom ? (void *)(uintptr_t)erbp__rom_array(net, net->n_layers + index)
+                        : (void *)net->g[index];
         d->n = n_out * net->size[index + 1];
-        d->type = T_I16;
+        d->type = net->rom ? T_LE16 : T_I16; /* in a file: maybe at an odd address */
         d->lo = -32768;
         d->hi = 32767;
         return ERBP_OK;
@@ -353,6 +396,7 @@ static void read_values(const var_desc_t *d, uint32_t first, int32_t *out, size_
         case T_I8: out[i] = ((const int8_t *)d->p)[k]; break;
         case T_I16: out[i] = ((const int16_t *)d->p)[k]; break;
         case T_U16: out[i] = ((const uint16_t *)d->p)[k]; break;
+        case T_LE16: out[i] = erbp__le16((const uint8_t *)d->p + 2u * k); break;
         default: out[i] = ((const uint8_t *)d->p)[k]; break;
         }
     }
@@ -411,6 +455,8 @@ erbp_status_t erbp_write_var_range(erbp_net_t *net, erbp_var_t var, uint32_t ind
     st = describe_range(net, var, index, first, n, &d);
     if (st != ERBP_OK)
         return st;
+    if (net->rom && (var == ERBP_VAR_W || var == ERBP_VAR_G))
+        return ERBP_E_ARG; /* read-only */
     for (i = 0; i < n; i++)
         if (in[i] < d.lo || in[i] > d.hi)
             return ERBP_E_VALUE;

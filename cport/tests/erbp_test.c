@@ -227,6 +227,73 @@ static void test_api_errors(void)
     CHECK(erbp_net_samples_seen(&net) == 1 && erbp_net_seed(&net) == 7);
 }
 
+static int save_range_agrees(const erbp_net_t *net);
+
+/* A read-only network: its refusals, and the file read in place (W and G equal the RAM twin's). */
+static void test_rom(void)
+{
+    static uint32_t arena[4096], file[2048], state[1024], file2[2048];
+    static uint8_t px[12] = {0, 200, 13, 0, 255, 1, 0, 0, 90, 7, 0, 31};
+    erbp_net_t net, rom;
+    erbp_config_t c;
+    erbp_result_t r1, r2;
+    int32_t a[200], b[200];
+    uint32_t n, k;
+    size_t fb, sb, written;
+    small_config(&c, 12, 5, 3); /* int8 W of 12*5 + 5*3 = 75 bytes: G (int16) at an odd offset */
+    sb = erbp_net_state_required_bytes(&c);
+    CHECK(sb > 0 && sb < erbp_net_required_bytes(&c) && erbp_net_state_required_bytes(NULL) == 0);
+    CHECK(erbp_net_init(&net, arena, sizeof arena, &c, 9) == ERBP_OK);
+    CHECK(erbp_run_sample(&net, px, 12, 1, ERBP_TRAIN, 0, &r1) == ERBP_OK);
+    fb = erbp_model_bytes(&c);
+    CHECK(erbp_net_save(&net, (uint8_t *)file, sizeof file, &written) == ERBP_OK && written == fb);
+    CHECK(erbp_net_init_rom(NULL, file, fb, state, sb) == ERBP_E_NULL);
+    CHECK(erbp_net_init_rom(&rom, NULL, fb, state, sb) == ERBP_E_NULL);
+    CHECK(erbp_net_init_rom(&rom, file, fb, NULL, sb) == ERBP_E_NULL);
+    CHECK(erbp_net_init_rom(&rom, file, fb - 1, state, sb) == ERBP_E_FILE_TRUNCATED);
+    CHECK(erbp_net_init_rom(&rom, file, fb, state, sb - 1) == ERBP_E_SIZE);
+    CHECK(erbp_net_init_rom(&rom, file, fb, (uint8_t *)state + 2, sb) == ERBP_E_ALIGN);
+    memcpy((uint8_t *)file2 + 1, file, fb);
+    CHECK(erbp_net_init_rom(&rom, (uint8_t *)file2 + 1, fb, state, sb) == ERBP_E_ALIGN);
+    ((uint8_t *)file)[300] ^= 4;
+    CHECK(erbp_net_init_rom(&rom, file, fb, state, sb) == ERBP_E_FILE_CRC);
+    CHECK(erbp_tick(&rom) == ERBP_E_STATE && !erbp_net_is_rom(&rom)); /* left unusable */
+    ((uint8_t *)file)[300] ^= 4;
+    CHECK(erbp_net_init_rom(&rom, file, fb, state, sb) == ERBP_OK);
+    CHECK(erbp_net_is_rom(&rom) && !erbp_net_is_rom(&net) && !erbp_net_is_rom(NULL));
+    CHECK(erbp_net_samples_seen(&rom) == 1 && erbp_net_seed(&rom) == 9);
+    /* no learning, no weight writes; everything else as for any network */
+    CHECK(erbp_begin_sample(&rom, px, 12, 0, ERBP_TRAIN, 0) == ERBP_E_ARG);
+    CHECK(erbp_run_sample(&rom, px, 12, 7, ERBP_TRAIN, 0, &r2) == ERBP_E_ARG); /* before LABEL */
+    CHECK(erbp_run_samples(&rom, px, 1, 12, a, ERBP_TRAIN, 0, NULL, NULL, NULL) == ERBP_E_ARG);
+    for (k = 0; k < 3; k++) { /* W_0, W_1, G_0 */
+        erbp_var_t v = k < 2 ? ERBP_VAR_W : ERBP_VAR_G;
+        uint32_t idx = k < 2 ? k : 0;
+        CHECK(erbp_var_size(&rom, v, idx, &n) == ERBP_OK);
+        CHECK(erbp_read_var(&rom, v, idx, a, 200) == ERBP_OK);
+        CHECK(erbp_read_var(&net, v, idx, b, 200) == ERBP_OK && memcmp(a, b, 4 * n) == 0);
+        CHECK(erbp_write_var(&rom, v, idx, a, n) == ERBP_E_ARG);
+    }
+    memset(file2, 0, sizeof file2);
+    CHECK(erbp_net_save(&rom, (uint8_t *)file2, sizeof file2, &written) == ERBP_OK);
+    CHECK(written == fb && memcmp(file, file2, fb) == 0);
+    CHECK(save_range_agrees(&rom));
+    for (k = 0; k < 3; k++) {
+        uint32_t c1[3], c2[3];
+        CHECK(erbp_run_sample(&net, px, 12, -1, ERBP_INFER, k, &r1) == ERBP_OK);
+        CHECK(erbp_run_sample(&rom, px, 12, -1, ERBP_INFER, k, &r2) == ERBP_OK);
+        CHECK(erbp_output_counts(&net, c1, 3) == ERBP_OK && erbp_output_counts(&rom, c2, 3) == 0);
+        CHECK(r1.prediction == r2.prediction && r1.events == r2.events &&
+              r1.input_spikes == r2.input_spikes && r1.hidden_spikes == r2.hidden_spikes &&
+              memcmp(c1, c2, sizeof c1) == 0);
+    }
+    /* state writes work (the literal input rule is what a read-only network always runs) */
+    for (k = 0; k < 12; k++)
+        a[k] = (int32_t)(k % 3u);
+    CHECK(erbp_write_var(&rom, ERBP_VAR_IN_REF, 0, a, 12) == ERBP_OK);
+    CHECK(erbp_read_var(&rom, ERBP_VAR_IN_REF, 0, b, 12) == ERBP_OK && memcmp(a, b, 48) == 0);
+}
+
 /* ---- incremental loader, streaming writer, state ranges ---------------------------------------- */
 
 static uint32_t rng_state = 12345u;
@@ -580,9 +647,11 @@ static void golden(const char *base)
     erbp_config_t cfg;
     void *arena = NULL;
     key_t_ keys[64];
-    int nk, i, sample = 0, ok = 1;
+    int nk, i, sample = 0, ok = 1, rom_on = 0, rom_samples = 0;
     long tick_total = 0;
-    int32_t *got = NULL;
+    int32_t *got = NULL, *rom_got = NULL;
+    erbp_net_t rom;
+    uint32_t *rom_file = NULL, *rom_state = NULL;
     snprintf(path, sizeof path, "%s.erbp", base);
     model = read_file(path, &n_model);
     snprintf(path, sizeof path, "%s.json", base);
@@ -616,6 +685,7 @@ static void golden(const char *base)
     for (i = 0; i < nk; i++)
         rec_words += keys[i].n;
     got = (int32_t *)malloc(rec_words * sizeof *got);
+    rom_got = (int32_t *)malloc(rec_words * sizeof *rom_got);
     p = after_key(json, "samples");
     while (ok && p && (p = after_key(p, "mode")) != NULL) {
         long label, index, v;
@@ -639,6 +709,25 @@ static void golden(const char *base)
             printf("FAIL %s: sample %d refused\n", base, sample);
             ok = 0;
         }
+        /* an inference sample runs on a read-only twin too (the network's file read in place,
+         * state in its own arena), in lockstep: its full state must equal the RAM network's */
+        rom_on = 0;
+        if (ok && !train) {
+            size_t fb = erbp_model_bytes(&cfg), sb = erbp_net_state_required_bytes(&cfg);
+            free(rom_file);
+            free(rom_state);
+            rom_file = (uint32_t *)malloc(fb + 4);
+            rom_state = (uint32_t *)malloc(sb);
+            rom_on = rom_file && rom_state &&
+                     erbp_net_save(&net, (uint8_t *)rom_file, fb, NULL) == ERBP_OK &&
+                     erbp_net_init_rom(&rom, rom_file, fb, rom_state, sb) == ERBP_OK &&
+                     erbp_begin_sample(&rom, px, n_in, -1, ERBP_INFER, (uint32_t)index) == ERBP_OK;
+            if (!rom_on) {
+                printf("FAIL %s: read-only twin of sample %d\n", base, sample);
+                ok = 0;
+            }
+            rom_samples++;
+        }
         ticks = (uint32_t)(train ? cfg.ticks_train : cfg.ticks_infer);
         for (t = 0; ok && t < ticks; t++, tick_total++) {
             size_t w = 0;
@@ -646,6 +735,20 @@ static void golden(const char *base)
             for (i = 0; i < nk; i++) {
                 erbp_read_var(&net, keys[i].var, keys[i].index, got + w, keys[i].n);
                 w += keys[i].n;
+            }
+            if (rom_on) {
+                erbp_tick(&rom);
+                for (i = 0, w = 0; ok && i < nk; w += keys[i].n, i++) {
+                    uint32_t e;
+                    erbp_read_var(&rom, keys[i].var, keys[i].index, rom_got, keys[i].n);
+                    for (e = 0; e < keys[i].n; e++)
+                        if (rom_got[e] != got[w + e]) {
+                            printf("FAIL %s: read-only twin differs at tick %ld: %s[%u]\n",
+                                   base, tick_total, keys[i].name, (unsigned)e);
+                            ok = 0;
+                            break;
+                        }
+                }
             }
             if ((off + rec_words) * 4 > n_bin) {
                 printf("FAIL %s: %s.bin is shorter than the run\n", base, base);
@@ -670,6 +773,11 @@ static void golden(const char *base)
             }
             off += rec_words;
         }
+        if (rom_on && (erbp_prediction(&rom) != erbp_prediction(&net) ||
+                       erbp_events(&rom) != erbp_events(&net))) {
+            printf("FAIL %s: read-only twin's result differs\n", base);
+            ok = 0;
+        }
         free(px);
         sample++;
     }
@@ -682,14 +790,22 @@ static void golden(const char *base)
         ok = 0;
     }
     CHECK(ok);
+    if (ok && rom_samples == 0) {
+        printf("FAIL %s: no inference sample for the read-only twin\n", base);
+        ok = 0;
+    }
     if (ok)
-        printf("ok %s: %d samples, %ld ticks, full state equal\n", base, sample, tick_total);
+        printf("ok %s: %d samples, %ld ticks, full state equal (read-only twin: %d samples)\n",
+               base, sample, tick_total, rom_samples);
 done:
     free(model);
     free(json);
     free(bin);
     free(arena);
     free(got);
+    free(rom_got);
+    free(rom_file);
+    free(rom_state);
 }
 
 int main(int argc, char **argv)
@@ -703,6 +819,7 @@ int main(int argc, char **argv)
         test_api_errors();
         test_loader();
         test_save_range_and_var_ranges();
+        test_rom();
     } else if (argc >= 3 && strcmp(argv[1], "golden") == 0) {
         for (i = 2; i < argc; i++)
             golden(argv[i]);

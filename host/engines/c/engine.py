@@ -183,20 +183,41 @@ def required_bytes(cfg: NetConfig) -> int:
     with Q = n_in padded: pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list
     (uint16, n_in), in_thr (uint16, Q), in_hit (uint8, Q); ep, en (int16), ep_spk, en_spk
     (uint8); the blank-out mask (int16, the largest post population rounded up to 4)."""
+    return _layout_bytes(cfg, rom=False)
+
+
+def state_required_bytes(cfg: NetConfig) -> int:
+    """State-arena bytes of a read-only network (``erbp_net_init_rom``: weights and G read in
+    place from its model file), as ``erbp_net_state_required_bytes`` computes them: the layout of
+    :func:`required_bytes` without W, G, dw, pixels, in_nz, in_thr and in_hit, and without the
+    blank-out mask unless some layer blanks synapses out (p_transmit < 256). Tested equal to C."""
+    return _layout_bytes(cfg, rom=True)
+
+
+def _layout_bytes(cfg: NetConfig, rom: bool) -> int:
     sizes, n_in, n_out = cfg.sizes, cfg.n_in, cfg.n_out
-    blocks = [sizes[l] * sizes[l + 1] * cfg.weight_bytes for l in range(cfg.n_layers)]
-    blocks += [n_out * sizes[h + 1] * 2 for h in range(cfg.n_hidden)]
+    a = 0 if rom else 1  # arrays a read-only network does not have take 0 bytes
+    blocks = [a * sizes[l] * sizes[l + 1] * cfg.weight_bytes for l in range(cfg.n_layers)]
+    blocks += [a * n_out * sizes[h + 1] * 2 for h in range(cfg.n_hidden)]
     for n in sizes[1:]:
         p = _pad(n)
-        blocks += [2 * p, 2 * p, 2 * p, 2 * p, 4 * p, 2 * p, 2 * n, p, p]
+        blocks += [2 * p, 2 * p, 2 * p, a * 2 * p, 4 * p, 2 * p, 2 * n, p, p]
     q = _pad(n_in)
-    blocks += [n_in, n_in, n_in, 2 * q, 2 * n_in, 2 * q, q]
+    blocks += [a * n_in, n_in, n_in, a * 2 * q, 2 * n_in, a * 2 * q, a * q]
     blocks += [2 * n_out, 2 * n_out, n_out, n_out]
-    blocks.append(2 * ((max(sizes[1:]) + 3) // 4 * 4))
+    mask = not rom or any(p < 256 for p in cfg.p_transmit[:cfg.n_layers])
+    blocks.append(int(mask) * 2 * ((max(sizes[1:]) + 3) // 4 * 4))
     off = 0
     for b in blocks:
         off = -(-(off + b) // ARENA_ALIGN) * ARENA_ALIGN
     return off
+
+
+def _aligned(nbytes: int) -> np.ndarray:
+    """nbytes of zeroed memory owned by numpy, starting at a multiple of ARENA_ALIGN."""
+    raw = np.zeros(nbytes + ARENA_ALIGN, dtype=np.uint8)
+    start = (-raw.ctypes.data) % ARENA_ALIGN
+    return raw[start:start + nbytes]
 
 
 def _mode(mode: str) -> int:
@@ -223,21 +244,29 @@ class CNetwork:
     #: Whole batches run inside C.
     max_batch = None
 
-    def __init__(self, cfg: NetConfig, _model: bytes | None = None, _seed: int = 0):
+    def __init__(self, cfg: NetConfig, _model: bytes | None = None, _seed: int = 0,
+                 _rom: bool = False):
         ffi, lib = _load()
         self._ffi, self._lib = ffi, lib
         self.cfg = cfg
         self._ccfg = _c_config(cfg)
-        nbytes = int(lib.erbp_net_required_bytes(self._ccfg))
-        raw = np.zeros(nbytes + ARENA_ALIGN, dtype=np.uint8)
-        start = (-raw.ctypes.data) % ARENA_ALIGN
-        self._arena = raw[start:start + nbytes]  # numpy owns the memory
         self._net = ffi.new("erbp_net_t *")
-        buf = ffi.from_buffer(self._arena)
-        if _model is None:
-            _check(lib.erbp_net_init(self._net, buf, nbytes, self._ccfg, _seed))
+        if _rom:
+            nbytes = int(lib.erbp_net_state_required_bytes(self._ccfg))
+            self._arena = _aligned(nbytes)
+            self._file = _aligned(len(_model))  # read in place by C: kept alive, never written
+            self._file[:] = np.frombuffer(_model, dtype=np.uint8)
+            _check(lib.erbp_net_init_rom(self._net, ffi.from_buffer(self._file), len(_model),
+                                         ffi.from_buffer(self._arena), nbytes))
         else:
-            _check(lib.erbp_net_load(self._net, buf, nbytes, _model, len(_model)))
+            nbytes = int(lib.erbp_net_required_bytes(self._ccfg))
+            self._arena = _aligned(nbytes)  # numpy owns the memory
+            buf = ffi.from_buffer(self._arena)
+            if _model is None:
+                _check(lib.erbp_net_init(self._net, buf, nbytes, self._ccfg, _seed))
+            else:
+                _check(lib.erbp_net_load(self._net, buf, nbytes, _model, len(_model)))
+        self._pixels = None  # a read-only network reads the pixels of its sample in place
         self.mode, self.sample, self.label = INFER, 0, -1
 
     # --- construction -------------------------------------------------------------------------
@@ -247,20 +276,34 @@ class CNetwork:
         return cls(cfg, _seed=check_u32(seed, "seed"))
 
     @classmethod
-    def loads(cls, data: bytes) -> "CNetwork":
-        """A network from model-file bytes, validated by the C loader."""
+    def loads(cls, data: bytes, *, rom: bool = False) -> "CNetwork":
+        """A network from model-file bytes, validated by the C loader. With ``rom``, a read-only
+        network (``erbp_net_init_rom``): C reads the configuration, weights and G in place from
+        an aligned copy of the file and keeps only the neuron and input state
+        (:func:`state_required_bytes`) in its arena, as a board does with a model in flash.
+        Inference only: training and writes of W or G raise ValueError (ERBP_E_ARG)."""
         ffi, lib = _load()
         data = bytes(data)
         c = ffi.new("erbp_config_t *")
         _check(lib.erbp_model_check(data, len(data), c, ffi.NULL, ffi.NULL))
         words = ffi.new("int32_t[]", word_count())
         _check(lib.erbp_config_to_words(c, words, word_count()))
-        return cls(NetConfig.from_words(list(words)), _model=data)
+        return cls(NetConfig.from_words(list(words)), _model=data, _rom=rom)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "CNetwork":
         """A network from a model file (read with the bound of modelfile.read_bytes)."""
         return cls.loads(modelfile.read_bytes(path))
+
+    @classmethod
+    def loads_rom(cls, data: bytes) -> "CNetwork":
+        """``loads(data, rom=True)``: a read-only network over model-file bytes."""
+        return cls.loads(data, rom=True)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this is a read-only network (:meth:`loads_rom`)."""
+        return bool(self._lib.erbp_net_is_rom(self._net))
 
     @classmethod
     def from_network(cls, net: Network) -> "CNetwork":
@@ -336,6 +379,7 @@ class CNetwork:
         _check(self._lib.erbp_begin_sample(self._net, self._ffi.from_buffer("uint8_t[]", px),
                                            px.size, _label(label, mode), m,
                                            int(sample)))
+        self._pixels = px  # kept until the next sample: a read-only network reads them per tick
         self.mode, self.sample = mode, int(sample)
         self.label = int(label) if is_integer(label) else -1  # type: ignore[call-overload]
 
