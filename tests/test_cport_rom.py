@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from erbp import cengine
-from erbp.cengine import CNetwork, required_bytes, state_required_bytes
+from erbp.engines.c import engine as cengine
+from erbp.engines.c.engine import CNetwork, required_bytes, state_required_bytes
 from erbp.reference import INFER, TRAIN, NetConfig
 from erbp.reference.modelfile import ModelFileError
 

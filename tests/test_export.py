@@ -83,9 +83,29 @@ def test_c_library_query(tmp_path):
     assert subprocess.run([str(tmp_path / "p")]).returncode == 0
 
 
+def test_c_hello_rom_infers_from_the_const_data(trained, mnist, tmp_path):
+    """hello_rom.c: the same header read in place (erbp_net_init_rom), state only in RAM: the
+    predictions and events of the network loaded into RAM, and training refused."""
+    k = 12
+    export(trained, "c", tmp_path / "model.h", samples=(mnist.test_x[:k], mnist.test_y[:k]))
+    exe = tmp_path / "hello_rom"
+    subprocess.run([cc(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Wconversion", "-pedantic",
+                    "-Werror", f"-I{CPORT}/include", f"-I{tmp_path}",
+                    str(CPORT / "examples" / "hello_rom.c"),
+                    *map(str, sorted((CPORT / "src").glob("*.c"))), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")
+    from erbp.engines.c import CNetwork
+
+    res = CNetwork.load(trained).run_samples(mnist.test_x[:k], None, INFER)
+    assert [tuple(map(int, line.split())) for line in out[:k]] == \
+        [(i, int(mnist.test_y[i]), int(res.predictions[i]), int(res.events[i])) for i in range(k)]
+    assert out[k + 1].startswith("training: ERBP_E_ARG")
+
+
 def test_c_header_contents_and_bad_names(trained):
     text = c_header(trained, "digits_net")
-    assert "#define DIGITS_NET_FILE_BYTES" in text and "digits_net_file[" in text
+    assert "#define DIGITS_NET_FILE_BYTES" in text and "} digits_net_rom = {{" in text
+    assert "#define DIGITS_NET_STATE_BYTES" in text
     assert "DIGITS_NET_N_SAMPLES" not in text
     with pytest.raises(ValueError, match="C identifier"):
         c_header(trained, "2bad-name")
@@ -117,7 +137,8 @@ def test_cli_export(trained, tmp_path):
     r = CliRunner().invoke(main, ["export", str(trained), "--format", "c", "--out",
                                   str(tmp_path / "m.h"), "--name", "net"])
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "m.h").read_text().count("static const uint8_t net_file[") == 1
+    text = (tmp_path / "m.h").read_text()
+    assert text.count("} net_rom = {{") == 1 and "#define net_file (net_rom.bytes)" in text
     r = CliRunner().invoke(main, ["export", str(tmp_path / "missing.erbp"), "--format", "c",
                                   "--out", str(tmp_path / "n.h")])
     assert r.exit_code != 0 and "Error" in r.output
