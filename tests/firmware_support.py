@@ -32,7 +32,8 @@ def make(*targets: str, env_args: tuple[str, ...] = ()) -> str:
     """Run make in firmware/ (targets: boards or architectures of the board table, host, ...);
     returns its output. Fails naming the missing compiler."""
     key = " ".join(targets + env_args)
-    need = [b.arch.cc for b in table.boards() if b.name in targets or b.arch.name in targets]
+    names = {t.removesuffix("-rom") for t in targets}  # a read-only build: NAME-rom
+    need = [b.arch.cc for b in table.boards() if b.name in names or b.arch.name in names]
     require_tools("make", *dict.fromkeys(need))
     r = subprocess.run(["make", "-C", str(FIRMWARE), *targets, *env_args], capture_output=True,
                        text=True)

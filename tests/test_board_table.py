@@ -59,8 +59,10 @@ def facts() -> list[tuple[str, re.Pattern]]:
                 out.append((f"{b.name}'s core flag", re.compile(re.escape(flag) + r"\b")))
             out.append((f"{b.name}'s UART address",
                         re.compile(rf"\b0x0*{b.uart_base:x}u?\b", re.I)))
-        out.append((f"{b.name}'s arena size", re.compile(rf"(?<![\w.]){b.arena_bytes}(?![\w.])")))
-        for img in (b.image, b.san_image):
+        if b.arena_bytes:
+            out.append((f"{b.name}'s arena size",
+                        re.compile(rf"(?<![\w.]){b.arena_bytes}(?![\w.])")))
+        for img in (b.image, b.san_image, b.rom_image):
             if img:
                 out.append((f"{b.name}'s image path", re.compile(re.escape(img))))
     return out
@@ -69,12 +71,18 @@ def facts() -> list[tuple[str, re.Pattern]]:
 def test_the_table_loads_complete_entries():
     boards = table.boards()
     assert boards and len({b.name for b in boards}) == len(boards)
-    ci = {"conformance", "mnist", "digits", "faults", "protocol", "mlp"}
+    ci = {"conformance", "mnist", "digits", "faults", "protocol", "mlp", "rom"}
     for b in boards:
         assert b.kind in ("qemu", "host")
         assert set(b.ci) <= ci, f"{b.name}: unknown ci entries {set(b.ci) - ci}"
         assert "conformance" in b.ci, f"{b.name}: every board runs the conformance suite"
-        assert b.arena_bytes > 0 and b.description and b.cpu
+        assert b.description and b.cpu and b.builds
+        # a board that learns has an arena; one that only runs a model from flash has none
+        assert ("ram" in b.builds) == (b.arena_bytes > 0), b.name
+        if "rom" in b.ci:
+            assert "rom" in b.builds, f"{b.name}: ci rom without a rom build"
+        if {"mnist", "digits", "faults"} & set(b.ci):
+            assert "ram" in b.builds, f"{b.name}: training on the board needs a ram build"
         for f in b.sources + ((b.linker_script,) if b.linker_script else ()):
             assert (table.FIRMWARE / f).exists(), f"{b.name}: no {f}"
         if b.kind == "qemu":
@@ -82,6 +90,8 @@ def test_the_table_loads_complete_entries():
             assert b.ram_bytes and b.stack_bytes and b.linker_script
             assert b.arena_bytes < b.ram_bytes, f"{b.name}: the arena does not fit its RAM"
             assert b.image.startswith(f"build/{b.name}/")
+        if set(b.builds) == {"ram", "rom"}:
+            assert b.rom_image.startswith(f"build/{b.name}-rom/"), b.name
 
 
 def test_a_malformed_table_is_refused_with_the_reason(tmp_path):
@@ -89,6 +99,10 @@ def test_a_malformed_table_is_refused_with_the_reason(tmp_path):
     for text, why in [("[board.x]\narch = 'nope'\n", "no [arch.nope]"),
                       (good + "\n[board.y]\narch = 'arm'\ncolour = 1\n", "unknown fields"),
                       (good + "\n[board.z]\narch = 'arm'\n", "board z"),
+                      (good.replace('builds = ["rom"]', 'builds = ["ram"]'), "an arena"),
+                      (good.replace('builds = ["rom"]', 'builds = ["flash"]'), "ram and/or rom"),
+                      (good.replace('\nrom_image = "build/host-rom/erbp-fw-host"', ""),
+                       "names its rom_image"),
                       ("[board\n", "boards.toml")]:
         p = tmp_path / "boards.toml"
         p.write_text(text)
@@ -106,6 +120,7 @@ def test_the_makefile_reads_the_table():
     assert "include $(BOARDS_MK)" in firmware_mk and "boards/boards.toml" in firmware_mk
     for b in table.boards():
         assert f"IMAGE_{b.name} := {b.image}\n" in mk
+        assert f"ROM_IMAGE_{b.name} := {b.rom_image_path()}\n" in mk
         assert f"ARENA_{b.name} := {b.arena_bytes}\n" in mk
         if b.kind == "qemu":
             assert f"-DFW_BOARD_UART_BASE={b.uart_base:#x}u" in mk

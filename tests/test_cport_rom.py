@@ -1,10 +1,9 @@
 """Read-only networks (inference from flash: ``erbp_net_init_rom``, ``CNetwork.loads_rom``): the
 model file read in place, state in its own small arena. They compute what the network in RAM
-computes, tick by tick and on MNIST; they refuse to learn or to change W and G; their state
-arena size is mirrored in Python."""
+computes on MNIST (tick by tick on the golden vectors and random networks: the conformance suite's
+``c-rom`` adapter); they refuse to learn or to change W and G; their state arena size is mirrored
+in Python."""
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
@@ -15,8 +14,8 @@ from erbp.engines.c.engine import CNetwork, required_bytes, state_required_bytes
 from erbp.reference import INFER, TRAIN, NetConfig
 from erbp.reference.modelfile import ModelFileError
 
-from conftest import GOLDEN
-from test_cport_engine import assert_same_state, layouts, networks
+from conformance.strategies import layouts, networks
+from test_cport_engine import assert_same_state
 
 LIB = cengine._load()[1]
 
@@ -29,7 +28,7 @@ def c_state_required_bytes(cfg: NetConfig) -> int:
     return int(LIB.erbp_net_state_required_bytes(c))
 
 
-@given(st.one_of(layouts(), networks().map(lambda case: case[0])))
+@given(st.one_of(layouts(), networks().map(lambda net: net.cfg)))
 def test_state_size_is_the_same_in_c_and_python(cfg):
     n = state_required_bytes(cfg)
     assert c_state_required_bytes(cfg) == n
@@ -48,54 +47,6 @@ def _twins(model: bytes):
     ram, rom = CNetwork.loads(model), CNetwork.loads_rom(model)
     assert rom.read_only and not ram.read_only
     return ram, rom
-
-
-def _golden_models():
-    for name in json.loads((GOLDEN / "index.json").read_text())["cases"]:
-        meta = json.loads((GOLDEN / f"{name}.json").read_text())
-        yield name, (GOLDEN / f"{name}.erbp").read_bytes(), meta
-
-
-@pytest.mark.parametrize("name,model,meta", list(_golden_models()),
-                         ids=[n for n, _, _ in _golden_models()])
-def test_golden_models_tick_by_tick(name, model, meta):
-    """Every golden model, its samples in inference, plus a training pass on the RAM twin and
-    the trained file again read only: the full state equal after every tick."""
-    ram, rom = _twins(model)
-    assert_same_state(ram.snapshot(), rom.snapshot(), f"{name}: after load")
-    for round_ in range(2):
-        for s in meta["samples"]:
-            snaps: list[dict] = []
-            rr = ram.run_sample(s["pixels"], -1, INFER, s["index"],
-                                on_tick=lambda n: snaps.append(n.snapshot()))
-            it = iter(snaps)
-            rc = rom.run_sample(s["pixels"], -1, INFER, s["index"],
-                                on_tick=lambda n: assert_same_state(next(it), n.snapshot(),
-                                                                    f"{name} tick"))
-            assert (rr.prediction, rr.events, rr.input_spikes, rr.hidden_spikes) == \
-                (rc.prediction, rc.events, rc.input_spikes, rc.hidden_spikes)
-            assert np.array_equal(rr.counts, rc.counts)
-        for k, s in enumerate(meta["samples"]):  # learn on the RAM twin, then read it in place
-            ram.run_sample(s["pixels"], k % ram.cfg.n_out, TRAIN)
-        rom = CNetwork.loads_rom(ram.dumps())
-        assert rom.dumps() == ram.dumps()
-
-
-@given(networks(max_hidden=2))
-def test_random_networks_equal_the_ram_engine(case):
-    cfg, seed, samples = case
-    ram = CNetwork.create(cfg, seed)
-    for mode, label, index, px in samples:  # train the RAM network a little first
-        ram.run_sample(px, label if mode == TRAIN else -1, mode, sample=index)
-    rom = CNetwork.loads_rom(ram.dumps())
-    ram.reset_state()
-    assert_same_state(ram.snapshot(), rom.snapshot(), "after load")
-    X = np.stack([px for _, _, _, px in samples]).astype(np.uint8)
-    a = ram.run_samples(X, None, INFER, start_index=7)
-    b = rom.run_samples(X, None, INFER, start_index=7)
-    assert np.array_equal(a.predictions, b.predictions)
-    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.events, b.events)
-    assert_same_state(ram.snapshot(), rom.snapshot(), "after the batch")
 
 
 def test_mnist_784_100_10(mnist):

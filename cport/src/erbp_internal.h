@@ -12,6 +12,14 @@
 #define ERBP_STATIC_ASSERT(cond, name) typedef char erbp_static_assert_##name[(cond) ? 1 : -1]
 #endif
 
+/* A function kept out of its callers (GCC, clang): a large local array then stays off the stack of
+ * the paths that do not call it. No effect on any result. */
+#if defined(__GNUC__)
+#define ERBP_NOINLINE __attribute__((noinline))
+#else
+#define ERBP_NOINLINE
+#endif
+
 /* Marks an initialised erbp_net_t (net->ready). */
 #define ERBP_READY 0x45524250u
 

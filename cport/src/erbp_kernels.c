@@ -484,8 +484,9 @@ static void dendrite_pass(int16_t *restrict U, const int32_t *restrict fb, uint3
                      U[i] = (int16_t)erbp_sat(erbp_decay(U[i], dend) + fb[i], -smax - 1, smax));
 }
 
-/* Phase 5 (training): label, error neurons, feedback into the dendrites. */
-static void errors_feedback(erbp_net_t *net)
+/* Phase 5 (training): label, error neurons, feedback into the dendrites. Not inlined: its 256
+ * bytes of e[] stay off the stack of inference (the whole of it on a 16 KiB board). */
+ERBP_NOINLINE static void errors_feedback(erbp_net_t *net)
 {
     const erbp_config_t *c = &net->cfg;
     erbp_pop_t *out = &net->pop[net->n_pops - 1u];

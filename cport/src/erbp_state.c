@@ -156,7 +156,6 @@ erbp_status_t erbp_net_init_rom(erbp_net_t *net, const void *model, size_t model
 {
     const uint8_t *f = (const uint8_t *)model;
     static const uint16_t one = 1u;
-    erbp_config_t cfg;
     uint32_t seed, seen, l;
     erbp_status_t st;
     if (!net)
@@ -164,13 +163,14 @@ erbp_status_t erbp_net_init_rom(erbp_net_t *net, const void *model, size_t model
     net->ready = 0;
     if (!model || !state)
         return ERBP_E_NULL;
-    st = erbp_model_check(f, model_bytes, &cfg, &seed, &seen);
+    /* the configuration straight into net->cfg (no copy on the stack of a small board) */
+    st = erbp_model_check(f, model_bytes, &net->cfg, &seed, &seen);
     if (st != ERBP_OK)
         return st;
     if (((uintptr_t)model & 3u) != 0 ||
-        (erbp__wbytes(&cfg) == 2u && *(const uint8_t *)&one != 1u)) /* big-endian int16 */
+        (erbp__wbytes(&net->cfg) == 2u && *(const uint8_t *)&one != 1u)) /* big-endian int16 */
         return ERBP_E_ALIGN;
-    st = erbp__net_layout(net, state, state_bytes, &cfg, seed, 1);
+    st = erbp__net_layout(net, state, state_bytes, &net->cfg, seed, 1);
     if (st != ERBP_OK)
         return st;
     /* the weights in place: the body starts at a multiple of 4 and every W_l has an even

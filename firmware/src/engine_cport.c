@@ -1,13 +1,44 @@
 /* fw_engine.h over cport's public API (cport/include/erbp.h): an upload goes through the
  * incremental loader (erbp_loader_*) straight into the network's arena, a pull through
  * erbp_net_save_range, the state image through erbp_read_var_range. Nothing here reaches into
- * erbp_net_t: the firmware judges a model file exactly as erbp_model_check does. */
+ * erbp_net_t: the firmware judges a model file exactly as erbp_model_check does.
+ *
+ * With FW_ROM_MODEL (the header `erbp export --format c --name fw_model` wrote) the model is
+ * const data in flash, read in place by erbp_net_init_rom at boot; RAM holds only its state. */
 #include "fw_engine.h"
 
 #include "erbp.h"
 
 static erbp_net_t net;
+
+#ifdef FW_ROM_MODEL
+#include FW_ROM_MODEL
+
+static uint32_t state[(FW_MODEL_STATE_BYTES + 3u) / 4u];
+
+int fw_engine_boot(void)
+{
+    return erbp_net_init_rom(&net, fw_model_file, FW_MODEL_FILE_BYTES, state, sizeof state) !=
+           ERBP_OK;
+}
+
+int fw_engine_read_only(void)
+{
+    return 1;
+}
+#else
 static erbp_loader_t loader;
+
+int fw_engine_boot(void)
+{
+    return 1;
+}
+
+int fw_engine_read_only(void)
+{
+    return 0;
+}
+#endif
 
 /* The shortest model file: the header and the CRC. */
 #define MIN_MODEL_BYTES (ERBP_FILE_HEADER_BYTES + 4u)
@@ -36,6 +67,39 @@ uint32_t fw_engine_max_model_bytes(size_t arena_bytes)
     return (uint32_t)arena_bytes + ERBP_FILE_HEADER_BYTES + 4u * ERBP_CONFIG_WORDS + 8u;
 }
 
+#ifdef FW_ROM_MODEL
+/* no uploads (modelio.c refuses them before they reach the engine) */
+int fw_engine_load_size_check(size_t arena_bytes, uint32_t total, FwRefusal *r)
+{
+    (void)arena_bytes;
+    (void)total;
+    return refuse(r, ERBP_E_STATE);
+}
+
+int fw_engine_load_begin(void *arena, size_t arena_bytes, FwRefusal *r)
+{
+    (void)arena;
+    (void)arena_bytes;
+    return refuse(r, ERBP_E_STATE);
+}
+
+int fw_engine_load_feed(const uint8_t *data, uint32_t n, FwRefusal *r)
+{
+    (void)data;
+    (void)n;
+    return refuse(r, ERBP_E_STATE);
+}
+
+uint32_t fw_engine_load_declared_bytes(void)
+{
+    return 0;
+}
+
+int fw_engine_load_end(FwRefusal *r)
+{
+    return refuse(r, ERBP_E_STATE);
+}
+#else
 int fw_engine_load_size_check(size_t arena_bytes, uint32_t total, FwRefusal *r)
 {
     if (total < MIN_MODEL_BYTES) {
@@ -77,6 +141,7 @@ int fw_engine_load_end(FwRefusal *r)
     erbp_status_t st = erbp_loader_end(&loader);
     return st == ERBP_OK ? 0 : refuse(r, st);
 }
+#endif
 
 uint32_t fw_engine_n_in(void)
 {
@@ -92,7 +157,9 @@ uint32_t fw_engine_n_out(void)
 
 uint32_t fw_engine_arena_used(void)
 {
-    return (uint32_t)erbp_net_required_bytes(erbp_net_config(&net));
+    const erbp_config_t *c = erbp_net_config(&net);
+    return (uint32_t)(erbp_net_is_rom(&net) ? erbp_net_state_required_bytes(c)
+                                            : erbp_net_required_bytes(c));
 }
 
 uint32_t fw_engine_samples_seen(void)
@@ -111,14 +178,18 @@ void fw_engine_model_read(uint32_t offset, uint8_t *out, uint32_t n)
 }
 
 int fw_engine_run(const uint8_t *pixels, uint32_t index, uint32_t train, uint32_t label,
-                  FwResult *r, uint32_t *counts, const char **why)
+                  FwResult *r, uint32_t *counts, uint32_t n_counts, const char **why)
 {
     erbp_result_t res;
-    erbp_status_t st = erbp_run_sample(&net, pixels, fw_engine_n_in(),
-                                       train ? (int32_t)label : -1,
-                                       train ? ERBP_TRAIN : ERBP_INFER, index, &res);
+    erbp_status_t st;
+    if (train && erbp_net_is_rom(&net)) {
+        *why = "this board's model is in flash (read-only): inference only";
+        return 1;
+    }
+    st = erbp_run_sample(&net, pixels, fw_engine_n_in(), train ? (int32_t)label : -1,
+                         train ? ERBP_TRAIN : ERBP_INFER, index, &res);
     if (st == ERBP_OK) {
-        st = erbp_output_counts(&net, counts, 64u);
+        st = erbp_output_counts(&net, counts, n_counts);
     }
     if (st != ERBP_OK) {
         *why = erbp_status_str(st);

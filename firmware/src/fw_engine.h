@@ -22,6 +22,12 @@ typedef struct {
     const char *why; /* message */
 } FwRefusal;
 
+/* The model the firmware was built with (FW_ROM_MODEL: in flash, read-only), made live at boot:
+ * 0 if there is one and it is valid, nonzero otherwise (always, without FW_ROM_MODEL). */
+int fw_engine_boot(void);
+/* Nonzero if the live model is read-only (in flash): no uploads, inference only. */
+int fw_engine_read_only(void);
+
 /* Semantics version implemented by the engine. */
 uint32_t fw_engine_semantics(void);
 /* The largest model file whose network can fit an arena of this size. */
@@ -48,9 +54,10 @@ uint32_t fw_engine_samples_seen(void);
 /* Its model file: size, and bytes [offset, offset + n) (caller checks the range). */
 uint32_t fw_engine_model_bytes(void);
 void fw_engine_model_read(uint32_t offset, uint8_t *out, uint32_t n);
-/* Run one sample; counts receives n_out output spike counts. 0 or nonzero + why. */
+/* Run one sample; counts (room for n_counts) receives n_out output spike counts. 0 or nonzero +
+ * why. */
 int fw_engine_run(const uint8_t *pixels, uint32_t index, uint32_t train, uint32_t label,
-                  FwResult *r, uint32_t *counts, const char **why);
+                  FwResult *r, uint32_t *counts, uint32_t n_counts, const char **why);
 /* The dynamic state as int32 words, little-endian (docs/protocol.md, "State image"): its size
  * in bytes, and bytes [offset, offset + n) (caller checks the range). */
 uint32_t fw_engine_state_bytes(void);

@@ -53,11 +53,15 @@ void fw_model_init(FwModel *m, void *arena, size_t arena_bytes)
     memset(m, 0, sizeof *m);
     g_arena = arena;
     g_arena_bytes = arena_bytes;
+    m->loaded = fw_engine_boot() == 0 ? 1u : 0u; /* a model in flash is live from boot */
 }
 
 FwStatus fw_model_begin(FwModel *m, uint32_t total)
 {
     FwRefusal r;
+    if (fw_engine_read_only()) { /* the model in flash stays live: nothing changes */
+        return refuse(FW_ERR_MODEL, 0u, "this board runs the model in its flash: it loads no other");
+    }
     /* a size no model can have changes nothing: the live model (or upload) stays */
     if (fw_engine_load_size_check(g_arena_bytes, total, &r) != 0) {
         return engine_status(&r);

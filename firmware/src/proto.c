@@ -14,9 +14,14 @@
 #define FW_VERSION_STRING "erbp-fw 0.1"
 #endif
 
-#define TX_MAX (FW_HDR_BYTES + 8u + FW_MAX_CHUNK + FW_CRC_BYTES)
-/* The largest reply of a state-changing request: a SAMPLE result with 64 counts. */
-#define TX_CACHED_MAX (FW_HDR_BYTES + 28u + 4u * 64u + FW_CRC_BYTES)
+#define TX_MAX (FW_HDR_BYTES + 8u + FW_BOARD_MAX_CHUNK + FW_CRC_BYTES)
+/* The largest reply of a state-changing request: a SAMPLE result with FW_MAX_OUT counts, or an
+ * error (a message of up to 96 bytes). */
+#define SAMPLE_REPLY_MAX (FW_HDR_BYTES + 28u + 4u * FW_MAX_OUT + FW_CRC_BYTES)
+#define ERROR_REPLY_MAX (FW_HDR_BYTES + 8u + 96u + FW_CRC_BYTES)
+#define TX_CACHED_MAX (SAMPLE_REPLY_MAX > ERROR_REPLY_MAX ? SAMPLE_REPLY_MAX : ERROR_REPLY_MAX)
+/* the read buffer holds an error reply and HELLO's too */
+typedef char fw_tx_read_holds_an_error[TX_MAX >= ERROR_REPLY_MAX ? 1 : -1];
 
 /* Receive buffer: encoded bytes up to the delimiter, decoded in place. */
 static uint8_t rx[FW_COBS_MAX_ENCODED(FW_RX_MAX)];
@@ -37,7 +42,7 @@ static uint8_t have_last;
 
 static FwModel model;
 static size_t arena_size;
-static uint32_t counts[64];
+static uint32_t counts[FW_MAX_OUT];
 static uint8_t reset_requested;
 
 static uint32_t rd16(const uint8_t *p)
@@ -103,8 +108,9 @@ static uint32_t error_body(uint8_t *buf, uint32_t seq, uint32_t code, uint32_t v
     return n + 8u + len;
 }
 
-/* An error about a frame that could not be trusted: not cached. */
-static void frame_error(uint32_t seq, uint32_t code, uint32_t value, const char *why)
+/* An error about a frame that could not be trusted: not cached. (Not inlined: its buffer stays
+ * off the stack of the path that runs samples.) */
+__attribute__((noinline)) static void frame_error(uint32_t seq, uint32_t code, uint32_t value, const char *why)
 {
     uint8_t buf[FW_HDR_BYTES + 8u + 96u + FW_CRC_BYTES];
     send_frame(buf, error_body(buf, seq, code, value, why));
@@ -127,7 +133,8 @@ static uint32_t hello(uint32_t seq, uint32_t len)
         return n;
     }
     n = header(b, FW_MSG_HELLO | FW_MSG_REPLY, seq);
-    uint32_t flags = (uint32_t)(model.loaded ? 1u : 0u) | (uint32_t)(model.loading ? 2u : 0u);
+    uint32_t flags = (uint32_t)(model.loaded ? 1u : 0u) | (uint32_t)(model.loading ? 2u : 0u) |
+                     (uint32_t)(fw_engine_read_only() ? 4u : 0u);
     size_t name_len = strlen(board_name), fw_len = strlen(FW_VERSION_STRING);
     wr16(b + n, FW_PROTOCOL_VERSION);
     wr16(b + n + 2, fw_engine_semantics());
@@ -139,7 +146,7 @@ static uint32_t hello(uint32_t seq, uint32_t len)
     wr32(b + n + 20, board_cycles_hz());
     wr32(b + n + 24, board_boot_id());
     wr32(b + n + 28, model.loaded ? fw_engine_samples_seen() : 0u);
-    wr32(b + n + 32, FW_MAX_CHUNK);
+    wr32(b + n + 32, FW_BOARD_MAX_CHUNK);
     wr16(b + n + 36, FW_MAX_PIXELS);
     wr16(b + n + 38, (uint32_t)(sizeof counts / sizeof counts[0]));
     memset(b + n + 40, 0, 2u * FW_BOARD_NAME_BYTES);
@@ -255,7 +262,7 @@ static uint32_t sample(uint32_t seq, const uint8_t *body, uint32_t len)
         return error_body(tx, seq, FW_ERR_ARGUMENT, n_out, "training needs a label below n_out");
     }
     t0 = board_cycles();
-    if (fw_engine_run(pixels, index, mode, label, &r, counts, &why) != 0) {
+    if (fw_engine_run(pixels, index, mode, label, &r, counts, FW_MAX_OUT, &why) != 0) {
         return error_body(tx, seq, FW_ERR_ARGUMENT, 0, why);
     }
     t1 = board_cycles();
@@ -291,8 +298,8 @@ static uint32_t read_reply(uint32_t seq, uint32_t type, const uint8_t *body, uin
     if (offset > total) {
         return error_body(tx, seq, FW_ERR_ARGUMENT, total, "offset past the end");
     }
-    if (want > FW_MAX_CHUNK) {
-        want = FW_MAX_CHUNK;
+    if (want > FW_BOARD_MAX_CHUNK) {
+        want = FW_BOARD_MAX_CHUNK;
     }
     if (want > total - offset) {
         want = total - offset;
@@ -428,8 +435,8 @@ void fw_proto_init(void *arena, size_t arena_bytes)
     have_last = 0;
     tx_len = 0;
     reset_requested = 0;
-    arena_size = arena_bytes;
     fw_model_init(&model, arena, arena_bytes);
+    arena_size = arena ? arena_bytes : fw_engine_arena_used(); /* in flash: the state arena */
 }
 
 int fw_proto_reset_requested(void)

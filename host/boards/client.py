@@ -177,6 +177,7 @@ class Caps:
     board: str
     firmware: str
     max_model_bytes: int
+    model_read_only: bool = False  # the model is built into the board's flash: inference only
 
     @classmethod
     def parse(cls, body: bytes) -> "Caps":
@@ -188,7 +189,8 @@ class Caps:
                    cycles_hz=v[7], boot_id=v[8], samples_seen=v[9], max_chunk=v[10],
                    max_pixels=v[11], max_out=v[12],
                    board=v[13].rstrip(b"\0").decode("ascii", "replace"),
-                   firmware=v[14].rstrip(b"\0").decode("ascii", "replace"), max_model_bytes=v[15])
+                   firmware=v[14].rstrip(b"\0").decode("ascii", "replace"), max_model_bytes=v[15],
+                   model_read_only=bool(v[3] & 4))
 
 
 @dataclass

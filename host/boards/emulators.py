@@ -10,8 +10,9 @@ board start --detach``); :func:`stop_detached` stops it.
 
 Every board fact (QEMU binary, machine and arguments, image) comes from the board table,
 firmware/boards/boards.toml (:mod:`erbp.boards.table`). QEMU runs with the firmware's serial link
-on ``-serial tcp:127.0.0.1:PORT,server=on,wait=on`` (the guest starts when the first client
-connects, so no byte is lost), a free port chosen here, and ``-icount shift=0`` by default on the
+on ``-serial tcp:127.0.0.1:PORT,server=on,wait=on,nodelay=on`` (the guest starts when the first
+client connects, so no byte is lost; no Nagle delay: a request's round trip 1 ms, not 48), a free
+port chosen here, and ``-icount shift=0`` by default on the
 boards whose table entry allows it: one guest instruction = 1 ns of virtual time, so the cycle
 counter the firmware reports counts instructions deterministically (1e9 / cycles_hz instructions
 per counter tick). A QMP socket lets :meth:`Emulator.system_reset` press the reset button.
@@ -134,7 +135,7 @@ def qemu_command(board: str, image: Path, port: int, *, icount: bool = True,
     if b.kind != "qemu":
         raise EmulatorError(f"{board} is not an emulated board")
     cmd = [b.arch.qemu, "-M", b.qemu_machine, *b.qemu_args, "-nographic", "-monitor", "none",
-           "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on", "-kernel", str(image)]
+           "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on", "-kernel", str(image)]
     if icount and b.icount:
         cmd += ["-icount", "shift=0"]
     if qmp:
@@ -176,8 +177,20 @@ class Emulator:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
-    def system_reset(self) -> None:
-        """Press the reset button (QMP system_reset): the firmware reboots, the model is gone."""
+    def read_memory(self, address: int, n_words: int) -> list[int]:
+        """n_words little-endian 32-bit words of the guest's physical memory from ``address``
+        (QMP, the monitor's ``xp``): e.g. how deep the firmware's painted stack was used."""
+        import re
+
+        out = self._qmp("human-monitor-command",
+                        {"command-line": f"xp /{int(n_words)}wx {int(address):#x}"})
+        words = [int(w, 16) for line in out.get("return", "").splitlines()
+                 for w in re.findall(r"0x([0-9a-fA-F]+)", line.partition(":")[2])]
+        if len(words) != n_words:
+            raise EmulatorError(f"read {len(words)} of {n_words} words at {address:#x}")
+        return words
+
+    def _qmp(self, command: str, arguments: dict | None = None) -> dict:
         if not self.qmp_path:
             raise EmulatorError("this emulator has no QMP socket")
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -185,13 +198,20 @@ class Emulator:
             s.connect(self.qmp_path)
             f = s.makefile("rw")
             f.readline()  # greeting
-            for cmd in ("qmp_capabilities", "system_reset"):
-                f.write(json.dumps({"execute": cmd}) + "\n")
+            reply: dict = {}
+            for cmd, args in (("qmp_capabilities", None), (command, arguments)):
+                msg = {"execute": cmd, **({"arguments": args} if args else {})}
+                f.write(json.dumps(msg) + "\n")
                 f.flush()
                 while True:
                     reply = json.loads(f.readline())
                     if "return" in reply or "error" in reply:
                         break
+            return reply
+
+    def system_reset(self) -> None:
+        """Press the reset button (QMP system_reset): the firmware reboots, the model is gone."""
+        self._qmp("system_reset")
 
 
 def start_board(board: str, image: Path | None = None, *, icount: bool = True,

@@ -77,15 +77,18 @@ class BoardSpec:
     ram_origin: int
     ram_bytes: int
     stack_bytes: int
-    arena_bytes: int
     linker_script: str
     sources: tuple[str, ...]
     include: tuple[str, ...]
     image: str
     ci: tuple[str, ...]
     description: str
+    builds: tuple[str, ...] = ("ram",)
+    arena_bytes: int = 0
+    rom_image: str = ""
     san_image: str = ""
     extra_cflags: tuple[str, ...] = ()
+    clock_hz: int = 0
     flash_hint: str = ""
     pyocd_target: str = ""
     openocd_target: str = ""
@@ -107,12 +110,39 @@ class BoardSpec:
         return sorted(dirs | ({str(Path(self.linker_script).parent)} if self.linker_script
                               else set()))
 
-    def image_path(self, san: bool = False) -> Path:
-        return FIRMWARE / (self.san_image if san else self.image)
+    @property
+    def rom_only(self) -> bool:
+        """Whether the board's only build runs a model from flash (too little RAM to learn)."""
+        return self.builds == ("rom",)
 
-    def defines(self) -> list[str]:
-        """The -D flags that give the C code this board's facts."""
-        out = [f"-DFW_ARENA_BYTES={self.arena_bytes}"]
+    def rom_image_path(self) -> str:
+        """The read-only build's image, relative to firmware/ (a rom-only board's ``image``)."""
+        return self.rom_image or (self.image if self.rom_only else "")
+
+    def target(self, rom: bool = False) -> str:
+        """The make target of the board's default build, or of its read-only build (``rom``):
+        NAME, or NAME-rom for a board that has both."""
+        return f"{self.name}-rom" if rom and "ram" in self.builds else self.name
+
+    def image_path(self, san: bool = False, *, rom: bool = False,
+                   build_dir: Path | None = None) -> Path:
+        """The image make writes: the board's default build (the first of ``builds``), the
+        sanitizer build (``san``, host only) or the read-only build (``rom``); under
+        ``build_dir`` instead of firmware/build when make ran with BUILD=build_dir."""
+        rel = self.rom_image_path() if rom else (self.san_image if san else self.image)
+        if not rel:
+            raise BoardTableError(f"board {self.name} has no {'rom' if rom else 'san'} image")
+        if build_dir is not None:
+            return Path(build_dir) / Path(rel).relative_to("build")
+        return FIRMWARE / rel
+
+    def defines(self, build: str | None = None) -> list[str]:
+        """The -D flags that give the C code this board's facts, for one of its builds (default:
+        its first): the arena of a "ram" build, the model header of a "rom" build (make puts
+        fw_model.h, exported from ROM_MODEL, beside the image)."""
+        build = build or self.builds[0]
+        out = ([f"-DFW_ARENA_BYTES={self.arena_bytes}"] if build == "ram"
+               else ['-DFW_ROM_MODEL="fw_model.h"'])
         if self.kind == "qemu":
             out += [f'-DFW_BOARD_NAME="{self.name}"', f"-DFW_BOARD_RAM_BYTES={self.ram_bytes}u",
                     f"-DFW_BOARD_RAM_ORIGIN={self.ram_origin:#x}u",
@@ -120,11 +150,12 @@ class BoardSpec:
                     f"-DFW_BOARD_COUNTER_HZ={self.counter_hz}u"]
         return out
 
-    def cflags(self) -> list[str]:
-        """Compiler flags of this board beside the firmware's common ones: core, architecture,
-        include directories (relative to firmware/), defines."""
+    def cflags(self, build: str | None = None) -> list[str]:
+        """Compiler flags of this board (one of its builds, default the first) beside the
+        firmware's common ones: core, architecture, include directories (relative to firmware/),
+        defines."""
         return [*self.cpu_flags, *self.arch.cflags, *(f"-I{d}" for d in self.include),
-                *self.defines(), *self.extra_cflags]
+                *self.defines(build), *self.extra_cflags]
 
     def ldflags(self) -> list[str]:
         """Linker flags: the script, the memory map as BOARD_* symbols, the architecture's."""
@@ -161,11 +192,27 @@ def load(path: Path = TABLE) -> dict[str, BoardSpec]:
         if b.get("arch") not in archs:
             raise BoardTableError(f"{path}: board {n}: no [arch.{b.get('arch')}] section")
         try:
-            out[n] = BoardSpec(name=n, **{k: archs[v] if k == "arch" else _tuple(v)
-                                          for k, v in b.items()})
+            out[n] = spec = BoardSpec(name=n, **{k: archs[v] if k == "arch" else _tuple(v)
+                                                 for k, v in b.items()})
         except TypeError as e:
             raise BoardTableError(f"{path}: board {n}: {e}") from None
+        why = _inconsistent(spec)
+        if why:
+            raise BoardTableError(f"{path}: board {n}: {why}")
     return out
+
+
+def _inconsistent(b: BoardSpec) -> str:
+    """What is wrong with an entry's builds, arena and images ("" if nothing)."""
+    if not b.builds or set(b.builds) - {"ram", "rom"} or len(set(b.builds)) != len(b.builds):
+        return f"builds must be ram and/or rom, got {list(b.builds)}"
+    if ("ram" in b.builds) != (b.arena_bytes > 0):
+        return "a board with a ram build has an arena (arena_bytes), a rom-only board none"
+    if set(b.builds) == {"ram", "rom"} and not b.rom_image:
+        return "a board with ram and rom builds names its rom_image"
+    if b.rom_image and "rom" not in b.builds:
+        return "rom_image without a rom build"
+    return ""
 
 
 _cache: dict[str, BoardSpec] | None = None
@@ -192,22 +239,28 @@ def names() -> list[str]:
 
 
 def make_vars(table: dict[str, BoardSpec]) -> str:
-    """The table as make variables (build/boards.mk): BOARDS, FW_BOARDS_<arch>, and per board
-    ARCH_, CFLAGS_, LDFLAGS_, SRC_, IMAGE_ (SAN_IMAGE_), ARENA_; per arch CC_, SIZE_, OBJCOPY_."""
+    """The table as make variables (build/boards.mk): BOARDS, RAM_BOARDS and ROM_BOARDS (those
+    with a ram / rom build), FW_BOARDS_<arch>, and per board ARCH_, CFLAGS_ (ram build),
+    ROM_CFLAGS_ (rom build), LDFLAGS_, SRC_, IMAGE_ (the first build's; SAN_IMAGE_), ROM_IMAGE_,
+    ARENA_; per arch CC_, SIZE_, OBJCOPY_."""
     q = lambda xs: " ".join(shlex.quote(x) for x in xs)  # noqa: E731
     archs = {b.arch.name: b.arch for b in table.values()}
     lines = ["# Generated from boards/boards.toml by host/boards/table.py: do not edit.",
-             f"BOARDS := {' '.join(table)}", f"ARCHS := {' '.join(archs)}"]
+             f"BOARDS := {' '.join(table)}", f"ARCHS := {' '.join(archs)}",
+             f"RAM_BOARDS := {' '.join(n for n, b in table.items() if 'ram' in b.builds)}",
+             f"ROM_BOARDS := {' '.join(n for n, b in table.items() if 'rom' in b.builds)}"]
     for a in archs.values():
         lines += [f"FW_BOARDS_{a.name} := {' '.join(n for n, b in table.items() if b.arch is a)}",
                   f"CC_{a.name} := {a.cc}", f"SIZE_{a.name} := {a.size}",
                   f"OBJCOPY_{a.name} := {a.objcopy}"]
     for n, b in table.items():
-        lines += [f"ARCH_{n} := {b.arch.name}", f"CFLAGS_{n} := {q(b.cflags())}",
+        lines += [f"ARCH_{n} := {b.arch.name}",
+                  f"CFLAGS_{n} := {q(b.cflags('ram')) if 'ram' in b.builds else ''}",
+                  f"ROM_CFLAGS_{n} := {q(b.cflags('rom')) if 'rom' in b.builds else ''}",
                   f"LDFLAGS_{n} := {q(b.ldflags())}", f"SRC_{n} := {' '.join(b.sources)}",
                   f"DEPDIRS_{n} := {' '.join(b.source_dirs())}",
                   f"IMAGE_{n} := {b.image}", f"SAN_IMAGE_{n} := {b.san_image}",
-                  f"ARENA_{n} := {b.arena_bytes}"]
+                  f"ROM_IMAGE_{n} := {b.rom_image_path()}", f"ARENA_{n} := {b.arena_bytes}"]
     return "\n".join(lines) + "\n"
 
 

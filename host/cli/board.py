@@ -88,8 +88,8 @@ def list_boards() -> None:
                "the table: firmware/boards/boards.toml):")
     for b in BOARDS.values():
         state = "built" if b.image_path().exists() else "not built yet"
-        mem = (f"RAM {_size(b.ram_bytes)}, arena {_size(b.arena_bytes)}" if b.ram_bytes
-               else f"arena {_size(b.arena_bytes)}")
+        arena = f"arena {_size(b.arena_bytes)}" if b.arena_bytes else "model in flash"
+        mem = f"RAM {_size(b.ram_bytes)}, {arena}" if b.ram_bytes else arena
         click.echo(f"  {b.name:14s} {b.cpu:36s} {mem:30s} [{state}]")
         click.echo(f"  {'':14s} {b.description}")
     try:

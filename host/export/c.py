@@ -87,6 +87,9 @@ def c_header(model_path: str | os.PathLike, name: str = DEFAULT_NAME,
            f"#define {up}_STATE_BYTES {state_required_bytes(cfg)}u\n",
            f"#define {up}_N_IN {cfg.n_in}u\n#define {up}_N_OUT {cfg.n_out}u\n",
            f"#define {up}_SEMANTICS_VERSION {SEMANTICS_VERSION}u\n\n",
+           f"#endif /* {up}_H */\n\n",
+           f"/* the data; define {up}_SIZES_ONLY before including for the sizes alone */\n",
+           f"#if !defined({up}_SIZES_ONLY) && !defined({up}_DATA_H)\n#define {up}_DATA_H\n\n",
            _c_aligned_bytes(name, data)]
     if samples is not None:
         X = np.ascontiguousarray(samples[0], dtype=np.uint8).reshape(-1, cfg.n_in)
@@ -95,7 +98,7 @@ def c_header(model_path: str | os.PathLike, name: str = DEFAULT_NAME,
             raise ValueError("samples: as many labels as images are needed")
         out += [f"\n#define {up}_N_SAMPLES {len(y)}u\n",
                 _c_array(f"{name}_samples", X.tobytes()), _c_array(f"{name}_labels", y.tobytes())]
-    out.append(f"\n#endif /* {up}_H */\n")
+    out.append(f"\n#endif /* {up}_DATA_H */\n")
     return "".join(out)
 
 

@@ -12,9 +12,12 @@ Modules:
   and the one comparison (``first_difference``);
 * ``adapters``: one adapter per engine (``ADAPTERS``): the reference; the C binding in this process
   and its builds in a worker process (``c-portable``, ``c-scalar``, ``c-asan``; ``cworker.py``);
-  MicroPython viper and plain from .py and .mpy (``mp-viper``, ``mp-plain``, ``mp-viper-mpy``,
-  ``mp-plain-mpy``); every board of the board table (firmware/boards/boards.toml) whose ``ci`` list
-  holds ``conformance``: the QEMU boards and the firmware's host build;
+  the C binding's read-only network (``c-rom``); MicroPython viper and plain from .py and .mpy
+  (``mp-viper``, ``mp-plain``, ``mp-viper-mpy``, ``mp-plain-mpy``); every board of the board table
+  (firmware/boards/boards.toml) whose ``ci`` list holds ``conformance``: the QEMU boards and the
+  firmware's host build (a rom-only board's read-only build), and the read-only builds
+  (``NAME-rom``) of the boards whose ``ci`` list holds ``rom``. Read-only engines
+  (``inference_only``) run the inference samples, each on the model file in effect before it;
 * ``local``: records and results of engines that call back every tick (also used by the worker);
 * ``test_conformance``: the tests.
 

@@ -16,11 +16,16 @@ table, firmware/boards/boards.toml, by themselves). It implements
   the sample (``state``), and the model file after it when it can;
 * ``examples(n)``: how many random networks it runs when the hypothesis profile asks for n.
 
+An engine that only infers (``inference_only``: a read-only network, whose model is fixed when it
+is loaded - in flash on a board) runs each golden case's inference samples on the model file in
+effect before them, and random networks' samples as inference on their initial model.
+
 Adapters pass configurations, records and results through without naming a configuration field,
 a state variable or a result field: what to compare comes from the reference.
 """
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -54,6 +59,8 @@ class Adapter:
     """An engine as the suite sees it (the module docstring says what each method does)."""
 
     name = "?"
+    #: a read-only engine: it runs inference only, on the model file it was loaded with
+    inference_only = False
 
     def start(self, request: pytest.FixtureRequest) -> None:
         pass
@@ -81,16 +88,26 @@ class Adapter:
 class InProcess(Adapter):
     """An engine class with run_sample(on_tick=) in this process: the full state every tick."""
 
-    def __init__(self, name: str, cls_path: str, loads: str | None = None, examples: int = 0):
+    def __init__(self, name: str, cls_path: str, loads: str | None = None, examples: int = 0,
+                 inference_only: bool = False):
         self.name, self.cls_path, self.loads_path, self.min_examples = \
             name, cls_path, loads, examples
+        self.inference_only = inference_only
 
     def start(self, request):
         import importlib
 
-        def get(path):
-            mod, attr = path.rsplit(".", 1)
-            return getattr(importlib.import_module(mod), attr)
+        def get(path):  # module.attr[.attr...]
+            parts = path.split(".")
+            for i in range(len(parts) - 1, 0, -1):
+                try:
+                    obj = importlib.import_module(".".join(parts[:i]))
+                except ImportError:
+                    continue
+                for attr in parts[i:]:
+                    obj = getattr(obj, attr)
+                return obj
+            raise ImportError(path)
 
         self.eng = TickEngine(get(self.cls_path), get(self.loads_path) if self.loads_path else None)
 
@@ -269,15 +286,68 @@ class BoardAdapter(Adapter):
     close = detach
 
 
+class RomBoardAdapter(BoardAdapter):
+    """A board's read-only build (the model in flash, inference only: ``make NAME-rom
+    ROM_MODEL=m.erbp``, or ``make NAME`` on a rom-only board): every model file it is given is
+    built into an image of its own (once per session) and booted; the protocol exposes the same
+    as on a board that learns."""
+
+    inference_only = True
+
+    def __init__(self, board: str):
+        super().__init__(board)
+        self.name = table.board(board).target(rom=True)
+        self.emulator, self.loaded = None, None
+
+    def start(self, request):
+        self.spec = table.board(self.board_name)
+        self.root = request.getfixturevalue("tmp_path_factory").mktemp(f"{self.name}-images")
+
+    def load(self, model):
+        from erbp.boards.emulators import start_board
+        from firmware_support import make, require_tools
+
+        if model != self.loaded:
+            self.close()
+            out = self.root / hashlib.sha256(model).hexdigest()[:16]
+            if not out.exists():
+                require_tools(*self.spec.tools)
+                out.mkdir()
+                (out / "model.erbp").write_bytes(model)
+                make(self.spec.target(rom=True),
+                     env_args=(f"BUILD={out}", f"ROM_MODEL={out / 'model.erbp'}",
+                               f"ERBP={Path(sys.executable).with_name('erbp')}"))
+            self.emulator = start_board(self.board_name,
+                                        self.spec.image_path(rom=True, build_dir=out))
+            self.loaded = model
+        b = self._link()
+        assert b.hello().model_read_only, f"{self.name}: not a read-only build"
+        return b.read_model()
+
+    def examples(self, n):
+        return max(2, n // 6)  # an image built per network
+
+    def close(self):
+        self.detach()
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator, self.loaded = None, None
+
+
 def _adapters() -> list[Adapter]:
     out: list[Adapter] = [
         InProcess("reference", "erbp.reference.Network", "erbp.reference.modelfile.loads"),
         InProcess("c", "erbp.engines.c.CNetwork", examples=60),
+        InProcess("c-rom", "erbp.engines.c.CNetwork", "erbp.engines.c.CNetwork.loads_rom",
+                  examples=60, inference_only=True),
         CWorker("portable", x86_clones=0), CWorker("scalar"), CWorker("asan"),
         MicroPython("viper"), MicroPython("plain"),
         MicroPython("viper", mpy=True), MicroPython("plain", mpy=True),
     ]
-    return out + [BoardAdapter(b.name) for b in table.boards("conformance")]
+    # every board's first build; the read-only build too of the boards whose ci lists rom
+    out += [BoardAdapter(b.name) if "ram" in b.builds else RomBoardAdapter(b.name)
+            for b in table.boards("conformance")]
+    return out + [RomBoardAdapter(b.name) for b in table.boards("rom") if "ram" in b.builds]
 
 
 #: Every engine of the project, by adapter name. The reference is the truth of random networks.

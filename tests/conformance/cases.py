@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from erbp.reference import NetConfig, Network, modelfile
+from erbp.reference import INFER, NetConfig, Network, modelfile
 
 from conftest import GOLDEN
 from conformance.local import TickEngine, layout, record, result_dict
@@ -99,6 +99,11 @@ def golden_case(name: str) -> tuple[Case, Truth]:
 
 
 # --- random networks ----------------------------------------------------------------------------
+def as_inference(net: Net) -> Net:
+    """The same network and samples, every sample run as inference (for read-only engines)."""
+    return net._replace(samples=tuple(Sample(INFER, -1, s.index, s.pixels) for s in net.samples))
+
+
 def random_case(net: Net) -> Case:
     ref = Network.create(net.cfg, net.seed)
     return Case(f"random {'-'.join(map(str, net.cfg.sizes))} seed {net.seed}",

@@ -8,6 +8,11 @@ of the board table under QEMU and the firmware's host build) reproduces
   results, the model file after every sample;
 * random networks (conformance.strategies.networks): the same against the reference.
 
+A read-only engine (the C binding's read-only network, a board's build with the model in flash)
+runs each golden case's inference samples on the model file in effect before them (so against
+the golden vectors themselves), and the samples of random networks as inference on their initial
+model: its results, state and model file.
+
 Engines start once per session (boards boot once: the `emulators` fixture).
 """
 from __future__ import annotations
@@ -17,8 +22,10 @@ import pytest
 from hypothesis import given, settings
 
 from conformance.adapters import ADAPTERS, Adapter
-from conformance.cases import (GOLDEN_CASES, Case, Truth, activity, first_difference,
-                               golden_case, random_case, random_truth)
+from erbp.reference import INFER
+
+from conformance.cases import (GOLDEN_CASES, Case, Truth, activity, as_inference,
+                               first_difference, golden_case, random_case, random_truth)
 from conformance.strategies import networks
 
 
@@ -43,28 +50,48 @@ def engine(request, started) -> Adapter:
 
 def conform(engine: Adapter, case: Case, truth: Truth) -> None:
     """Make the case's network (where the engine can), load its model file, run its samples and
-    compare everything the engine exposes with the truth."""
+    compare everything the engine exposes with the truth (a read-only engine: the inference
+    samples, each on the model file in effect before it)."""
     where = f"{engine.name} on {case.name}"
+    if engine.inference_only:
+        loaded = None
+        for i, s in enumerate(case.samples):
+            before = truth.models[i - 1] if i else case.model
+            if s.mode != INFER:
+                continue
+            if before != loaded:
+                written = engine.load(before)
+                assert written in (None, before), f"{where}: it writes back another model file"
+                loaded = before
+            check_sample(engine, where, i, truth, case)
+        return
     created = engine.create(case.cfg, case.seed)
     assert created in (None, case.model), f"{where}: the network it created differs (model file)"
     written = engine.load(case.model)
     assert written in (None, case.model), f"{where}: it writes back another model file"
-    for i, s in enumerate(case.samples):
-        out = engine.run(s)
-        at = f"{where}, sample {i} ({s.mode}, index {s.index})"
-        got, want = out.result, truth.results[i]
-        assert got and set(got) <= set(want), f"{at}: result fields {sorted(got)}"
-        assert got == {k: want[k] for k in got}, f"{at}: result {got}, reference {want}"
-        if out.ticks is not None:
-            why = first_difference(truth.keys, out.ticks, truth.ticks[i])
-        else:
-            assert out.state is not None, f"{engine.name} exposes no state"
-            why = first_difference(truth.keys, out.state, truth.ticks[i][-1])
-            why = why and why.replace("tick 0:", "after the sample:")
-        if why:
-            pytest.fail(f"{at}: {why}")
-        if out.model is not None:
-            assert out.model == truth.models[i], f"{at}: the model file afterwards differs"
+    for i in range(len(case.samples)):
+        check_sample(engine, where, i, truth, case)
+
+
+def check_sample(engine: Adapter, where: str, i: int, truth: Truth, case: Case) -> None:
+    """Run sample i of the case on the engine; its results, state (every tick, or after the
+    sample) and model file afterwards against the truth."""
+    s = case.samples[i]
+    out = engine.run(s)
+    at = f"{where}, sample {i} ({s.mode}, index {s.index})"
+    got, want = out.result, truth.results[i]
+    assert got and set(got) <= set(want), f"{at}: result fields {sorted(got)}"
+    assert got == {k: want[k] for k in got}, f"{at}: result {got}, reference {want}"
+    if out.ticks is not None:
+        why = first_difference(truth.keys, out.ticks, truth.ticks[i])
+    else:
+        assert out.state is not None, f"{engine.name} exposes no state"
+        why = first_difference(truth.keys, out.state, truth.ticks[i][-1])
+        why = why and why.replace("tick 0:", "after the sample:")
+    if why:
+        pytest.fail(f"{at}: {why}")
+    if out.model is not None:
+        assert out.model == truth.models[i], f"{at}: the model file afterwards differs"
 
 
 @pytest.mark.parametrize("case", GOLDEN_CASES)
@@ -76,10 +103,13 @@ def test_golden_vectors(engine, case):
 @pytest.mark.parametrize("engine", [n for n in ADAPTERS if n != "reference"], indirect=True)
 def test_random_networks(engine):
     """As many random networks as the engine's speed allows (adapter.examples of the hypothesis
-    profile's count); the same draws for every engine, so the reference runs each once."""
+    profile's count); the same draws for every engine, so the reference runs each once. A
+    read-only engine runs their samples as inference."""
     @settings(max_examples=engine.examples(settings().max_examples))
     @given(networks())
     def check(net):
+        if engine.inference_only:
+            net = as_inference(net)
         conform(engine, random_case(net), random_truth(net))
 
     check()
@@ -127,6 +157,9 @@ def test_every_engine_and_board_has_an_adapter():
 
     names = set(ADAPTERS)
     assert {b.name for b in table.boards()} <= names
+    assert {b.target(rom=True) for b in table.boards("rom")} <= names  # their read-only builds
+    assert {n for n, a in ADAPTERS.items() if a.inference_only} >= \
+        {"c-rom"} | {b.name for b in table.boards() if b.rom_only}
     kinds = {"python": "reference", "c": "c", "micropython": "mp-viper"}
     assert {kinds.get(e, e) for e in ENGINES} <= names
 
@@ -139,6 +172,7 @@ class _Wrong(Adapter):
         from conformance.adapters import InProcess
 
         self.name, self.what = f"wrong {what}", what
+        self.inference_only = what == "inference"
         self.inner = InProcess("reference", "erbp.reference.Network",
                                "erbp.reference.modelfile.loads")
         self.inner.start(None)
@@ -155,7 +189,7 @@ class _Wrong(Adapter):
             out.result["events"] += 1
         elif self.what == "model":
             out.model = out.model[:-1] + bytes([out.model[-1] ^ 1])
-        elif self.what == "state":
+        elif self.what in ("state", "inference"):
             out.state, out.ticks = out.ticks[-1].copy(), None
             out.state[0] += 1
         return out
@@ -164,7 +198,8 @@ class _Wrong(Adapter):
 @pytest.mark.parametrize("what, why", [("tick", r"sample 0 .*: tick \d+: \w+\[\d+\] = "),
                                        ("result", "result"), ("model", "model file afterwards"),
                                        ("load", "writes back another model file"),
-                                       ("state", "after the sample: W0")])
+                                       ("state", "after the sample: W0"),
+                                       ("inference", r"sample \d \(infer.*after the sample: W0")])
 def test_a_wrong_engine_fails_with_the_first_difference(what, why):
     with pytest.raises((AssertionError, pytest.fail.Exception), match=why):
         conform(_Wrong(what), *golden_case(GOLDEN_CASES[0]))

@@ -5,7 +5,12 @@
 #include "../../src/board.h"
 #include "arch.h"
 
-static uint8_t rx_ring[1024];
+/* Bytes the interrupt may queue before the main loop takes them (a small board sets less). */
+#ifndef FW_RX_RING
+#define FW_RX_RING 1024u
+#endif
+
+static uint8_t rx_ring[FW_RX_RING];
 static volatile uint32_t rx_head, rx_tail;
 
 void fw_rx_push(uint8_t byte)

@@ -7,7 +7,7 @@
 #include "../../src/board.h"
 
 extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
-extern uint32_t __stack_top[];
+extern uint32_t __stack_bottom[], __stack_top[];
 int main(void);
 
 #define REG(a) (*(volatile uint32_t *)(a))
@@ -16,7 +16,9 @@ int main(void);
 #define SYST_CVR REG(0xE000E018u)
 #define SCB_AIRCR REG(0xE000ED0Cu)
 
+#ifndef FW_BOARD_CYCLES
 static volatile uint32_t systick_wraps;
+#endif
 
 /* A warm-reset counter in RAM that the startup code does not clear. */
 __attribute__((section(".noinit"))) static uint32_t boot_magic, boot_count;
@@ -28,11 +30,19 @@ void Irq_Handler(void);
 /* The board's interrupt handler (its UART receiver); every external interrupt lands there. */
 void board_irq(void);
 
+/* What the stack is painted with at reset (up to 64 bytes below the reset handler's frame), so
+ * that its deepest use can be read afterwards: the lowest word that no longer holds it. */
+#define STACK_PAINT 0x5AC35AC3u
+
 void Reset_Handler(void)
 {
-    uint32_t *src = __data_load, *dst = __data_start;
-    while (dst < __data_end) {
-        *dst++ = *src++;
+    uint32_t *src = __data_load, *dst = __data_start, *sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    for (dst = __stack_bottom; dst + 16 < sp; dst++) {
+        *dst = STACK_PAINT;
+    }
+    for (dst = __data_start; dst < __data_end; dst++) {
+        *dst = *src++;
     }
     for (dst = __bss_start; dst < __bss_end; dst++) {
         *dst = 0;
@@ -55,7 +65,9 @@ void Default_Handler(void)
 
 void SysTick_Handler(void)
 {
+#ifndef FW_BOARD_CYCLES
     systick_wraps++;
+#endif
 }
 
 void Irq_Handler(void)
@@ -84,6 +96,7 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 64])
     IRQ16, IRQ16, IRQ16, IRQ16, /* external interrupts 0..63 */
 };
 
+#ifndef FW_BOARD_CYCLES /* the board has no SysTick and counts itself (the nRF51's Cortex-M0) */
 void cortexm_cycles_start(void)
 {
     SYST_RVR = 0x00FFFFFFu;
@@ -100,6 +113,7 @@ uint64_t board_cycles(void)
         }
     }
 }
+#endif
 
 uint32_t board_boot_id(void)
 {
