@@ -153,6 +153,106 @@ static void row_learn_mask_full8(int8_t *restrict w, const int16_t *restrict dw,
 #define ERBP_FULL8_KERNELS 0
 #endif
 
+/* ---- DSP kernels (Armv7E-M: Cortex-M4/M7; Armv8-M with the DSP extension: Cortex-M33/M55) ---- */
+
+/* With the DSP instructions (__ARM_FEATURE_DSP), a layer with int8 weights and no blank-out runs
+ * its rows four synapses per instruction pair: SXTAB16 adds bytes 0 and 2 (then, rotated, 1 and 3)
+ * of a word of four weights, sign-extended, to two 16-bit accumulators; in training, QADD8 is
+ * w = SAT(w + dw, -128, 127) of four 8-bit weights at once (exactly the rule when weight_bits =
+ * 8, dw being in [-128, 127]). The 16-bit accumulators are exact, not wrapped: a tick adds at most
+ * 256 rows of values in [-128, 127] to a lane (|sum| <= 32768), and a layer-tick with more rows
+ * uses the portable kernels. The accumulators of neurons 4g .. 4g+3 live in acc[2g] (4g, 4g+2)
+ * and acc[2g+1] (4g+1, 4g+3) and are spread back into int32 acc[] at the end (the last n % 4
+ * neurons accumulate directly in int32). Same numbers as the portable kernels. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !ERBP_PAD_LOOPS && !defined(ERBP_NO_DSP)
+#define ERBP_DSP_KERNELS 1
+#define ERBP_DSP_MAX_ROWS 256u
+
+/* the ACLE intrinsics of <arm_acle.h> (__sxtab16, __qadd8), as the builtins they wrap, and
+ * SXTAB16 with its operand rotated by 8 (bytes 1 and 3) as a CMSIS-style inline instruction */
+static inline int32_t dsp_sxtab16(int32_t acc, uint32_t x)
+{
+    return __builtin_arm_sxtab16(acc, (int32_t)x);
+}
+
+static inline int32_t dsp_sxtab16_ror8(int32_t acc, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+
+static inline uint32_t dsp_qadd8(uint32_t a, uint32_t b)
+{
+    return (uint32_t)__builtin_arm_qadd8((int32_t)a, (int32_t)b);
+}
+
+static inline uint32_t load4(const void *p) /* any alignment (LDR on v7E-M/v8-M) */
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+static void row_sum_dsp(const int8_t *restrict w, int32_t *restrict acc, uint32_t n)
+{
+    const int8_t *const end = w + (n & ~3u);
+    int32_t *a = acc;
+    uint32_t i;
+    for (; w < end; w += 4, a += 2) {
+        uint32_t x = load4(w);
+        int32_t a0 = a[0], a1 = a[1];
+        a[0] = dsp_sxtab16(a0, x);
+        a[1] = dsp_sxtab16_ror8(a1, x);
+    }
+    for (i = n & ~3u; i < n; i++, w++)
+        acc[i] += *w;
+}
+
+/* dw8: dw of neurons 0 .. 4 * (n / 4) - 1 as int8 bytes; dw: the int16 factors (the tail's) */
+static void row_learn_dsp(int8_t *restrict w, const uint8_t *restrict dw8,
+                          const int16_t *restrict dw, int32_t *restrict acc, uint32_t n)
+{
+    int8_t *const end = w + (n & ~3u);
+    int32_t *a = acc;
+    uint32_t i;
+    for (; w < end; w += 4, dw8 += 4, a += 2) {
+        uint32_t x = dsp_qadd8(load4(w), load4(dw8));
+        int32_t a0 = a[0], a1 = a[1];
+        __builtin_memcpy(w, &x, 4);
+        a[0] = dsp_sxtab16(a0, x);
+        a[1] = dsp_sxtab16_ror8(a1, x);
+    }
+    for (i = n & ~3u; i < n; i++, w++) {
+        int32_t x = ERBP_SAT8(*w + dw[i]);
+        *w = (int8_t)x;
+        acc[i] += x;
+    }
+}
+
+static int32_t lane(uint32_t v) /* an int16 lane (in the low 16 bits of v) as int32 */
+{
+    v &= 0xffffu;
+    return v <= 0x7fffu ? (int32_t)v : (int32_t)v - 65536;
+}
+
+/* The 16-bit accumulators back into int32 acc[0 .. 4 * (n / 4)), in place (descending: group g
+ * reads words 2g, 2g + 1 before writing 4g .. 4g + 3). */
+static void acc_spread(int32_t *acc, uint32_t n)
+{
+    uint32_t g = n >> 2;
+    while (g-- > 0) {
+        uint32_t a = (uint32_t)acc[2u * g], b = (uint32_t)acc[2u * g + 1u];
+        acc[4u * g + 3u] = lane(b >> 16);
+        acc[4u * g + 2u] = lane(a >> 16);
+        acc[4u * g + 1u] = lane(b);
+        acc[4u * g] = lane(a);
+    }
+}
+#else
+#define ERBP_DSP_KERNELS 0
+#endif
+
 /* ---- phase 1: update factors ----------------------------------------------------------------- */
 
 /* Phase 1 for layer l: dw_i = SAT(SRS(U_i * lr_mult, lr_shift, r_i)) inside the gate, else 0.
@@ -351,6 +451,24 @@ static void deliver(erbp_net_t *net, uint32_t l, int32_t learn, uint32_t t)
         learn = update_factors(net, l, t);
     if (p < (uint32_t)ERBP_P_ONE)
         key_b = erbp_absorb(net->key_blank[l], t);
+#if ERBP_DSP_KERNELS
+    if (erbp__wbytes(c) == 1u && p >= (uint32_t)ERBP_P_ONE && n_list <= ERBP_DSP_MAX_ROWS &&
+        (!learn || wmax == 127)) {
+        int8_t *const w8 = (int8_t *)net->w[l];
+        if (learn) {
+            uint8_t *dw8 = (uint8_t *)post->dw; /* packed in place: byte i <= int16 i's bytes */
+            for (i = 0; i < (n_post & ~3u); i++)
+                dw8[i] = (uint8_t)(dw[i] & 255);
+            for (s = 0; s < n_list; s++)
+                row_learn_dsp(w8 + (uint32_t)list[s] * n_post, dw8, dw, acc, n_post);
+        } else {
+            for (s = 0; s < n_list; s++)
+                row_sum_dsp(w8 + (uint32_t)list[s] * n_post, acc, n_post);
+        }
+        acc_spread(acc, n_post);
+        return;
+    }
+#endif
     switch (row_kernel(c, l, learn)) {
     case 0:
         ERBP_ROWS(int8_t, 0, row_sum_s8(row, acc, n_post));
