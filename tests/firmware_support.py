@@ -28,6 +28,11 @@ def require_tools(*tools: str) -> None:
                     f"compilers and QEMU; run `make setup`")
 
 
+def binutil(spec: table.BoardSpec, program: str) -> str:
+    """A binutils program of a board's toolchain (nm, objdump: the one beside its size)."""
+    return spec.arch.size[:-len("size")] + program
+
+
 def make(*targets: str, env_args: tuple[str, ...] = ()) -> str:
     """Run make in firmware/ (targets: boards or architectures of the board table, host, ...);
     returns its output. Fails naming the missing compiler."""

@@ -71,7 +71,7 @@ def facts() -> list[tuple[str, re.Pattern]]:
 def test_the_table_loads_complete_entries():
     boards = table.boards()
     assert boards and len({b.name for b in boards}) == len(boards)
-    ci = {"conformance", "mnist", "digits", "faults", "protocol", "mlp", "rom"}
+    ci = {"conformance", "mnist", "digits", "faults", "protocol", "mlp", "rom", "dsp"}
     for b in boards:
         assert b.kind in ("qemu", "host")
         assert set(b.ci) <= ci, f"{b.name}: unknown ci entries {set(b.ci) - ci}"
@@ -81,6 +81,8 @@ def test_the_table_loads_complete_entries():
         assert ("ram" in b.builds) == (b.arena_bytes > 0), b.name
         if "rom" in b.ci:
             assert "rom" in b.builds, f"{b.name}: ci rom without a rom build"
+        if "dsp" in b.ci:
+            assert b.dsp and "ram" in b.builds, f"{b.name}: ci dsp needs a DSP core that learns"
         if {"mnist", "digits", "faults"} & set(b.ci):
             assert "ram" in b.builds, f"{b.name}: training on the board needs a ram build"
         for f in b.sources + ((b.linker_script,) if b.linker_script else ()):

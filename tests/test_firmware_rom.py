@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from erbp.boards import table
-from firmware_support import make, pc_results, require_tools
+from firmware_support import binutil, make, pc_results, require_tools
 
 N_INFER, N_PC_TRAIN = 40, 300
 ROM_BOARDS = [b.name for b in table.boards("rom")]
@@ -59,11 +59,6 @@ def build_dir(pc_model, tmp_path_factory) -> Path:
     return out
 
 
-def _tool(spec: table.BoardSpec, name: str) -> str:
-    """A binutils program of the board's toolchain (the one beside its size program)."""
-    return spec.arch.size[:-len("size")] + name
-
-
 def _sections(spec: table.BoardSpec, elf: Path) -> dict[str, int]:
     out = subprocess.run([spec.arch.size, "-A", str(elf)], capture_output=True, text=True,
                          check=True).stdout
@@ -71,7 +66,7 @@ def _sections(spec: table.BoardSpec, elf: Path) -> dict[str, int]:
 
 
 def _symbols(spec: table.BoardSpec, elf: Path) -> dict[str, int]:
-    out = subprocess.run([_tool(spec, "nm"), str(elf)], capture_output=True, text=True,
+    out = subprocess.run([binutil(spec, "nm"), str(elf)], capture_output=True, text=True,
                          check=True).stdout
     return {p[2]: int(p[0], 16) for p in (line.split() for line in out.splitlines())
             if len(p) == 3}

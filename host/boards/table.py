@@ -89,6 +89,7 @@ class BoardSpec:
     san_image: str = ""
     extra_cflags: tuple[str, ...] = ()
     clock_hz: int = 0
+    dsp: bool = False
     flash_hint: str = ""
     pyocd_target: str = ""
     openocd_target: str = ""
