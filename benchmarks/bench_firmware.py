@@ -1,15 +1,18 @@
-"""Firmware benchmark: instructions per sample and per synaptic event on a Cortex-M4 (QEMU
-mps2-an386 with -icount shift=0), stream throughput over the emulated UART, RAM/flash per board and
-the largest 784-H-10 network each board can train.
+"""Firmware benchmark: instructions per sample and per synaptic event on every emulated board
+(QEMU with -icount shift=0) and every build - RAM (the network in RAM: it learns; DSP kernels on
+the cores that have them), portable (the same without the DSP kernels), rom (the model in flash,
+read-only: inference) - with RAM, flash and the latency per sample at each chip's nominal clock,
+and the largest 784-H-10 network each board can train.
 
-    python benchmarks/bench_firmware.py                  # 784-100-10, 50 test + 50 train digits
-    python benchmarks/bench_firmware.py --samples 20 --board netduinoplus2
+    python benchmarks/bench_firmware.py                  # 784-100-10, 30 test + 30 train digits
+    python benchmarks/bench_firmware.py --samples 20 --boards microbit   # some boards (the table's)
 
 How the count works: with -icount shift=0 QEMU advances its virtual clock by 1 ns per guest
-instruction, and the firmware's 64-bit cycle counter (SysTick on the 25 MHz core clock) advances
-once per 40 ns, i.e. once per 40 instructions; the firmware reports the counter difference around
-erbp_run_sample for every sample. These are instructions executed, not cycles: QEMU models no
-pipeline, caches or flash wait states.
+instruction, and the firmware's 64-bit cycle counter (SysTick on the core clock; TIMER0 at 16 MHz
+on the micro:bit; minstret on RISC-V) advances once per 1e9 / hz instructions; the firmware
+reports the counter difference around erbp_run_sample for every sample. These are instructions
+executed, not cycles: QEMU models no pipeline, caches or flash wait states, so the latency at the
+nominal clock is an estimate (one instruction per cycle).
 """
 from __future__ import annotations
 
@@ -18,20 +21,11 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-
-def sizes(board: str) -> dict[str, int]:
-    from erbp.boards import table
-
-    spec = table.board(board)
-    out = subprocess.run([spec.arch.size, "-A", str(spec.image_path())],
-                         capture_output=True, text=True, check=True).stdout
-    sec = {m[0]: int(m[1]) for m in re.findall(r"^\.(\w+)\s+(\d+)", out, re.M)}
-    return {"flash": sec.get("text", 0) + sec.get("rodata", 0) + sec.get("data", 0) + sec.get("ARM", 0),
-            "ram": sec.get("data", 0) + sec.get("bss", 0) + sec.get("noinit", 0) + sec.get("stack", 0),
-            "bss": sec.get("bss", 0), "stack": sec.get("stack", 0)}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def largest_hidden(arena: int, variant: str = "erbp") -> tuple[int, int]:
@@ -49,76 +43,139 @@ def largest_hidden(arena: int, variant: str = "erbp") -> tuple[int, int]:
     return lo, required_bytes(NetConfig.default(f"784-{lo}-10", variant))
 
 
+def builds(board: str, rom_model: Path, out: Path) -> list[tuple[str, Path, list[str]]]:
+    """(build name, image, make arguments) of every build of a board (its board-table entry's
+    builds): ram (the network in RAM; with the DSP kernels where the core has them), portable
+    (the same without them, on a DSP core), rom (the model in flash: rom_model)."""
+    from erbp.boards import table
+
+    spec = table.board(board)
+    res = []
+    if "ram" in spec.builds:
+        res.append(("ram", spec.image_path(), [spec.target()]))
+        if spec.dsp:
+            res.append(("portable", spec.image_path(build_dir=out / "portable"),
+                        [spec.target(), "EXTRA_CFLAGS=-DERBP_NO_DSP",
+                         f"BUILD={out / 'portable'}"]))
+    if "rom" in spec.builds:
+        res.append(("rom", spec.image_path(rom=True, build_dir=out / "rom"),
+                    [spec.target(rom=True), f"ROM_MODEL={rom_model}", f"BUILD={out / 'rom'}",
+                     f"ERBP={Path(sys.executable).with_name('erbp')}"]))
+    return res
+
+
+def elf_sizes(board: str, elf: Path) -> dict[str, int]:
+    from erbp.boards import table
+
+    out = subprocess.run([table.board(board).arch.size, "-A", str(elf)], capture_output=True,
+                         text=True, check=True).stdout
+    sec = {m[0]: int(m[1]) for m in re.findall(r"^\.(\w+)\s+(\d+)", out, re.M)}
+    return {"flash": sec.get("text", 0) + sec.get("rodata", 0) + sec.get("data", 0)
+            + sec.get("ARM", 0),
+            "ram": sec.get("data", 0) + sec.get("bss", 0) + sec.get("noinit", 0)
+            + sec.get("stack", 0), "stack": sec.get("stack", 0)}
+
+
+def measure(board_name: str, elf: Path, model: bytes, rom: bool, ds, n: int, pc_train: int):
+    """{mode: (instructions per sample array, events array, stream seconds)} and caps."""
+    from erbp.boards.client import Board
+    from erbp.boards.emulators import start_board
+
+    rows = {}
+    with start_board(board_name, image=elf, icount=True) as emu, \
+            Board(emu.url, timeout=60) as board:
+        caps = board.hello()
+        per_tick = 1e9 / caps.cycles_hz
+        if not rom:
+            board.deploy(model)
+        modes = [("infer", ds.test_x[:n], None)]
+        if not rom:
+            modes.append(("train", ds.train_x[pc_train:pc_train + n],
+                          ds.train_y[pc_train:pc_train + n]))
+        for mode, x, y in modes:
+            cyc, ev = [], []
+            t0 = time.monotonic()
+            for i in range(n):
+                r = board.run(pc_train + i if mode == "train" else i, mode,
+                              int(y[i]) if y is not None else -1, x[i])
+                cyc.append(r.cycles)
+                ev.append(r.events)
+            rows[mode] = (np.array(cyc, dtype=np.float64) * per_tick, np.array(ev),
+                          time.monotonic() - t0)
+    return rows, caps
+
+
 def main() -> int:
     from erbp.boards import table
 
     emulated = [b.name for b in table.boards() if b.kind == "qemu"]
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--board", default=emulated[0], choices=emulated)
+    ap.add_argument("--boards", nargs="+", default=emulated, choices=emulated)
     ap.add_argument("--topology", default="784-100-10")
     ap.add_argument("--variant", default="erbp", choices=["erbp", "perbp"])
-    ap.add_argument("--samples", type=int, default=50, help="test digits and training digits each")
+    ap.add_argument("--samples", type=int, default=30, help="test digits and training digits each")
     ap.add_argument("--pc-train", type=int, default=300, help="PC training samples before deploying")
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "firmware"),
+                    help="build directory of the portable and read-only images")
     args = ap.parse_args()
 
-    from erbp.boards.client import Board
-    from erbp.engines.c import CNetwork, required_bytes
+    from erbp.boards.emulators import build
     from erbp.data.datasets import load_dataset
-    from erbp.boards.emulators import build, start_board
+    from erbp.engines.c import CNetwork, required_bytes, state_required_bytes
     from erbp.reference import NetConfig
 
     print(f"$ python benchmarks/bench_firmware.py {' '.join(sys.argv[1:])}")
-    build(emulated)
-    print("\n| board | flash (text+data) | static RAM (data+bss+stack) | arena | largest 784-H-10 "
-          "(arena bytes) |\n|---|---|---|---|---|")
-    for b in emulated:
-        s, arena = sizes(b), table.board(b).arena_bytes
-        h, need = largest_hidden(arena, args.variant)
-        print(f"| {b} | {s['flash']} B | {s['ram']} B (stack {s['stack']}) | {arena} B | "
-              f"784-{h}-10 ({need} B) |")
     cfg = NetConfig.default(args.topology, args.variant)
-    print(f"\n{args.topology} {args.variant}: arena {required_bytes(cfg)} B")
-
     ds = load_dataset("mnist", args.data_dir)
     net = CNetwork.create(cfg, seed=2017)
     if args.pc_train:
         net.run_samples(ds.train_x[: args.pc_train], ds.train_y[: args.pc_train], "train")
     model = net.dumps()
-    n = args.samples
-    with start_board(args.board, icount=True) as emu, Board(emu.url, timeout=10) as board:
-        caps = board.hello()
-        per_tick = 1e9 / caps.cycles_hz
-        t0 = time.monotonic()
-        board.deploy(model)
-        t_deploy = time.monotonic() - t0
-        rows = {}
-        for mode, x, y in (("infer", ds.test_x[:n], None),
-                           ("train", ds.train_x[args.pc_train:args.pc_train + n],
-                            ds.train_y[args.pc_train:args.pc_train + n])):
-            cyc, ev, sent = [], [], 0
-            t0 = time.monotonic()
-            for i in range(n):
-                r = board.run(args.pc_train + i if mode == "train" else i, mode,
-                              int(y[i]) if y is not None else -1, x[i])
-                cyc.append(r.cycles)
-                ev.append(r.events)
-            dt = time.monotonic() - t0
-            rows[mode] = (np.array(cyc, dtype=np.float64) * per_tick, np.array(ev), dt)
-        t0 = time.monotonic()
-        pulled = board.read_model()
-        t_pull = time.monotonic() - t0
-    core = table.board(args.board).cpu
-    print(f"\n{core} on QEMU {args.board}, -icount shift=0 ({per_tick:g} instructions per counter "
-          f"tick), {n} samples per mode:\n")
-    print("| mode | instructions / sample (mean) | synaptic events / sample (mean) | "
-          "instructions / synaptic event | stream rate |\n|---|---|---|---|---|")
-    for mode, (ins, ev, dt) in rows.items():
-        print(f"| {mode} | {ins.mean():,.0f} | {ev.mean():,.0f} | {ins.sum() / ev.sum():.2f} | "
-              f"{n / dt:.1f} samples/s |")
-    print(f"\ndeploy {len(model)} B in {t_deploy:.1f} s ({len(model) / t_deploy / 1e3:.1f} kB/s "
-          f"host->board); pull {len(pulled)} B in {t_pull:.1f} s "
-          f"({len(pulled) / t_pull / 1e3:.1f} kB/s board->host)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rom_model = out / "model.erbp"
+    rom_model.write_bytes(model)
+    print(f"\n{args.topology} {args.variant}: model file {len(model)} B, arena in RAM "
+          f"{required_bytes(cfg)} B, state of the read-only network {state_required_bytes(cfg)} B")
+    build(emulated)
+    rows_out, sizes_rows = [], []
+    for b in args.boards:
+        for name, elf, make_args in builds(b, rom_model, out):
+            if name != "ram":
+                r = subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), *make_args],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    print(r.stdout + r.stderr)
+                    return 1
+            rom = name == "rom"
+            rows, caps = measure(b, elf, model, rom, ds, args.samples, args.pc_train)
+            sz = elf_sizes(b, elf)
+            spec = table.board(b)
+            hz = spec.clock_hz
+            sizes_rows.append((b, name, sz["flash"] - (len(model) if rom else 0), sz["ram"],
+                               sz["stack"], caps.arena_bytes))
+            for mode, (ins, ev, dt) in rows.items():
+                lat = f"{ins.mean() / hz * 1e3:,.0f} ms" if hz else "—"
+                rows_out.append((b, spec.cpu, name, mode, ins.mean(), ev.mean(),
+                              ins.sum() / ev.sum(), lat, args.samples / dt))
+    print(f"\nQEMU -icount shift=0, {args.samples} samples per mode (infer: MNIST test digits "
+          f"0..; train: training digits {args.pc_train}..):\n")
+    print("| board (core) | build | mode | instructions / sample | synaptic events / sample | "
+          "instructions / event | latency at the nominal clock (estimate) | stream rate |\n"
+          "|---|---|---|---|---|---|---|---|")
+    for b, cpu, name, mode, ins, ev, per, lat, rate in rows_out:
+        print(f"| {b} ({cpu}) | {name} | {mode} | {ins:,.0f} | {ev:,.0f} | **{per:.2f}** | {lat} | "
+              f"{rate:.1f} samples/s |")
+    print("\n| board | build | flash: text + data (without the model) | static RAM: data + bss + "
+          "noinit + stack | stack | arena (RAM boards) or state (read-only) | largest 784-H-10 "
+          "that trains |\n|---|---|---|---|---|---|---|")
+    for b, name, flash, ram, stack, arena in sizes_rows:
+        big = "—"
+        if name == "ram":
+            h, need = largest_hidden(arena, args.variant)
+            big = f"784-{h}-10 ({need:,} B)"
+        print(f"| {b} | {name} | {flash:,} B | {ram:,} B | {stack:,} B | {arena:,} B | {big} |")
     return 0
 
 
