@@ -22,6 +22,11 @@ void fw_rx_push(uint8_t byte)
     }
 }
 
+int fw_rx_room(void)
+{
+    return (rx_head + 1u) % sizeof rx_ring != rx_tail;
+}
+
 uint8_t board_getc(void)
 {
     uint8_t byte;
@@ -39,5 +44,8 @@ uint8_t board_getc(void)
     }
     byte = rx_ring[rx_tail];
     rx_tail = (rx_tail + 1u) % sizeof rx_ring;
+#ifdef FW_RX_FLOW
+    board_rx_resume();
+#endif
     return byte;
 }

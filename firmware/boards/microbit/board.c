@@ -4,11 +4,12 @@
  * +0x11C, INTENSET +0x304 (RXDRDY bit 2), ENABLE +0x500 (4), PSELTXD +0x50C, PSELRXD +0x514,
  * RXD +0x518, TXD +0x51C, BAUDRATE +0x524; interrupt 2. QEMU 7.2's microbit wires its first
  * `-serial` to it (nrf51_uart: a 6-byte receive FIFO; reading RXD pops one byte and raises
- * RXDRDY again while bytes remain). The Cortex-M0 of the nRF51 has no SysTick: the cycle counter
- * is TIMER0 (0x40008000) in 32-bit mode at 16 MHz (FW_BOARD_COUNTER_HZ), its wraps counted by a
- * COMPARE[0] interrupt (interrupt 8) at CC[0] = 0 and read by TASKS_CAPTURE[1] into CC[1].
- * Addresses, sizes and the counter's rate come from the board table (boards/boards.toml) as
- * FW_BOARD_* macros. */
+ * RXDRDY again while bytes remain, and holds back what it cannot take: with a small receive ring
+ * the interrupt stops reading when the ring is full and is masked until board_getc takes a byte
+ * (FW_RX_FLOW)). The Cortex-M0 of the nRF51 has no SysTick: the cycle counter is TIMER0
+ * (0x40008000) in 32-bit mode at 16 MHz (FW_BOARD_COUNTER_HZ), its wraps counted by a COMPARE[0]
+ * interrupt (interrupt 8) at CC[0] = 0 and read by TASKS_CAPTURE[1] into CC[1]. Addresses, sizes
+ * and the counter's rate come from the board table (boards/boards.toml) as FW_BOARD_* macros. */
 #include "../../src/board.h"
 #include "../common/rxring.h"
 
@@ -19,6 +20,8 @@
 #define UART_RXDRDY REG(UART0 + 0x108u)
 #define UART_TXDRDY REG(UART0 + 0x11Cu)
 #define UART_INTENSET REG(UART0 + 0x304u)
+#define UART_INTENCLR REG(UART0 + 0x308u)
+#define INT_RXDRDY (1u << 2)
 #define UART_ENABLE REG(UART0 + 0x500u)
 #define UART_PSELTXD REG(UART0 + 0x50Cu)
 #define UART_PSELRXD REG(UART0 + 0x514u)
@@ -54,7 +57,7 @@ void board_init(void)
     UART_PSELRXD = 25u;
     UART_BAUDRATE = BAUD_115200;
     UART_ENABLE = 4u;
-    UART_INTENSET = 1u << 2; /* RXDRDY */
+    UART_INTENSET = INT_RXDRDY;
     UART_STARTTX = 1u;
     UART_STARTRX = 1u;
     TIMER_MODE = 0u;      /* timer */
@@ -74,9 +77,18 @@ void board_irq(void)
         timer_wraps++;
     }
     while (UART_RXDRDY) {
+        if (!fw_rx_room()) { /* flow control: the UART holds the rest (QEMU: its chardev) */
+            UART_INTENCLR = INT_RXDRDY;
+            break;
+        }
         UART_RXDRDY = 0u; /* clear first: reading RXD raises it again while bytes remain */
         fw_rx_push((uint8_t)UART_RXD);
     }
+}
+
+void board_rx_resume(void)
+{
+    UART_INTENSET = INT_RXDRDY; /* a pending RXDRDY interrupts again at once */
 }
 
 void board_write(const uint8_t *data, size_t n)
