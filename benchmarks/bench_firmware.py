@@ -97,7 +97,8 @@ def measure(board_name: str, elf: Path, model: bytes, rom: bool, ds, n: int, pc_
             t0 = time.monotonic()
             for i in range(n):
                 r = board.run(pc_train + i if mode == "train" else i, mode,
-                              int(y[i]) if y is not None else -1, x[i])
+                              int(y[i]) if y is not None else -1, x[i],
+                              timeout=board.timeout)  # a fixed wait: no re-send mid-count
                 cyc.append(r.cycles)
                 ev.append(r.events)
             rows[mode] = (np.array(cyc, dtype=np.float64) * per_tick, np.array(ev),

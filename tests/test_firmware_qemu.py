@@ -81,7 +81,7 @@ def test_inference_equals_pc(board, deployed, mnist, tmp_path):
     assert all(r["cycles"] > 0 for r in lines)
     # -icount shift=0: the count is the instructions executed, so it repeats, up to the phase of
     # the counter (one tick: 1e9 / counter_hz instructions, counter_hz from the board table)
-    again = board.run(0, "infer", -1, x[0])
+    again = board.run(0, "infer", -1, x[0], timeout=board.timeout)  # no re-send mid-count
     assert abs(again.cycles - lines[0]["cycles"]) <= 1 and again.counts == lines[0]["counts"]
     # The board's model file is byte-identical to the deployed one: inference changed nothing.
     assert board.read_model() == deployed == after
@@ -164,7 +164,7 @@ def test_digits_inference_and_training_equal_pc(name, emulators, digits, tmp_pat
         x, y = digits.test_x[:60], digits.test_y[:60]
         lines = run_stream(board, x, y, "infer", tmp_path / "i.jsonl", checkpoint_every=0)
         assert compare(lines, pc_results(model, x, y, "infer", 0)[0]) == []
-        again = board.run(0, "infer", -1, x[0])
+        again = board.run(0, "infer", -1, x[0], timeout=board.timeout)  # no re-send mid-count
         assert again.cycles == lines[0]["cycles"] > 100_000
         x, y = digits.train_x[200:240], digits.train_y[200:240]
         lines = run_stream(board, x, y, "train", tmp_path / "t.jsonl", checkpoint_every=0)

@@ -342,6 +342,18 @@ def test_short_waits_that_expire_do_not_use_up_the_retries():
     assert len(b.ser.sent) == 6 and "after 6 attempts" in str(e.value)
 
 
+def test_a_sample_with_a_fixed_wait_is_not_sent_again_early():
+    """run(timeout=): what a measured sample uses (a re-send arriving while the board computes
+    would add its receive interrupts to the instruction count)."""
+    from erbp.boards import client as B
+
+    b = _client()
+    b._observe(B.MSG_SAMPLE, 0.001)  # the adaptive wait is at its floor ...
+    with pytest.raises(B.LinkError):
+        b.run(0, "infer", -1, bytes(4), timeout=b.timeout)
+    assert len(b.ser.sent) == 2  # ... but only the two full waits `retries` allows were made
+
+
 def test_a_read_announcing_more_than_any_model_is_refused():
     import struct
 

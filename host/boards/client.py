@@ -458,10 +458,13 @@ class Board:
         return {"model_bytes": size, "arena_bytes": arena, "samples_seen": seen, "n_in": n_in,
                 "n_out": n_out}
 
-    def run(self, index: int, mode: str, label: int, pixels: ArrayLike, *, seq: int | None = None
-            ) -> BoardResult:
+    def run(self, index: int, mode: str, label: int, pixels: ArrayLike, *, seq: int | None = None,
+            timeout: float | None = None) -> BoardResult:
         """Run one sample on the board. ``seq`` fixes the sequence number (a stream derives it from
-        the sample's position so a resumed stream's re-sent sample is recognised)."""
+        the sample's position so a resumed stream's re-sent sample is recognised). ``timeout``: a
+        fixed wait instead of the adaptive one, for a sample whose instruction count is measured
+        (a premature re-send arriving while the board computes adds its receive interrupts to
+        the count)."""
         px = bytes(bytearray(pixels))
         lab = 255 if label is None or label < 0 else int(label)
         flag, data = 0, px
@@ -471,7 +474,7 @@ class Board:
             if len(code) < len(px) and len(px) + len(code) + 16 <= max_frame:
                 flag, data = SAMPLE_ZRUN, code
         body = struct.pack("<IBBH", index & 0xFFFFFFFF, MODES[mode] | flag, lab, len(px)) + data
-        return BoardResult.parse(self.request(MSG_SAMPLE, body, seq=seq,
+        return BoardResult.parse(self.request(MSG_SAMPLE, body, seq=seq, timeout=timeout,
                                               what=f"sample {index} ({mode})"))
 
     def _adaptive(self, msg_type: int, make_body: Callable[[int], bytes], what: str,
