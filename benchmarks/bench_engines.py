@@ -164,8 +164,7 @@ def engine_isa() -> str:
 def build_kernel_bound(tmp: Path, isa: str) -> Path:
     """The bound is compiled with the binding's flags and for the instruction set the engine runs
     (-mavx2 when its AVX2 clones run): the same compiler work, the same vector width."""
-    sys.path.insert(0, str(ROOT / "host"))
-    from _cport_build import CFLAGS
+    from erbp.engines.c._build import CFLAGS
 
     exe = tmp / "kernel_bound"
     cc = os.environ.get("CC", "cc")
@@ -277,11 +276,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         exe = build_kernel_bound(Path(tmp), isa)
         if isa == "AVX2":
-            sys.path.insert(0, str(ROOT / "host"))
-            import _cport_build
+            from erbp.engines.c import _build
 
             (Path(tmp) / "base").mkdir()
-            _cport_build.build(Path(tmp), "_cport_portable")
+            _build.build(Path(tmp), "_cport_portable")
             exe_base = build_kernel_bound(Path(tmp) / "base", "baseline")
             base_env = {"ERBP_CPORT_VARIANT": f"{tmp}:_cport_portable"}
         for topo in TOPOLOGIES:
@@ -387,6 +385,10 @@ def report(rows, bounds, epoch, sizes, info, command, portable=None) -> list[str
         L += ["", "Code size of cport (text bytes, -Os, arm-none-eabi-gcc / "
               "riscv64-unknown-elf-gcc): "
               + ", ".join(f"{t}: {v:,}" for t, v in sizes.items()) + "; data and bss 0."]
+    L += ["", "Inference rows (after the training rows' samples) run the defaults' readout and "
+          "early exit (semantics version 2: `readout` 1, `exit_margin` = 20 threshold currents): "
+          "a sample stops once its summed output current has a clear leader, so its cost "
+          "depends on how far the network has learned; see [inference](inference.md)."]
     return L
 
 

@@ -6,6 +6,10 @@ and the largest 784-H-10 network each board can train.
 
     python benchmarks/bench_firmware.py                  # 784-100-10, 30 test + 30 train digits
     python benchmarks/bench_firmware.py --samples 20 --boards microbit   # some boards (the table's)
+    python benchmarks/bench_firmware.py --model runs/e3/model.erbp --set exit_margin=0
+
+Inference samples run the model's readout and early exit (a sample ends once its leader leads by
+exit_margin; docs/inference.md), so the ticks run per sample are reported beside the events.
 
 How the count works: with -icount shift=0 QEMU advances its virtual clock by 1 ns per guest
 instruction, and the firmware's 64-bit cycle counter (SysTick on the core clock; TIMER0 at 16 MHz
@@ -77,7 +81,8 @@ def elf_sizes(board: str, elf: Path) -> dict[str, int]:
 
 
 def measure(board_name: str, elf: Path, model: bytes, rom: bool, ds, n: int, pc_train: int):
-    """{mode: (instructions per sample array, events array, stream seconds)} and caps."""
+    """{mode: (instructions per sample array, events array, ticks array, stream seconds)} and
+    caps."""
     from erbp.boards.client import Board
     from erbp.boards.emulators import start_board
 
@@ -93,7 +98,7 @@ def measure(board_name: str, elf: Path, model: bytes, rom: bool, ds, n: int, pc_
             modes.append(("train", ds.train_x[pc_train:pc_train + n],
                           ds.train_y[pc_train:pc_train + n]))
         for mode, x, y in modes:
-            cyc, ev = [], []
+            cyc, ev, tk = [], [], []
             t0 = time.monotonic()
             for i in range(n):
                 r = board.run(pc_train + i if mode == "train" else i, mode,
@@ -101,7 +106,8 @@ def measure(board_name: str, elf: Path, model: bytes, rom: bool, ds, n: int, pc_
                               timeout=board.timeout)  # a fixed wait: no re-send mid-count
                 cyc.append(r.cycles)
                 ev.append(r.events)
-            rows[mode] = (np.array(cyc, dtype=np.float64) * per_tick, np.array(ev),
+                tk.append(r.ticks)
+            rows[mode] = (np.array(cyc, dtype=np.float64) * per_tick, np.array(ev), np.array(tk),
                           time.monotonic() - t0)
     return rows, caps
 
@@ -119,6 +125,11 @@ def main() -> int:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "firmware"),
                     help="build directory of the portable and read-only images")
+    ap.add_argument("--model", help="deploy this model file (e.g. a trained run's model.erbp) "
+                    "instead of a fresh network trained on --pc-train samples on the PC")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --model: evaluate with another inference field (as erbp eval "
+                    "--set), e.g. --set exit_margin=0")
     args = ap.parse_args()
 
     from erbp.boards.emulators import build
@@ -127,18 +138,31 @@ def main() -> int:
     from erbp.reference import NetConfig
 
     print(f"$ python benchmarks/bench_firmware.py {' '.join(sys.argv[1:])}")
-    cfg = NetConfig.default(args.topology, args.variant)
     ds = load_dataset("mnist", args.data_dir)
-    net = CNetwork.create(cfg, seed=2017)
-    if args.pc_train:
-        net.run_samples(ds.train_x[: args.pc_train], ds.train_y[: args.pc_train], "train")
+    if args.model:
+        from erbp.reference import modelfile
+        from erbp.training.configure import inference_overrides, parse_overrides
+
+        ref = modelfile.load(args.model)
+        ref.cfg = inference_overrides(ref.cfg, parse_overrides(args.sets))
+        net, cfg = CNetwork.from_network(ref), ref.cfg
+        args.pc_train = 0  # its training samples were others: train from the start of the set
+        print(f"\nmodel {args.model} ({net.samples_seen} training samples seen)"
+              + (f", {' '.join(args.sets)}" if args.sets else ""))
+    else:
+        cfg = NetConfig.default(args.topology, args.variant)
+        net = CNetwork.create(cfg, seed=2017)
+        if args.pc_train:
+            net.run_samples(ds.train_x[: args.pc_train], ds.train_y[: args.pc_train], "train")
     model = net.dumps()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rom_model = out / "model.erbp"
     rom_model.write_bytes(model)
-    print(f"\n{args.topology} {args.variant}: model file {len(model)} B, arena in RAM "
-          f"{required_bytes(cfg)} B, state of the read-only network {state_required_bytes(cfg)} B")
+    print(f"\n{'-'.join(map(str, cfg.sizes))}: model file {len(model)} B, arena in RAM "
+          f"{required_bytes(cfg)} B, state of the read-only network {state_required_bytes(cfg)} B; "
+          f"readout {cfg.readout}, exit_margin {cfg.exit_margin} (0: none), at most "
+          f"{cfg.ticks_infer} ticks per inference sample")
     build(emulated)
     rows_out, sizes_rows = [], []
     for b in args.boards:
@@ -156,18 +180,18 @@ def main() -> int:
             hz = spec.clock_hz
             sizes_rows.append((b, name, sz["flash"] - (len(model) if rom else 0), sz["ram"],
                                sz["stack"], caps.arena_bytes))
-            for mode, (ins, ev, dt) in rows.items():
+            for mode, (ins, ev, tk, dt) in rows.items():
                 lat = f"{ins.mean() / hz * 1e3:,.0f} ms" if hz else "—"
-                rows_out.append((b, spec.cpu, name, mode, ins.mean(), ev.mean(),
-                              ins.sum() / ev.sum(), lat, args.samples / dt))
+                rows_out.append((b, spec.cpu, name, mode, ins.mean(), ev.mean(), tk.mean(),
+                                 ins.sum() / ev.sum(), lat, args.samples / dt))
     print(f"\nQEMU -icount shift=0, {args.samples} samples per mode (infer: MNIST test digits "
           f"0..; train: training digits {args.pc_train}..):\n")
     print("| board (core) | build | mode | instructions / sample | synaptic events / sample | "
-          "instructions / event | latency at the nominal clock (estimate) | stream rate |\n"
-          "|---|---|---|---|---|---|---|---|")
-    for b, cpu, name, mode, ins, ev, per, lat, rate in rows_out:
-        print(f"| {b} ({cpu}) | {name} | {mode} | {ins:,.0f} | {ev:,.0f} | **{per:.2f}** | {lat} | "
-              f"{rate:.1f} samples/s |")
+          "ticks / sample | instructions / event | latency at the nominal clock (estimate) | "
+          "stream rate |\n|---|---|---|---|---|---|---|---|---|")
+    for b, cpu, name, mode, ins, ev, tk, per, lat, rate in rows_out:
+        print(f"| {b} ({cpu}) | {name} | {mode} | {ins:,.0f} | {ev:,.0f} | {tk:.1f} | "
+              f"**{per:.2f}** | {lat} | {rate:.1f} samples/s |")
     print("\n| board | build | flash: text + data (without the model) | static RAM: data + bss + "
           "noinit + stack | stack | arena (RAM boards) or state (read-only) | largest 784-H-10 "
           "that trains |\n|---|---|---|---|---|---|---|")

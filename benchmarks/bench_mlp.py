@@ -8,8 +8,8 @@ Cortex-M4 (QEMU with -icount shift=0: instructions executed), in one run.
 For each network:
 
 * **erbp**: a model file (``--model``; by default ``erbp train --epochs 3`` into the work
-  directory) on the C engine over the 10,000 MNIST test images (test error, synaptic events per
-  sample), on the board over the first ``--erbp-samples`` of them (instructions per sample,
+  directory) on the C engine over the 10,000 MNIST test images (test error, synaptic events and
+  ticks run per sample, with the model's readout and early exit), on the board over the first ``--erbp-samples`` of them (instructions per sample,
   predictions equal to the PC's), then learning ``--samples`` training digits on the chip;
 * **int8 MLP**: the float baseline of the same shape (erbp.research.baselines, back-propagation,
   ReLU hidden units, ``--mlp-epochs`` epochs) quantised as TensorFlow Lite Micro / CMSIS-NN expect
@@ -104,6 +104,7 @@ def erbp_side(args, topology: str, data, board: str) -> dict:
     return {"error": float((pc.predictions != data.test_y).mean()),
             "instructions": float(np.mean([r.cycles for r in rs]) * per_tick),
             "ops": float(np.mean([r.events for r in rs])), "ops_all": float(pc.events.mean()),
+            "ticks": float(np.mean([r.ticks for r in rs])), "ticks_all": float(pc.ticks.mean()),
             "train_instructions": float(np.mean([r.cycles for r in ts]) * per_tick),
             "train_ops": float(np.mean([r.events for r in ts])),
             "flash": len(blob), "ram": required_bytes(net.cfg), "model": str(path)}
@@ -190,8 +191,9 @@ def main() -> int:
     for topo, e, m in rows:
         if e:
             print(f"| {topo} | erbp ({Path(e['model']).name}) | {100 * e['error']:.2f} % | "
-                  f"{e['instructions']:,.0f} | {e['ops']:,.0f} events (all test digits: "
-                  f"{e['ops_all']:,.0f}) | {e['instructions'] / e['ops']:.2f} | {e['flash']:,} | "
+                  f"{e['instructions']:,.0f} | {e['ops']:,.0f} events in {e['ticks']:.1f} ticks "
+                  f"(all test digits: {e['ops_all']:,.0f} in {e['ticks_all']:.1f}) | "
+                  f"{e['instructions'] / e['ops']:.2f} | {e['flash']:,} | "
                   f"{e['ram']:,} (arena) |")
         for build in ("dsp", "portable"):
             print(f"| {topo} | int8 MLP, erbp_fc_s8 {build} ({m['code_' + build]} B code) | "

@@ -64,8 +64,11 @@ def run_demo(out: Path, *, data_dir: str | None = None, samples: int | None = No
     train_s = time.monotonic() - t0
     ev = evaluate(res.engine, data)
     log(f"1. trained {topology} on {n:,} images on the PC ({engine} engine): {train_s:.1f} s")
+    cost = ev.cost()
     log(f"2. test error on all {ev.n:,} test images: {100 * ev.error:.2f} % "
-        f"({ev.n - ev.correct:,} wrong)")
+        f"({ev.n - ev.correct:,} wrong); per image {cost['ticks']['mean']:.1f} ticks (of at "
+        f"most {net.cfg.ticks_infer}: the early exit) and {cost['events']['mean']:,.0f} "
+        f"synaptic events")
 
     model = (out / "model.erbp").read_bytes()
     first = n % len(data.train_y)  # training images the PC did not use last

@@ -376,7 +376,10 @@ def plot_summary(run: "Run", out: str | os.PathLike, raster: Raster, image: np.n
              f"data      {Path(str(run.config.get('dataset', '?'))).name}",
              f"trained   {run.net.samples_seen:,} samples, seed {run.net.seed}",
              f"weights   {cfg.weight_bits} bits, states {cfg.state_bits} bits",
-             f"ticks     {cfg.ticks_train} train / {cfg.ticks_infer} infer"]
+             f"ticks     {cfg.ticks_train} train / {cfg.ticks_infer} infer",
+             f"readout   {'summed current' if cfg.readout else 'spike count'}, exit "
+             f"{cfg.exit_margin:,}" if cfg.exit_margin else
+             f"readout   {'summed current' if cfg.readout else 'spike count'}, no exit"]
     if last.get("test_error") is not None:
         lines.append(f"test err  {100 * last['test_error']:.2f} % on {last.get('test_samples')}"
                      f" at {last['samples_seen']:,}")

@@ -199,7 +199,7 @@ class NetConfig:
     def default(cls, topology: str | Iterable[int] = "784-100-10", variant: str = "erbp",
                 **overrides: Any) -> "NetConfig":
         """The default configuration for a topology (see docs/semantics.md, "Defaults")."""
-        from .defaults import default_values
+        from .defaults import default_values, exit_margin
 
         sizes = parse_sizes(topology)
         if len(sizes) - 2 > MAX_HIDDEN:
@@ -208,6 +208,8 @@ class NetConfig:
             raise ConfigError(f"variant must be one of {VARIANTS}, got {variant!r}")
         v = default_values(sizes, variant)
         v.update(overrides)
+        if "exit_margin" not in overrides:  # the rule follows an overridden threshold
+            v["exit_margin"] = exit_margin(v["threshold"], v["i2v_shift"])
         return cls(v)
 
 

@@ -7,7 +7,7 @@ vectors in tests/golden/ pin them.
 
 #: Version of docs/semantics.md. Any change to a rule, a constant or an order of events bumps it.
 #: Model files record it; every engine refuses a model of another semantics version.
-SEMANTICS_VERSION = 1
+SEMANTICS_VERSION = 2
 
 #: Largest number of hidden layers a network may have (fixed so that the model-file header and
 #: the C configuration struct have a fixed size).
@@ -29,6 +29,10 @@ STREAM_ROUND = 3  #: stochastic rounding of the update, sub = layer, index = pos
 STREAM_BLANK = 4  #: peRBP transmission draws, sub = layer, index = pre * ceil(n_post/4) + post//4
 STREAM_INIT_W = 5  #: initial weights, sub = layer, index = pre * n_post + post
 STREAM_INIT_G = 6  #: initial feedback matrix G, sub = hidden layer, index = class * n_hidden + i
+
+#: The bound of an output's readout sum R (semantics.md section 1.6): |R| <= 32768 * 65535, the
+#: largest |I| times the most ticks of a sample; it fits a signed 32-bit integer.
+READOUT_BOUND = 32768 * 65535
 
 #: transmission probability denominator for peRBP (p_transmit / 256)
 P_ONE = 256

@@ -8,6 +8,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
+#: The early-exit margin in units of ``threshold << i2v_shift`` (the output current that drives V
+#: to the threshold in one tick): 20 is the knee measured on validation splits (docs/inference.md).
+EXIT_MARGIN_UNITS = 20
+
+
+def exit_margin(threshold: int, i2v_shift: int) -> int:
+    """The default ``exit_margin``: EXIT_MARGIN_UNITS * (threshold << i2v_shift) (a rule, so that
+    a configuration with another threshold or input scaling keeps the measured knee)."""
+    return EXIT_MARGIN_UNITS * (threshold << i2v_shift)
+
 
 def _clamp(x: int, lo: int, hi: int) -> int:
     return max(lo, min(hi, x))
@@ -63,7 +73,9 @@ def default_values(sizes: tuple[int, ...], variant: str) -> dict[str, Any]:
         noise_prob=0, noise_weight=0,
         err_threshold=256, err_label_w=256, err_pred_w=256,
         fb_out=256, g_amp=256,
+        readout=1,  # the summed output current decides (docs/inference.md)
     )
+    v["exit_margin"] = exit_margin(v["threshold"], v["i2v_shift"])
     h_mult, h_shift = hidden_lr(tuple(sizes))
     v["w_shift"] = (2,) + tuple(w_shift_for_fan_in(sizes[l]) for l in range(1, H + 1))
     v["init_amp"] = (32,) * H + (16,)
@@ -71,10 +83,12 @@ def default_values(sizes: tuple[int, ...], variant: str) -> dict[str, Any]:
     v["gate_hi"] = (4096,) * H + (20000,)
     v["lr_mult"] = (h_mult,) * H + (2,)
     v["lr_shift"] = (h_shift,) * H + (13,)
+    v["p_infer"] = (256,) * (H + 1)  # every synapse transmits in inference (measured better)
     if variant == "erbp":
         v["noise_prob"] = 10000  # 0.15 per tick
         v["noise_weight"] = 256
         v["p_transmit"] = (256,) * (H + 1)
     else:  # peRBP: no noise, each synapse transmits with probability p_transmit / 256 (0.9)
+        # in training; in inference p_infer
         v["p_transmit"] = (230,) * (H + 1)
     return v

@@ -65,6 +65,7 @@ def render() -> str:
         a(f"#define ERBP_STREAM_{name} {getattr(K, 'STREAM_' + name)}u  /* stream kind */")
     a(f"#define ERBP_P_ONE {K.P_ONE}  /* p_transmit denominator */")
     a(f"#define ERBP_PROB_ONE {K.PROB_ONE}  /* pixel-rate and noise probability denominator */")
+    a(f"#define ERBP_READOUT_BOUND {K.READOUT_BOUND}  /* |R| of a readout sum (section 1.6) */")
     a("")
     a("/* ---- fields: word offset in the configuration, inclusive range ---- */")
     for f in FIELDS:

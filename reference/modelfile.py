@@ -19,7 +19,7 @@ from .errors import ErbpError
 from .constants import MAX_HIDDEN
 from .fileio import write_bytes_atomic
 from .network import Network, check_u32
-from .params import FIELD_BY_NAME, word_count
+from .params import FIELD_BY_NAME, FIELDS, field_offsets, word_count
 
 MAGIC = b"ERBP"
 FORMAT_VERSION = 1
@@ -28,6 +28,19 @@ HEADER = struct.Struct("<4sHHIIII")  # magic, format, semantics, size, seed, sam
 
 class ModelFileError(ErbpError, ValueError):
     """A model file that cannot be used; the message says why."""
+
+
+#: How a model file of an older semantics version becomes one of this version with the same
+#: numbers: {old version: the command}. Version 1 files convert exactly (:func:`convert_v1`).
+CONVERT_COMMAND = "erbp convert OLD.erbp NEW.erbp"
+
+
+def semantics_refusal(sem: int) -> str:
+    """Why a file of semantics version ``sem`` is refused, and what to do about it."""
+    how = (f"convert it with `{CONVERT_COMMAND}` (exact: the same numbers as version 1) or "
+           f"retrain it" if sem == 1 else "retrain it")
+    return (f"model was made for semantics version {sem}; this erbp implements version "
+            f"{SEMANTICS_VERSION}: {how}")
 
 
 def layout(cfg: NetConfig) -> list[tuple[str, tuple[int, int], str]]:
@@ -79,8 +92,9 @@ def dumps(net: Network) -> bytes:
     return body
 
 
-def loads(data: bytes) -> Network:
-    """Parse and fully validate model-file bytes into a Network (state reset)."""
+def _header(data: bytes) -> tuple[int, int, int, int, int]:
+    """The header's (semantics version, size, seed, samples_seen, number of words), after the
+    checks of section 9's rows 1 to 3 (length, magic, file-format version)."""
     if len(data) < HEADER.size + 4:
         raise ModelFileError(f"truncated: {len(data)} bytes is shorter than the header")
     magic, fmt, sem, size, seed, seen, n_words = HEADER.unpack_from(data, 0)
@@ -89,9 +103,14 @@ def loads(data: bytes) -> Network:
     if fmt != FORMAT_VERSION:
         raise ModelFileError(f"model-file format version {fmt}; this erbp reads version "
                              f"{FORMAT_VERSION}")
+    return sem, size, seed, seen, n_words
+
+
+def loads(data: bytes) -> Network:
+    """Parse and fully validate model-file bytes into a Network (state reset)."""
+    sem, size, seed, seen, n_words = _header(data)
     if sem != SEMANTICS_VERSION:
-        raise ModelFileError(f"model was made for semantics version {sem}; this erbp implements "
-                             f"version {SEMANTICS_VERSION} (retrain or convert it)")
+        raise ModelFileError(semantics_refusal(sem))
     if size > max_file_size():
         raise ModelFileError(f"the header declares {size} bytes, more than the largest valid "
                              f"model file ({max_file_size()})")
@@ -130,6 +149,47 @@ def loads(data: bytes) -> Network:
                   G=[arrays[f"G{h}"] for h in range(cfg.n_hidden)], samples_seen=seen)
     net.reset_state()
     return net
+
+
+#: The fields semantics version 2 added (appended to FIELDS) and their values in a converted
+#: version 1 file: the count readout, no early exit, the training transmission in inference.
+V2_FIELDS = ("readout", "exit_margin", "p_infer")
+
+
+def convert_v1(data: bytes) -> bytes:
+    """A model file of semantics version 1 as a version 2 file that computes exactly what version
+    1 computed: the configuration gains readout 0, exit_margin 0 and p_infer = p_transmit; seed,
+    samples_seen, weights and G are kept. The old file is validated (header, size, CRC, word
+    count) and the new one fully (:func:`loads`); ModelFileError says why either is refused."""
+    old = word_count() - sum(f.slots for f in FIELDS if f.name in V2_FIELDS)
+    sem, size, seed, seen, n_words = _header(data)
+    if sem != 1:
+        raise ModelFileError(f"model was made for semantics version {sem}; only version 1 "
+                             f"files are converted"
+                             + (" (it needs no conversion)" if sem == SEMANTICS_VERSION else ""))
+    if len(data) != size:
+        raise ModelFileError(f"the header declares {size} bytes, the file has {len(data)}")
+    if zlib.crc32(data[: size - 4]) != struct.unpack_from("<I", data, size - 4)[0]:
+        raise ModelFileError("CRC mismatch: the file is corrupt")
+    if n_words != old or size < HEADER.size + 4 * old + 4:
+        raise ModelFileError(f"a version 1 configuration has {old} words, the file says "
+                             f"{n_words}")
+    words = list(struct.unpack_from(f"<{old}i", data, HEADER.size))
+    offs = field_offsets()
+    pt = offs["p_transmit"]
+    new = {"readout": [0], "exit_margin": [0], "p_infer": words[pt: offs["readout"]]}
+    for f in FIELDS:
+        if f.name in V2_FIELDS:
+            assert offs[f.name] == len(words), "version 2 fields are appended in FIELDS"
+            words += new[f.name]
+    body = data[HEADER.size + 4 * old: size - 4]  # W, G, padding: the new words keep it aligned
+    head = HEADER.pack(MAGIC, FORMAT_VERSION, SEMANTICS_VERSION,
+                       size + 4 * (len(words) - old), seed, seen, len(words))
+    out = head + struct.pack(f"<{len(words)}i", *words) + body
+    out += struct.pack("<I", zlib.crc32(out))
+    net = loads(out)  # every rule of this version
+    assert dumps(net) == out
+    return out
 
 
 def save(net: Network, path: str | os.PathLike) -> None:

@@ -14,8 +14,8 @@ import numpy as np
 
 from . import rng
 from .config import NetConfig
-from .constants import (P_ONE, STREAM_BLANK, STREAM_INIT_G, STREAM_INIT_W, STREAM_INPUT,
-                        STREAM_NOISE, STREAM_ROUND)
+from .constants import (P_ONE, READOUT_BOUND, STREAM_BLANK, STREAM_INIT_G, STREAM_INIT_W,
+                        STREAM_INPUT, STREAM_NOISE, STREAM_ROUND)
 from .intmath import I64, asr, check_range, decay, sat, stochastic_round_shift
 
 TRAIN = "train"
@@ -129,9 +129,10 @@ class Population:
 class SampleResult:
     """What one sample produced."""
 
-    prediction: int  # argmax of output spike counts, lowest index on ties
+    prediction: int  # the output with the highest score (readout), lowest index on ties
     counts: np.ndarray  # output spike counts
-    events: int  # synaptic events (pre spikes x fan-out, all layers, incl. blanked ones)
+    events: int  # synaptic events of the ticks run (pre spikes x fan-out, all layers, blanked too)
+    ticks: int  # ticks run: ticks_train, ticks_infer, or fewer after an early exit (inference)
     hidden_spikes: int = 0
     input_spikes: int = 0
 
@@ -166,6 +167,7 @@ class Network:
     en: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=I64))
     ep_spk: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     en_spk: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    R: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=I64))  # readout sums, output
     # the sample in progress
     mode: str = INFER
     sample: int = 0
@@ -204,6 +206,7 @@ class Network:
         self.en = np.zeros(c.n_out, dtype=I64)
         self.ep_spk = np.zeros(c.n_out, dtype=bool)
         self.en_spk = np.zeros(c.n_out, dtype=bool)
+        self.R = np.zeros(c.n_out, dtype=I64)
         self.tick_no = 0
         self.events = 0
 
@@ -235,8 +238,9 @@ class Network:
     def run_sample(self, pixels: np.ndarray, label: int = -1, mode: str = INFER,
                    sample: int | None = None,
                    on_tick: Callable[["Network"], None] | None = None) -> SampleResult:
-        """Run one whole sample. In training mode ``samples_seen`` is used as the sample index
-        when ``sample`` is None, and is incremented afterwards."""
+        """Run one whole sample: ``ticks`` ticks, or in inference fewer when the early exit
+        (:meth:`exit_reached`) ends it. In training mode ``samples_seen`` is used as the sample
+        index when ``sample`` is None, and is incremented afterwards."""
         if sample is None:
             sample = self.samples_seen if mode == TRAIN else 0
         self.begin_sample(pixels, label, mode, sample)
@@ -247,11 +251,29 @@ class Network:
             hidden_spikes += sum(int(p.spk.sum()) for p in self.pops[:-1])
             if on_tick is not None:
                 on_tick(self)
+            if self.exit_reached():
+                break
         if mode == TRAIN:
             self.samples_seen = (self.samples_seen + 1) & 0xFFFFFFFF  # a u32 that wraps
         counts = self.pops[-1].count.copy()
-        return SampleResult(prediction=predict(counts), counts=counts, events=self.events,
-                            hidden_spikes=hidden_spikes, input_spikes=input_spikes)
+        return SampleResult(prediction=predict(self.scores()), counts=counts, events=self.events,
+                            ticks=self.tick_no, hidden_spikes=hidden_spikes,
+                            input_spikes=input_spikes)
+
+    # --- the readout (semantics.md section 7.2) ----------------------------------------------
+    def scores(self) -> np.ndarray:
+        """The score of every output: its spike count (readout 0) or its readout sum R
+        (readout 1)."""
+        return (self.R if self.cfg.readout else self.pops[-1].count).copy()
+
+    def exit_reached(self) -> bool:
+        """The early exit, checked after each tick: in infer mode with exit_margin > 0, whether
+        the highest score minus the second highest (a tie of two leaders: 0) is >= exit_margin."""
+        c = self.cfg
+        if self.mode != INFER or c.exit_margin == 0:
+            return False
+        s = np.sort(self.scores())
+        return int(s[-1]) - int(s[-2]) >= c.exit_margin
 
     # --- one tick ----------------------------------------------------------------------------
     def tick(self) -> None:
@@ -269,9 +291,10 @@ class Network:
         # Phase 3: delivery along every weight layer (learning fused with transmission).
         acc = [self._deliver(l, t, dw[l]) for l in range(c.n_layers)]
 
-        # Phase 4: neuron dynamics of every population, in order.
+        # Phase 4: neuron dynamics of every population, in order; the output's readout sum.
         for p in range(c.n_layers):
             self._neurons(p, t, acc[p])
+        self._readout()
 
         # Phase 5: training only: label, error neurons, feedback into the dendrites.
         if train:
@@ -309,19 +332,24 @@ class Network:
         if dw is not None:
             rows = sat(rows + dw[None, :], c.w_min, c.w_max)
             W[pre] = rows
-        if c.p_transmit[l] < P_ONE:
+        if self._p(l) < P_ONE:
             rows = rows * self._transmit_mask(l, t, pre, n_post)
         return rows.sum(axis=0)
 
+    def _p(self, l: int) -> int:
+        """The transmission probability * 256 of layer l: p_transmit in train mode, p_infer in
+        infer mode."""
+        return self.cfg.p_transmit[l] if self.mode == TRAIN else self.cfg.p_infer[l]
+
     def _transmit_mask(self, l: int, t: int, pre: np.ndarray, n_post: int) -> np.ndarray:
-        """m_ji = [byte (i mod 4) of DRAW(k, j * ceil(n_post/4) + i // 4) < p_transmit]."""
+        """m_ji = [byte (i mod 4) of DRAW(k, j * ceil(n_post/4) + i // 4) < p], p = _p(l)."""
         k = self._key(stream(STREAM_BLANK, l), t)
         words = (n_post + 3) // 4
         post = np.arange(n_post)
         idx = pre[:, None] * words + (post // 4)[None, :]
         r = rng.draws_at(k, idx).astype(I64)
         byte = (r >> (8 * (post % 4))[None, :]) & 0xFF
-        return (byte < self.cfg.p_transmit[l]).astype(I64)
+        return (byte < self._p(l)).astype(I64)
 
     def _neurons(self, p: int, t: int, acc: np.ndarray) -> None:
         c, pop = self.cfg, self.pops[p]
@@ -339,6 +367,12 @@ class Network:
         pop.ref = np.where(refr, pop.ref - 1, np.where(spk, c.refractory, 0))
         pop.spk = spk
         pop.count += spk
+
+    def _readout(self) -> None:
+        """R_k += I_k of every output neuron (its I of this tick, after phase 4's update)."""
+        self.R = self.R + self.pops[-1].I
+        if self.check:
+            check_range(self.R, -READOUT_BOUND, READOUT_BOUND, "readout sum")
 
     def _errors_and_feedback(self, t: int) -> None:
         c = self.cfg
@@ -369,7 +403,8 @@ class Network:
         """The full state after the last tick: every weight, every neuron variable, every spike.
 
         Keys: W{l}, G{h}, and for each population p (0..n_hidden, the last is the output):
-        I{p}, V{p}, U{p}, ref{p}, spk{p}, count{p}; in_ref, in_spk, ep, en, ep_spk, en_spk.
+        I{p}, V{p}, U{p}, ref{p}, spk{p}, count{p}; in_ref, in_spk, ep, en, ep_spk, en_spk; R (the
+        output's readout sums).
         """
         s: dict[str, np.ndarray] = {}
         for l, w in enumerate(self.W):
@@ -379,11 +414,12 @@ class Network:
         for p, pop in enumerate(self.pops):
             for name in ("I", "V", "U", "ref", "spk", "count"):
                 s[f"{name}{p}"] = getattr(pop, name).astype(I64).copy()
-        for name in ("in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk"):
+        for name in ("in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk", "R"):
             s[name] = getattr(self, name).astype(I64).copy()
         return s
 
 
-def predict(counts: np.ndarray) -> int:
-    """The prediction: the output neuron with the most spikes; on a tie the lowest index."""
-    return int(np.argmax(counts))
+def predict(scores: np.ndarray) -> int:
+    """The prediction: the output with the highest score (spike count or readout sum, section
+    7.2); on a tie the lowest index."""
+    return int(np.argmax(scores))

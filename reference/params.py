@@ -65,6 +65,9 @@ FIELDS: tuple[Field, ...] = (
     Field("lr_shift", 0, 30, "learning-rate shift", per_layer=True),
     Field("init_amp", 0, 32767, "initial weights uniform in [-init_amp, init_amp]", per_layer=True),
     Field("p_transmit", 0, 256, "peRBP: a synapse transmits with probability p_transmit/256", per_layer=True),
+    Field("readout", 0, 1, "score of output k: 0 its spike count, 1 its readout sum R_k (sum of I_k over the ticks)"),
+    Field("exit_margin", 0, 2**31 - 1, "infer mode: stop after a tick whose top score leads the second by >= exit_margin; 0 off"),
+    Field("p_infer", 0, 256, "infer mode: a synapse transmits with probability p_infer/256 (train: p_transmit)", per_layer=True),
 )
 
 FIELD_BY_NAME = {f.name: f for f in FIELDS}

@@ -106,5 +106,5 @@ def pc_results(model: bytes, x: np.ndarray, y: np.ndarray | None, mode: str, fir
     for i in range(len(x)):
         r = net.run_sample(x[i], int(y[i]) if mode == "train" else -1, mode, first_index + i)
         out.append({"prediction": int(r.prediction), "counts": [int(c) for c in r.counts],
-                    "events": int(r.events)})
+                    "events": int(r.events), "ticks": int(r.ticks)})
     return out, net.dumps()

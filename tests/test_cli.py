@@ -1,4 +1,5 @@
-"""The `erbp` command line: train, resume, eval, info, and one-line errors for user mistakes."""
+"""The `erbp` command line: train, resume, eval, info, convert, and one-line errors for user
+mistakes."""
 from __future__ import annotations
 
 import json
@@ -66,7 +67,7 @@ def test_info(trained):
     out, _, _ = trained
     text = erbp("info", out / "model.erbp").output
     assert "64-16-10 (erbp)" in text and "samples seen  30" in text
-    assert "semantics 1" in text and "ticks_train    16" in text
+    assert "semantics 2" in text and "ticks_train    16" in text
     d = json.loads(erbp("info", out, "--json").output)
     assert d["samples_seen"] == 30 and d["weights"] == 64 * 16 + 16 * 10 and d["seed"] == 7
 
@@ -79,6 +80,48 @@ def test_eval(trained, tmp_path):
     assert d["test_samples"] == 12 and d["start"] == 3 and d["dataset"] == "digits"
     assert f"{100 * d['test_error']:.2f}%" in text and "test samples 3..14" in text
     assert d["correct"] == round((1 - d["test_error"]) * 12)
+    # the per-sample cost, as the engine reports it for the same samples
+    net = modelfile.load(out / "model.erbp")
+    from erbp.data.datasets import load_dataset
+
+    data = load_dataset("digits")
+    runs = [net.run_sample(data.test_x[i], -1, "infer", sample=i) for i in range(3, 15)]
+    ev, tk = np.array([r.events for r in runs]), np.array([r.ticks for r in runs])
+    assert d["events_per_sample"] == {"mean": ev.mean(), "p50": np.percentile(ev, 50),
+                                      "p95": np.percentile(ev, 95), "max": ev.max()}
+    assert d["ticks_per_sample"]["mean"] == tk.mean() and d["events"] == ev.sum()
+    assert f"per sample: {ev.mean():,.0f} synaptic events" in text
+    assert f"{tk.mean():.1f} ticks" in text and "of 16)" in text
+
+
+def test_eval_with_inference_fields_set(trained, tmp_path):
+    """--set changes how the model infers (not the file): exit off runs every tick."""
+    out, _, _ = trained
+    before = (out / "model.erbp").read_bytes()
+    js = tmp_path / "e.json"
+    erbp("eval", out, "--test-samples", 5, "--set", "exit_margin=0", "--set", "readout=0",
+         "--json", js)
+    d = json.loads(js.read_text())
+    assert (d["readout"], d["exit_margin"]) == (0, 0)
+    assert d["ticks_per_sample"] == {"mean": 16.0, "p50": 16.0, "p95": 16.0, "max": 16.0}
+    assert (out / "model.erbp").read_bytes() == before
+    line = user_error("eval", out, "--set", "threshold=5")
+    assert "only the inference fields" in line and "threshold" in line
+
+
+def test_convert_a_v1_model(tmp_path):
+    from conftest import GOLDEN
+
+    v1 = GOLDEN / "v1" / "erbp_small.erbp"
+    line = user_error("info", v1)
+    assert "semantics version 1" in line and "erbp convert OLD.erbp NEW.erbp" in line
+    text = erbp("convert", v1, tmp_path / "new.erbp").output
+    assert "wrote" in text and "readout 0, exit_margin 0" in text
+    assert (tmp_path / "new.erbp").read_bytes() == modelfile.convert_v1(v1.read_bytes())
+    assert "exists" in user_error("convert", v1, tmp_path / "new.erbp")
+    assert "needs no conversion" in user_error("convert", tmp_path / "new.erbp",
+                                               tmp_path / "again.erbp", "--force")
+    assert "cannot read" in user_error("convert", tmp_path / "none.erbp", tmp_path / "x.erbp")
 
 
 def test_resume_matches_an_uninterrupted_run(tmp_path):
@@ -183,7 +226,7 @@ def test_missing_model_file(tmp_path):
 # --- the command group ----------------------------------------------------------------------------
 def test_help_lists_subcommands():
     text = erbp("--help").output
-    for name in ("train", "eval", "info"):
+    for name in ("train", "eval", "info", "convert"):
         assert f"  {name} " in text
 
 

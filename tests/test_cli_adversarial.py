@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from erbp.cli import main
+from erbp.reference import SEMANTICS_VERSION
 from erbp.reference.modelfile import HEADER, MAGIC
+from erbp.reference.params import word_count
 
 TINY = ["--dataset", "digits", "--topology", "64-16-10", "--set", "ticks_train=8",
         "--set", "ticks_infer=8", "--set", "burn_in=1", "--no-progress"]
@@ -28,7 +30,7 @@ def world(tmp_path_factory) -> Path:
     model = (d / "run" / "model.erbp").read_bytes()
     (d / "model.erbp").write_bytes(model)
     (d / "truncated.erbp").write_bytes(model[:100])
-    (d / "huge.erbp").write_bytes(HEADER.pack(MAGIC, 1, 1, 0xFFFFFFF0, 0, 0, 63) + bytes(64))
+    (d / "huge.erbp").write_bytes(HEADER.pack(MAGIC, 1, SEMANTICS_VERSION, 0xFFFFFFF0, 0, 0, word_count()) + bytes(64))
     (d / "empty").mkdir()
     (d / "dir.h").mkdir()
     (d / "full").mkdir()

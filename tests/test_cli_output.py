@@ -47,8 +47,13 @@ def test_eval_csv_has_one_row_per_sample(run):
     r = erbp("eval", run, "--test-samples", 25, "--start", 4, "--csv", "-", "--json",
              "/dev/null")
     rows = list(csv.reader(io.StringIO(r.stdout)))
-    assert rows[0] == ["position", "label", "prediction", "events"]
+    assert rows[0] == ["position", "label", "prediction", "events", "ticks"]
     assert [int(row[0]) for row in rows[1:]] == list(range(4, 29))
+    doc = json.loads(erbp("eval", run, "--test-samples", 25, "--start", 4, "--json", "-").stdout)
+    ticks = sorted(int(row[4]) for row in rows[1:])
+    assert 1 <= ticks[0] and ticks[-1] <= doc["ticks_infer"]
+    assert sum(ticks) / 25 == pytest.approx(doc["ticks_per_sample"]["mean"])
+    assert sum(int(row[3]) for row in rows[1:]) == doc["events"]
     wrong = sum(row[1] != row[2] for row in rows[1:])
     assert f"({wrong} of 25 wrong" in r.stderr
     assert erbp("eval", run, "--json", "-", "--csv", "-", ok=False).returncode == 2

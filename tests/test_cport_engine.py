@@ -63,6 +63,7 @@ def test_fast_paths_match_after_arbitrary_state_writes(case, data):
             (-32768, 32767) if k.startswith("G") else \
             (cfg.s_min, cfg.s_max) if k[0] in "IVU" else \
             (0, cfg.err_threshold - 1) if k in ("ep", "en") else \
+            (-(1 << 30), 1 << 30) if k == "R" else \
             (0, 255) if "ref" in k else (0, 50) if k.startswith("count") else (0, 1)
         snap[k] = g.integers(lo, hi + 1, v.shape).astype(np.int64)
     c.write_state(snap)
@@ -77,6 +78,7 @@ def test_fast_paths_match_after_arbitrary_state_writes(case, data):
     ref.in_ref, ref.in_spk = snap["in_ref"].copy(), snap["in_spk"].astype(bool)
     ref.ep, ref.en = snap["ep"].copy(), snap["en"].copy()
     ref.ep_spk, ref.en_spk = snap["ep_spk"].astype(bool), snap["en_spk"].astype(bool)
+    ref.R = snap["R"].copy()
     assert_same_state(ref.snapshot(), c.snapshot(), "after the write")
     for t in range(6):
         ref.tick()

@@ -37,10 +37,16 @@ def test_state_size_is_the_same_in_c_and_python(cfg):
 
 
 def test_state_size_of_784_100_10():
-    # the figure docs/firmware.md and erbp.h quote (5,264 B of state, 91,840 B in RAM)
+    # the figure docs/firmware.md and erbp.h quote (5,312 B of state, 91,888 B in RAM)
     cfg = NetConfig.default("784-100-10")
-    assert (state_required_bytes(cfg), required_bytes(cfg)) == (5264, 91840)
-    assert c_state_required_bytes(cfg) == 5264
+    assert (state_required_bytes(cfg), required_bytes(cfg)) == (5312, 91888)
+    assert c_state_required_bytes(cfg) == 5312
+    # the blank-out mask only when inference blanks synapses out (p_infer, not p_transmit)
+    perbp = NetConfig.default("784-100-10", "perbp")
+    assert max(perbp.p_transmit) < 256 == min(perbp.p_infer)
+    assert state_required_bytes(perbp) == 5312
+    blanking = perbp.replace(p_infer=(200, 256))
+    assert state_required_bytes(blanking) == c_state_required_bytes(blanking) >= 5312 + 2 * 100
 
 
 def _twins(model: bytes):
@@ -58,6 +64,7 @@ def test_mnist_784_100_10(mnist):
     b = rom.run_samples(mnist.test_x[:40], None, INFER)
     assert np.array_equal(a.predictions, b.predictions)
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.events, b.events)
+    assert np.array_equal(a.ticks, b.ticks) and a.ticks.min() < cfg.ticks_infer  # early exits
     assert (a.predictions == mnist.test_y[:40]).mean() > 0.3  # it learned something
 
 

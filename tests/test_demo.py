@@ -25,6 +25,8 @@ def test_demo_end_to_end(tmp_path, mnist_dir):
     assert "data: MNIST" in out and "trained 784-100-10 on 5,000 images" in out
     err = float(re.search(r"test error on all 10,000 test images: ([\d.]+) %", out).group(1))
     assert 5 < err < 20
+    ticks = float(re.search(r"per image ([\d.]+) ticks", out).group(1))
+    assert 1 <= ticks < 200  # the early exit of the defaults
     assert "verified: the chip's 100 results and its learned weights are bit-identical" in out
     run = tmp_path / "runs" / "demo"
     for f in ("model.erbp", "learned_on_chip.erbp", "chip_train.jsonl", "plots/summary.png",

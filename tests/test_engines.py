@@ -80,7 +80,7 @@ def test_every_engine_returns_the_documented_results(name, expected):
 
 def test_batch_result_refuses_other_types_and_shapes():
     ok = dict(predictions=np.zeros(2, np.int64), counts=np.zeros((2, 3), np.int64),
-              events=np.zeros(2, np.int64))
+              events=np.zeros(2, np.int64), ticks=np.zeros(2, np.int64))
     BatchResult(**ok)
     with pytest.raises(TypeError, match="events must be an int64"):
         BatchResult(**{**ok, "events": np.zeros(2, np.uint64)})
@@ -88,6 +88,8 @@ def test_batch_result_refuses_other_types_and_shapes():
         BatchResult(**{**ok, "counts": [[0, 0, 0], [0, 0, 0]]})
     with pytest.raises(ValueError, match="counts has 3 rows"):
         BatchResult(**{**ok, "counts": np.zeros((3, 3), np.int64)})
+    with pytest.raises(ValueError, match="ticks has 1 rows"):
+        BatchResult(**{**ok, "ticks": np.zeros(1, np.int64)})
 
 
 def test_auto_is_python_when_the_c_binding_is_missing(monkeypatch):

@@ -52,6 +52,9 @@ def test_c_hello_world_matches_the_reference(trained, mnist, tmp_path):
     ref = [net.run_sample(mnist.test_x[i], -1, INFER, sample=i).prediction for i in range(k)]
     got = [int(line.split()[2]) for line in out[:k]]
     assert got == ref
+    cost = [net.run_sample(mnist.test_x[i], -1, INFER, sample=i) for i in range(k)]
+    assert [[int(x) for x in line.split()[3:]] for line in out[:k]] == \
+        [[r.ticks, r.events] for r in cost]
     assert [int(line.split()[1]) for line in out[:k]] == mnist.test_y[:k].tolist()
     assert out[k] == f"right {sum(int(a == b) for a, b in zip(ref, mnist.test_y[:k]))} of {k}"
     for i in range(k):  # on-device learning, one pass, then inference again
@@ -85,9 +88,13 @@ def test_c_library_query(tmp_path):
 
 def test_c_hello_rom_infers_from_the_const_data(trained, mnist, tmp_path):
     """hello_rom.c: the same header read in place (erbp_net_init_rom), state only in RAM: the
-    predictions and events of the network loaded into RAM, and training refused."""
+    predictions, ticks run and events of the network loaded into RAM, and training refused."""
     k = 12
-    export(trained, "c", tmp_path / "model.h", samples=(mnist.test_x[:k], mnist.test_y[:k]))
+    net = modelfile.load(trained)  # a margin at which this briefly trained model exits early
+    net.cfg = net.cfg.replace(exit_margin=2048)
+    model = tmp_path / "exit.erbp"
+    model.write_bytes(modelfile.dumps(net))
+    export(model, "c", tmp_path / "model.h", samples=(mnist.test_x[:k], mnist.test_y[:k]))
     exe = tmp_path / "hello_rom"
     subprocess.run([cc(), "-std=c99", "-O2", "-Wall", "-Wextra", "-Wconversion", "-pedantic",
                     "-Werror", f"-I{CPORT}/include", f"-I{tmp_path}",
@@ -96,9 +103,11 @@ def test_c_hello_rom_infers_from_the_const_data(trained, mnist, tmp_path):
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")
     from erbp.engines.c import CNetwork
 
-    res = CNetwork.load(trained).run_samples(mnist.test_x[:k], None, INFER)
+    res = CNetwork.load(model).run_samples(mnist.test_x[:k], None, INFER)
     assert [tuple(map(int, line.split())) for line in out[:k]] == \
-        [(i, int(mnist.test_y[i]), int(res.predictions[i]), int(res.events[i])) for i in range(k)]
+        [(i, int(mnist.test_y[i]), int(res.predictions[i]), int(res.ticks[i]), int(res.events[i]))
+         for i in range(k)]
+    assert res.ticks.min() < net.cfg.ticks_infer == res.ticks.max()  # exits on some digits
     assert out[k + 1].startswith("training: ERBP_E_ARG")
 
 
@@ -106,6 +115,9 @@ def test_c_header_contents_and_bad_names(trained):
     text = c_header(trained, "digits_net")
     assert "#define DIGITS_NET_FILE_BYTES" in text and "} digits_net_rom = {{" in text
     assert "#define DIGITS_NET_STATE_BYTES" in text
+    cfg = modelfile.load(trained).cfg
+    for field in ("ticks_infer", "readout", "exit_margin"):
+        assert f"#define DIGITS_NET_{field.upper()} {getattr(cfg, field)}u\n" in text
     assert "DIGITS_NET_N_SAMPLES" not in text
     with pytest.raises(ValueError, match="C identifier"):
         c_header(trained, "2bad-name")

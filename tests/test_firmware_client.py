@@ -49,7 +49,7 @@ class FakeBoard:
         self.srv.close()
 
 
-def caps_body(semantics: int = 1, protocol: int = 1) -> bytes:
+def caps_body(semantics: int = B.SEMANTICS_VERSION, protocol: int = B.PROTOCOL_VERSION) -> bytes:
     return B.CAPS.pack(protocol, semantics, 1, 1, 4120, 1000, 2000, 25_000_000, 1, 0, 1024, 4096,
                        64, b"fake", b"fw", 3000)
 
@@ -71,7 +71,8 @@ def fake():
 def test_frames_round_trip():
     frame = B.encode_frame(B.MSG_SAMPLE, 0xDEADBEEF, b"\x00\x01\x00" * 100)
     assert frame[0] == 0 and frame[-1] == 0 and b"\0" not in frame[1:-1]
-    assert B.decode_frame(frame[1:-1]) == (1, B.MSG_SAMPLE, 0, 0xDEADBEEF, b"\x00\x01\x00" * 100)
+    assert B.decode_frame(frame[1:-1]) == (B.PROTOCOL_VERSION, B.MSG_SAMPLE, 0, 0xDEADBEEF,
+                                           b"\x00\x01\x00" * 100)
     damaged = bytearray(frame[1:-1])
     damaged[5] ^= 1
     with pytest.raises(B.FrameError):
@@ -114,21 +115,22 @@ def test_babbling_device(fake):
 
 
 def test_other_semantics_version(fake):
-    f = fake(lambda v, t, seq, body: B.encode_frame(t | B.MSG_REPLY, seq, caps_body(semantics=2)))
+    f = fake(lambda v, t, seq, body: B.encode_frame(t | B.MSG_REPLY, seq, caps_body(semantics=1)))
     with B.Board(f.url, timeout=1) as b:
-        with pytest.raises(B.ProtocolMismatch, match="semantics version 2"):
+        with pytest.raises(B.ProtocolMismatch, match="semantics version 1; this erbp implements "
+                                                     "version 2"):
             b.hello()
-        assert b.hello(check=False).semantics == 2
+        assert b.hello(check=False).semantics == 1
 
 
 def test_other_protocol_version(fake):
-    def respond(v, t, seq, body):  # a board of protocol 2 refuses our version-1 frames
-        return B.encode_frame(B.MSG_ERROR, seq, B.ERROR_HEAD.pack(B.ERR_VERSION, 0, 2) + b"v2",
-                              version=2)
+    def respond(v, t, seq, body):  # a board of protocol 1 refuses our version-2 frames
+        return B.encode_frame(B.MSG_ERROR, seq, B.ERROR_HEAD.pack(B.ERR_VERSION, 0, 1) + b"v1",
+                              version=1)
 
     f = fake(respond)
     with B.Board(f.url, timeout=1) as b:
-        with pytest.raises(B.ProtocolMismatch, match="speaks protocol version 2"):
+        with pytest.raises(B.ProtocolMismatch, match="speaks protocol version 1"):
             b.hello()
 
 

@@ -59,7 +59,45 @@ def test_dsp_kernels_equal_the_pc_at_their_bounds(name, emulators):
         for mode, want in (("train", want_train), ("infer", want_infer)):
             for i in range(len(x)):
                 r = board.run(i, mode, int(y[i]) if mode == "train" else -1, x[i])
-                assert {"prediction": r.prediction, "counts": r.counts, "events": r.events} == \
+                assert {"prediction": r.prediction, "counts": r.counts, "events": r.events,
+                        "ticks": r.ticks} == \
                     want[i], f"{name} {mode} sample {i}"
             if mode == "train":
                 assert board.read_model() == trained
+
+
+@pytest.mark.parametrize("name", DSP_BOARDS)
+def test_inference_chooses_the_kernel_by_p_infer(name, emulators):
+    """The kernel of a layer-tick follows the transmission of the sample's mode (docs/semantics.md
+    7.1, phase 3): a peRBP network (p_transmit < 256) infers with p_infer 256, so its layers take
+    the DSP kernels in inference, exactly as the same weights with p_transmit 256 do: the same
+    results as the PC and the same instructions (within one tick of the board's counter).
+    Choosing by p_transmit would run the portable blank-out kernels, thousands of instructions
+    more per sample."""
+    from erbp.boards.client import Board
+    from erbp.engines.c import CNetwork
+    from erbp.reference import NetConfig, modelfile
+
+    emu = emulators(name)
+    cfg = NetConfig.default("300-23-10", "perbp", ticks_infer=12, in_gain=257, in_refractory=0)
+    assert max(cfg.p_transmit) < 256 == min(cfg.p_infer)
+    perbp = modelfile.loads(CNetwork.create(cfg, seed=7).dumps())
+    erbp = perbp.copy()
+    erbp.cfg = perbp.cfg.replace(p_transmit=(256,) * cfg.n_layers)
+    g = np.random.default_rng(2)
+    x = g.integers(0, 256, (4, 300)).astype(np.uint8)
+    x[g.random((4, 300)) < 0.5] = 0  # about 150 spiking rows a tick: the DSP kernels' range
+    cycles = {}
+    with Board(emu.url, timeout=30) as board:
+        for kind, net in (("perbp", perbp), ("erbp", erbp)):
+            model = modelfile.dumps(net)
+            want, _ = pc_results(model, x, None, "infer", 0)
+            board.deploy(model)
+            rs = [board.run(i, "infer", -1, x[i], timeout=board.timeout) for i in range(len(x))]
+            for i, r in enumerate(rs):
+                assert {"prediction": r.prediction, "counts": r.counts, "events": r.events,
+                        "ticks": r.ticks} == \
+                    want[i], f"{name} {kind} sample {i}"
+            assert all(r.events for r in rs)
+            cycles[kind] = [r.cycles for r in rs]
+    assert all(abs(a - b) <= 1 for a, b in zip(cycles["perbp"], cycles["erbp"])), cycles

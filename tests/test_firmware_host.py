@@ -33,7 +33,7 @@ def error_of(answer) -> tuple[int, int, str]:
     from erbp.boards import client as B
 
     version, rtype, _, _, body = answer
-    assert version == 1 and rtype == B.MSG_ERROR, answer
+    assert version == B.PROTOCOL_VERSION and rtype == B.MSG_ERROR, answer
     code, _, value = B.ERROR_HEAD.unpack_from(body)
     return code, value, body[B.ERROR_HEAD.size:].decode()
 
@@ -60,8 +60,8 @@ def test_damaged_frames_get_typed_errors(b):
     assert error_of(raw_answer(b, b"\0" + cobs.encode(b"\x01\x01\x00") + b"\0"))[0] == B.ERR_FRAMING
     code, value, _ = error_of(raw_answer(b, b"\0" + b"\x07" * 9000 + b"\0"))
     assert (code, value) == (B.ERR_TOO_LONG, b.caps.max_frame)
-    code, value, _ = error_of(raw_answer(b, B.encode_frame(B.MSG_HELLO, 8, version=2)))
-    assert (code, value) == (B.ERR_VERSION, 1)
+    code, value, _ = error_of(raw_answer(b, B.encode_frame(B.MSG_HELLO, 8, version=1)))
+    assert (code, value) == (B.ERR_VERSION, B.PROTOCOL_VERSION)
     assert error_of(raw_answer(b, B.encode_frame(B.MSG_HELLO, 9, flags=1)))[0] == B.ERR_FLAGS
     b.hello()  # and the board still answers
 
@@ -137,6 +137,7 @@ def test_corrupt_and_out_of_range_models(b):
     from erbp.boards import client as B
     from erbp.boards.client import BoardRefused
     from erbp.reference import NetConfig, Network, modelfile
+    from erbp.reference.params import word_count
 
     model = golden_model()
     with pytest.raises(BoardRefused, match="CRC") as e:
@@ -145,7 +146,7 @@ def test_corrupt_and_out_of_range_models(b):
     # 4-bit weights stored in int8: a 9 is outside [-8, 7]
     cfg = NetConfig.default("6-5-3", "erbp").replace(weight_bits=4, init_amp=(3, 3))
     m4 = modelfile.dumps(Network.create(cfg, 1))
-    off = 24 + 4 * 63 + 7
+    off = 24 + 4 * word_count() + 7
     with pytest.raises(BoardRefused, match="weight") as e:
         b.deploy(_model_with(m4, off, b"\x09"))
     b.deploy(m4)
@@ -163,6 +164,7 @@ def test_board_refuses_models_for_cport_loader_reasons(b):
     from erbp.boards.client import BoardRefused
     from erbp.engines.c.engine import _load, status_name
     from erbp.reference import modelfile
+    from erbp.reference.params import word_count
     from test_cport_engine import refusal_cases
 
     ffi, lib = _load()
@@ -183,7 +185,7 @@ def test_board_refuses_models_for_cport_loader_reasons(b):
     bad = _model_with(model, 24, struct.pack("<i", 5000), fix_crc=False)  # n_in out of range
     b.request(B.MSG_LOAD_BEGIN, struct.pack("<I", len(bad)))
     with pytest.raises(BoardRefused, match="ERBP_E_CONFIG_RANGE") as e:
-        b.request(B.MSG_LOAD_CHUNK, struct.pack("<I", 0) + bad[:300])
+        b.request(B.MSG_LOAD_CHUNK, struct.pack("<I", 0) + bad[:24 + 4 * word_count() + 16])
     assert status_name(lib.erbp_model_check(bad, len(bad), ffi.NULL, ffi.NULL, ffi.NULL)) == \
         "ERBP_E_FILE_CRC"
     assert refused(b, B.MSG_LOAD_END)[0] == B.ERR_NOT_LOADING and not b.hello().model_loaded
@@ -317,7 +319,7 @@ def test_board_cli(host_board, tmp_path, digits):
     run = CliRunner().invoke
     port = ["--port", host_board.url]
     r = run(main, ["board", "info", *port])
-    assert r.exit_code == 0 and "protocol   1, semantics 1" in r.output, r.output
+    assert r.exit_code == 0 and "protocol   2, semantics 2" in r.output, r.output
     r = run(main, ["board", "deploy", str(model), *port, "--force"])
     assert r.exit_code == 0 and "deployed" in r.output, r.output
     r = run(main, ["board", "deploy", str(model), *port])
@@ -355,8 +357,8 @@ def test_zero_run_coded_pixels(b):
         b.zero_runs = True
         assert len(B.zero_runs(bytes(px))) != 64 or density == 1.0
         coded = b.run(7, "infer", -1, px)
-        assert (coded.prediction, coded.counts, coded.events) == (raw.prediction, raw.counts,
-                                                                  raw.events)
+        assert (coded.prediction, coded.counts, coded.events, coded.ticks) == \
+            (raw.prediction, raw.counts, raw.events, raw.ticks)
     hdr = struct.pack("<IBBH", 0, B.SAMPLE_ZRUN, 255, 64)
     for code, why in [(bytes([0xBE]), "shorter than the pixel count"),  # 63 zeros, not 64
                       (bytes([0xFF, 0xFF]), "zero run past the pixel count"),

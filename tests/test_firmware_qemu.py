@@ -2,8 +2,8 @@
 board runs what is the `ci` list of its entry in the board table (firmware/boards/boards.toml).
 
 * mnist boards: a model trained on the PC (300 MNIST digits, C engine) is deployed over the UART
-  and 200 MNIST test digits are streamed; predictions, output spike counts and synaptic events
-  equal the PC engine's sample for sample; then 100 MNIST training digits are streamed in train
+  and 200 MNIST test digits are streamed; predictions, output spike counts, synaptic events and
+  ticks run equal the PC engine's sample for sample; then 100 MNIST training digits are streamed in train
   mode and the weights pulled back equal the PC engine's weights after the same samples, bit for
   bit; a duplicated training request is not applied twice; stray and refused requests change
   nothing.
@@ -63,7 +63,7 @@ def deployed(board, pc_model) -> bytes:
 def test_hello_names_the_board(board, emu):
     caps = board.hello()
     assert caps.board == emu.board
-    assert (caps.protocol, caps.semantics, caps.model_format) == (1, 1, 1)
+    assert (caps.protocol, caps.semantics, caps.model_format) == (2, 2, 1)
     assert caps.cycles_hz > 0 and caps.boot_id >= 1
     assert caps.max_model_bytes > caps.arena_bytes and caps.ram_bytes >= caps.arena_bytes
 

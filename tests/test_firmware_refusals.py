@@ -29,8 +29,11 @@ def sample_body(index: int = 0, mode: int = 1, label: int = 3, n: int = N_IN,
     return struct.pack("<IBBH", index, mode, label, n) + px
 
 
-def frame_payload(msg_type: int, body: bytes, seq: int = 1, version: int = 1, flags: int = 0
-                  ) -> bytes:
+def frame_payload(msg_type: int, body: bytes, seq: int = 1, version: int | None = None,
+                  flags: int = 0) -> bytes:
+    from erbp.boards.client import PROTOCOL_VERSION
+
+    version = PROTOCOL_VERSION if version is None else version
     head = struct.pack("<BBHI", version, msg_type, flags, seq) + body
     return head + struct.pack("<I", zlib.crc32(head))
 
@@ -140,7 +143,7 @@ def refusals(caps) -> list[tuple[str, bytes, dict[str, int]]]:
         ("payload of max_frame + 1", wire(frame_payload(B.MSG_LOAD_CHUNK,
                                                         bytes(caps.max_frame - 11))),
          {"*": B.ERR_TOO_LONG}),
-        ("version", req(B.MSG_LOAD_END, version=2), {"*": B.ERR_VERSION}),
+        ("version", req(B.MSG_LOAD_END, version=1), {"*": B.ERR_VERSION}),
         ("flags", req(B.MSG_LOAD_END, flags=1), {"*": B.ERR_FLAGS}),
         # unknown types
         *[(f"type 0x{t:02x}", req(t), {"*": B.ERR_UNKNOWN_TYPE}) for t in (0x00, 0x09, 0x7F,
@@ -237,11 +240,12 @@ def test_refused_model_file_ends_its_upload_and_the_answer_is_cached(b):
     cached like an applied request's: re-sent, it gets the same answer."""
     from erbp.boards import client as B
     from erbp.boards.client import BoardRefused
+    from erbp.reference.params import word_count
 
     model = bytearray(golden_model())
     model[24:28] = struct.pack("<i", 5000)  # n_in out of range
     b.request(B.MSG_LOAD_BEGIN, struct.pack("<I", len(model)))
-    body = struct.pack("<I", 0) + bytes(model[:300])
+    body = struct.pack("<I", 0) + bytes(model[:24 + 4 * word_count() + 16])  # past the config
     answers = []
     for _ in range(2):
         with pytest.raises(BoardRefused) as e:

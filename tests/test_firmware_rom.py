@@ -5,8 +5,8 @@ holds only the network's state. On every board whose board-table entry lists ``r
 build and the host build's):
 
 * 784-100-10 (trained on the PC, 300 MNIST digits) built into the image runs MNIST test digits
-  streamed over the UART: predictions, output spike counts and synaptic events equal the PC's C
-  engine (RAM and read-only) sample for sample, the state after the last sample equals the PC's
+  streamed over the UART: predictions, output spike counts, synaptic events and ticks run (the
+  early exit of inference) equal the PC's C engine (RAM and read-only) sample for sample, the state after the last sample equals the PC's
   read-only twin's, the model read back is the file built in;
 * uploads and training are refused, and change nothing;
 * the stack painted at reset is used no deeper than reserved (emulated boards), and a rom-only
@@ -98,11 +98,13 @@ def _stream_and_check(board, mnist, model: bytes) -> None:
     got = []
     for i in range(N_INFER):
         r = board.run(i, "infer", -1, x[i])
-        got.append({"prediction": r.prediction, "counts": r.counts, "events": r.events})
+        got.append({"prediction": r.prediction, "counts": r.counts, "events": r.events,
+                    "ticks": r.ticks})
         p = rom.run_sample(x[i], -1, "infer", i)
-        assert (p.prediction, [int(c) for c in p.counts], p.events) == \
-            (want[i]["prediction"], want[i]["counts"], want[i]["events"])
+        assert (p.prediction, [int(c) for c in p.counts], p.events, p.ticks) == \
+            (want[i]["prediction"], want[i]["counts"], want[i]["events"], want[i]["ticks"])
     assert got == want
+    assert min(g["ticks"] for g in got) < rom.cfg.ticks_infer  # the early exit fired
     # the state after the last sample (the state image: the record after W and G) is the PC's
     # read-only twin's
     state = board.read_state()
@@ -116,8 +118,8 @@ def _stream_and_check(board, mnist, model: bytes) -> None:
     caps = board.hello()
     assert caps.model_loaded and caps.samples_seen == N_PC_TRAIN
     r = board.run(0, "infer", -1, x[0])
-    assert (r.prediction, r.counts, r.events) == \
-        (want[0]["prediction"], want[0]["counts"], want[0]["events"])
+    assert (r.prediction, r.counts, r.events, r.ticks) == \
+        (want[0]["prediction"], want[0]["counts"], want[0]["events"], want[0]["ticks"])
 
 
 @pytest.mark.parametrize("name", ROM_BOARDS)

@@ -5,7 +5,8 @@ document could misread it: a comparison (`<` for `<=` at the learning gate, both
 input, transmission and rounding draws; spike and error thresholds), a rounding (DECAY, ASR, SRS,
 UNIFORM, the zero-sum remainder of G), an order of events (learning after transmission, no
 one-tick delay, inputs delayed, error neurons before the output, leak after the jump), the
-refractory rules, the label period, the error-neuron reset, the per-sample reset and counters.
+refractory rules, the label period, the error-neuron reset, the per-sample reset and counters, the
+readout sums, the early exit and the inference transmission (semantics version 2).
 A mutant is made by editing the reference's source text in a temporary copy (so the reference
 stays written like the specification) and is replayed against tests/golden exactly as an engine
 is: the network created from the case's configuration and seed must equal NAME.erbp, and the
@@ -61,7 +62,7 @@ MUTANTS: tuple[Mutant, ...] = (
       ("(r.astype(I64) >> 16) < self.pixels * c.in_gain",
        "(r.astype(I64) >> 16) <= self.pixels * c.in_gain")),
     m("blank_inclusive", NET, "transmit iff byte <= p_transmit",
-      ("(byte < self.cfg.p_transmit[l])", "(byte <= self.cfg.p_transmit[l])")),
+      ("(byte < self._p(l))", "(byte <= self._p(l))")),
     m("spike_strict", NET, "spike iff V > threshold",
       ("(v >= c.threshold)", "(v > c.threshold)")),
     m("error_spike_strict", NET, "error neuron spikes iff e > err_threshold",
@@ -179,11 +180,11 @@ MUTANTS: tuple[Mutant, ...] = (
     m("blank_skips_learning", NET, "a blanked synapse does not learn",
       ("        rows = W[pre]\n        if dw is not None:\n"
        "            rows = sat(rows + dw[None, :], c.w_min, c.w_max)\n            W[pre] = rows\n"
-       "        if c.p_transmit[l] < P_ONE:\n"
+       "        if self._p(l) < P_ONE:\n"
        "            rows = rows * self._transmit_mask(l, t, pre, n_post)\n"
        "        return rows.sum(axis=0)",
        "        rows = W[pre]\n"
-       "        mk = self._transmit_mask(l, t, pre, n_post) if c.p_transmit[l] < P_ONE else 1\n"
+       "        mk = self._transmit_mask(l, t, pre, n_post) if self._p(l) < P_ONE else 1\n"
        "        if dw is not None:\n"
        "            rows = np.where(mk == 1, sat(rows + dw[None, :], c.w_min, c.w_max), rows)\n"
        "            W[pre] = rows\n"
@@ -197,7 +198,7 @@ MUTANTS: tuple[Mutant, ...] = (
        "byte = (r >> (8 * (3 - post % 4))[None, :]) & 0xFF")),
     m("events_transmitted_only", NET, "synaptic events count transmitted synapses only",
       ("        self.events += pre.size * n_post\n",
-       "        self.events += pre.size * n_post if c.p_transmit[l] >= P_ONE or not pre.size "
+       "        self.events += pre.size * n_post if self._p(l) >= P_ONE or not pre.size "
        "else int(self._transmit_mask(l, t, pre, n_post).sum())\n")),
     # --- samples -------------------------------------------------------------------------------
     m("events_cumulative", NET, "the event count is not reset at the start of a sample",
@@ -211,7 +212,40 @@ MUTANTS: tuple[Mutant, ...] = (
     m("noise_only_in_training", NET, "membrane noise is off in inference",
       ("        if c.noise_prob:\n", "        if c.noise_prob and self.mode == TRAIN:\n")),
     m("prediction_tie_highest", NET, "a tie predicts the highest index",
-      ("return int(np.argmax(counts))", "return int(len(counts) - 1 - np.argmax(counts[::-1]))")),
+      ("return int(np.argmax(scores))", "return int(len(scores) - 1 - np.argmax(scores[::-1]))")),
+    # --- the readout and the early exit (semantics version 2) ----------------------------------
+    m("readout_before_I_update", NET, "R accumulates the output's I from before this tick's update",
+      ("        for p in range(c.n_layers):\n            self._neurons(p, t, acc[p])\n"
+       "        self._readout()\n",
+       "        self._readout()\n"
+       "        for p in range(c.n_layers):\n            self._neurons(p, t, acc[p])\n")),
+    m("readout_cumulative", NET, "the readout sums are not reset at the start of a sample",
+      ("        self.R = np.zeros(c.n_out, dtype=I64)\n",
+       "        self.R = self.R if self.R.size else np.zeros(c.n_out, dtype=I64)\n")),
+    m("readout_ignored", NET, "the prediction is always the spike count's (readout 1 unused)",
+      ("prediction=predict(self.scores())", "prediction=predict(self.pops[-1].count)")),
+    m("exit_strict", NET, "the sample ends when the gap is > exit_margin (not >=)",
+      ("return int(s[-1]) - int(s[-2]) >= c.exit_margin",
+       "return int(s[-1]) - int(s[-2]) > c.exit_margin")),
+    m("exit_tie_skipped", NET, "the second score is the highest score below the top (a tie of "
+      "two leaders is not a gap of 0)",
+      ("s = np.sort(self.scores())",
+       "s = np.unique(self.scores())\n        s = np.concatenate([s[:1], s])")),
+    m("exit_in_training", NET, "the early exit also ends training samples",
+      ("if self.mode != INFER or c.exit_margin == 0:", "if c.exit_margin == 0:")),
+    m("exit_margin_zero_exits", NET, "exit_margin 0 exits at once (instead of: no early exit)",
+      ("if self.mode != INFER or c.exit_margin == 0:", "if self.mode != INFER:")),
+    m("exit_one_tick_late", NET, "the sample ends one tick after the check fires",
+      ("        hidden_spikes = input_spikes = 0\n",
+       "        hidden_spikes = input_spikes = 0\n        stop = False\n"),
+      ("            if self.exit_reached():\n                break\n",
+       "            if stop:\n                break\n            stop = self.exit_reached()\n")),
+    m("p_infer_in_training", NET, "p_infer also applies in train mode",
+      ("return self.cfg.p_transmit[l] if self.mode == TRAIN else self.cfg.p_infer[l]",
+       "return self.cfg.p_infer[l]")),
+    m("p_transmit_in_inference", NET, "inference uses p_transmit (p_infer unused)",
+      ("return self.cfg.p_transmit[l] if self.mode == TRAIN else self.cfg.p_infer[l]",
+       "return self.cfg.p_transmit[l]")),
 )
 
 # Switched off in every mutant, so that only the vectors catch it (an engine has neither).
@@ -296,7 +330,8 @@ def differences(mods, name: str, golden: Path = GOLDEN) -> Iterator[str]:
         if len(bad):
             yield f"sample {s} tick {int(bad[0][0])}: state differs"
             return
-        if dict(prediction=res.prediction, counts=res.counts.tolist(), events=res.events) != want:
+        if dict(prediction=res.prediction, counts=res.counts.tolist(), events=res.events,
+                ticks=res.ticks) != want:
             yield f"sample {s}: result differs"
             return
         row += ticks

@@ -26,7 +26,7 @@ from erbp import micropython_tools as mpt
 from erbp.cli import main
 from erbp.engines import micropython as mpp
 from erbp.export.micropython import export_micropython
-from erbp.reference import INFER, TRAIN, NetConfig, Network
+from erbp.reference import INFER, SEMANTICS_VERSION, TRAIN, NetConfig, Network
 from erbp.reference import modelfile
 from erbp.reference.params import FIELDS, field_offsets
 
@@ -84,7 +84,7 @@ def test_config_table_equals_the_reference(micropython_exe):
     kinds = [[f.name, f.lo, f.hi, 2 if f.per_layer else 1 if f.per_hidden else 0] for f in FIELDS]
     assert json.loads(table) == kinds
     assert int(words) == sum(f.slots for f in FIELDS)
-    assert int(version) == 1
+    assert int(version) == SEMANTICS_VERSION
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -155,7 +155,7 @@ def corrupt_files() -> dict[str, bytes]:
     bad_pad = bytearray(pad)
     bad_pad[body_end] = 1
     bad_sem = bytearray(good)
-    bad_sem[6] = 2
+    bad_sem[6] = 1  # the version before
     bad_fmt = bytearray(good)
     bad_fmt[4] = 9
     flipped = bytearray(good)
@@ -302,10 +302,12 @@ def test_export_and_hello_world(tmp_path, micropython_exe, mpy):
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
-    assert lines[0].startswith("erbp_mp 0.1.0 semantics 1 kernels viper network 784-100-10")
-    preds = [net.run_sample(X[i]).prediction for i in range(2)]
+    assert lines[0].startswith(f"erbp_mp 0.1.0 semantics {SEMANTICS_VERSION} kernels viper "
+                               f"network 784-100-10")
+    runs = [net.run_sample(X[i]) for i in range(2)]
     for i, label in enumerate((3, 4)):
-        assert lines[1 + i].startswith(f"label {label} prediction {preds[i]} ")
+        assert lines[1 + i].startswith(f"label {label} prediction {runs[i].prediction} ")
+        assert f" events {runs[i].events} ticks {runs[i].ticks} ms " in lines[1 + i]
     assert "samples_seen 1" in lines[3]
     with pytest.raises(modelfile.ModelFileError):
         export_micropython(GOLDEN / "index.json", tmp_path / "bad")

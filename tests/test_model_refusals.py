@@ -141,7 +141,7 @@ ONE_RULE: dict[str, bytes] = {
     "ERBP_E_FILE_TRUNCATED": GOOD[:27],
     "ERBP_E_FILE_MAGIC": patched(GOOD, ("<4s", 0, b"ERBQ")),
     "ERBP_E_FILE_FORMAT": patched(GOOD, ("<H", 4, 2)),
-    "ERBP_E_FILE_SEMANTICS": patched(GOOD, ("<H", 6, 2)),
+    "ERBP_E_FILE_SEMANTICS": patched(GOOD, ("<H", 6, 1)),  # the version before
     "ERBP_E_FILE_TRAILING": GOOD + b"\0",
     "ERBP_E_FILE_CRC": patched(GOOD, ("<I", 16, 1), crc=False),
     "ERBP_E_FILE_WORDS": patched(GOOD, ("<I", 20, word_count() - 1)),

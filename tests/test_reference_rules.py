@@ -156,16 +156,21 @@ def test_blanked_synapses_still_learn_and_p0_transmits_nothing():
     assert net.pops[-1].I.tolist() == [0, 0]
 
 
-def test_transmission_probability_is_p_over_256():
-    net = tiny(p_transmit=(64,), init_amp=(0,), syn_shift=0, w_shift=(0,))
+@pytest.mark.parametrize("mode, p_transmit, p_infer, p", [
+    (TRAIN, 64, 192, 0.25), (INFER, 64, 192, 0.75), (INFER, 192, 64, 0.25),
+    (TRAIN, 192, 64, 0.75)])
+def test_transmission_probability_is_p_over_256(mode, p_transmit, p_infer, p):
+    """p_transmit / 256 in train mode, p_infer / 256 in infer mode (the same BLANK draws)."""
+    net = tiny(p_transmit=(p_transmit,), p_infer=(p_infer,), init_amp=(0,), syn_shift=0,
+               w_shift=(0,), lr_mult=(0,))
     net.W[0][:] = 1
     tot = n = 0
     for s in range(300):
-        net.begin_sample(np.array([255, 255], np.int64), -1, INFER, s)
+        net.begin_sample(np.array([255, 255], np.int64), 0, mode, s)
         net.tick()
         tot += int(net.pops[-1].I.sum())
         n += 2 * int(net.in_spk.sum())
-    assert abs(tot / n - 0.25) < 0.05
+    assert abs(tot / n - p) < 0.05
 
 
 def test_noise_always_on_at_probability_one():

@@ -15,7 +15,8 @@ from erbp.data.datasets import DatasetError, load_mnist
 from erbp.data.idx import MAX_IDX_BYTES, IdxError, encode_idx, parse_idx, read_idx
 from erbp.engines import make_engine
 from erbp.fileio import FileLimitError, JsonFileError, read_json, read_jsonl
-from erbp.reference import NetConfig, Network, modelfile
+from erbp.reference import SEMANTICS_VERSION, NetConfig, Network, modelfile
+from erbp.reference.params import word_count
 from erbp.reference.modelfile import HEADER, MAGIC, ModelFileError, max_file_size
 from erbp.training import RunOptions, start_run, train
 from erbp.training.rundir import RunDir, RunDirError
@@ -29,7 +30,7 @@ def test_model_file_from_an_endless_device_is_refused_after_a_few_bytes():
 
 def test_model_file_declaring_more_than_any_configuration_is_refused(tmp_path):
     p = tmp_path / "huge.erbp"
-    p.write_bytes(HEADER.pack(MAGIC, 1, 1, 0x7FFFFFFF, 0, 0, 63) + bytes(64))
+    p.write_bytes(HEADER.pack(MAGIC, 1, SEMANTICS_VERSION, 0x7FFFFFFF, 0, 0, word_count()) + bytes(64))
     with pytest.raises(ModelFileError, match="more than the largest valid model file"):
         modelfile.load(p)
 

@@ -6,9 +6,10 @@
  * (By hand: cc -std=c99 -O2 -I$(python -m erbp.cport --include) -I. hello.c
  *  $(python -m erbp.cport --sources) -o hello, with model.h beside this file.)
  *
- * Prints one line per embedded test digit (index, label, prediction) and how many it gets right,
- * then learns on the same digits once (on-device learning) and prints how many it gets right now.
- * Everything is static: no malloc.
+ * Prints one line per embedded test digit (index, label, prediction, and what it cost: ticks run
+ * and synaptic events; the early exit ends a digit once the readout has decided) and how many it
+ * gets right, then learns on the same digits once (on-device learning) and prints how many it
+ * gets right now. Everything is static: no malloc.
  */
 #include <stdio.h>
 
@@ -19,7 +20,8 @@ static erbp_net_t net;
 static uint32_t arena[(MODEL_ARENA_BYTES + 3u) / 4u];
 
 /* Inference on every embedded digit (sample index = its position); returns how many are right,
- * or -1 on an error. Prints index, label and prediction per digit when verbose. */
+ * or -1 on an error. Prints index, label, prediction, ticks run and synaptic events per digit
+ * when verbose. */
 static int classify(int verbose) {
     int correct = 0;
     unsigned i;
@@ -28,7 +30,9 @@ static int classify(int verbose) {
         erbp_status_t s = erbp_run_sample(&net, &model_samples[i * MODEL_N_IN], MODEL_N_IN, -1,
                                           ERBP_INFER, i, &r);
         if (s != ERBP_OK) { fprintf(stderr, "%s\n", erbp_status_str(s)); return -1; }
-        if (verbose) printf("%u %u %d\n", i, (unsigned)model_labels[i], (int)r.prediction);
+        if (verbose)
+            printf("%u %u %d %u %lu\n", i, (unsigned)model_labels[i], (int)r.prediction,
+                   (unsigned)r.ticks, (unsigned long)r.events);
         correct += (r.prediction == (int32_t)model_labels[i]);
     }
     return correct;

@@ -11,6 +11,7 @@
  *   I, V, U    state_bits-bit signed, stored int16
  *   G          int16;  ref counters 0..255;  spike flags 0/1;  spike counts 0..65535
  *   ep, en     0 .. err_threshold-1
+ *   R          int32 readout sums of the outputs, |R| <= 32768 * 65535
  * The read/write functions below exchange every one of them as int32_t.
  *
  * Typical use:
@@ -128,6 +129,7 @@ typedef struct erbp_net {
     uint32_t n_nz, n_in_spk;
     int16_t *ep, *en;
     uint8_t *ep_spk, *en_spk;
+    int32_t *R;                           /* readout sums of the output neurons */
     int16_t *mask;                        /* blank-out mask of one row (scratch) */
     /* the sample in progress */
     uint32_t key_input, key_noise[ERBP_MAX_LAYERS], key_round[ERBP_MAX_LAYERS],
@@ -160,7 +162,7 @@ typedef struct erbp_net {
 /* Bytes of state arena a read-only network of this configuration needs (the arena of
  * erbp_net_required_bytes without W, G and what only training or a copy of the pixels uses); 0
  * if cfg is NULL or invalid. Mirrored in Python (erbp.cengine.state_required_bytes), tested
- * equal. For 784-100-10: 5,264 bytes (erbp_net_required_bytes: 91,840). */
+ * equal. For 784-100-10: 5,312 bytes (erbp_net_required_bytes: 91,888). */
 size_t erbp_net_state_required_bytes(const erbp_config_t *cfg);
 
 /* Make *net a read-only network over the model file model[0..model_bytes) (validated whole
@@ -319,36 +321,47 @@ erbp_status_t erbp_begin_sample(erbp_net_t *net, const uint8_t *pixels, size_t n
                                 int32_t label, erbp_mode_t mode, uint32_t sample);
 
 /* Advance the sample by one tick (phases 1-5). A sample has ticks_train (train) or ticks_infer
- * (infer) ticks; ticking beyond is allowed (as in the reference) up to 65535 ticks.
+ * (infer) ticks, fewer in inference when the early exit fires (erbp_exit_reached); ticking beyond
+ * is allowed (as in the reference) up to 65535 ticks.
  * Errors: ERBP_E_NULL, ERBP_E_STATE (no sample begun, or 65535 ticks reached). */
 erbp_status_t erbp_tick(erbp_net_t *net);
 
+/* The early exit (docs/semantics.md section 7.2) after the last tick: 1 in infer mode with
+ * exit_margin > 0 when the highest output score leads the second highest (two equal leaders: a
+ * lead of 0) by exit_margin or more, else 0 (also if net is NULL or no tick ran). A caller that
+ * drives ticks itself stops there; erbp_run_sample and erbp_run_samples do. */
+int32_t erbp_exit_reached(const erbp_net_t *net);
+
 /* What a sample produced. */
 typedef struct erbp_result {
-    int32_t prediction;       /* output neuron with most spikes, lowest index on ties */
+    int32_t prediction;       /* output with the highest score (readout), lowest index on ties */
     uint32_t input_spikes;    /* input spikes over the sample */
     uint32_t hidden_spikes;   /* spikes of every hidden layer over the sample */
-    uint64_t events;          /* synaptic events: pre spikes x fan-out, every layer */
+    uint64_t events;          /* synaptic events of the ticks run: pre spikes x fan-out */
+    uint32_t ticks;           /* ticks run: ticks_train, ticks_infer or fewer (early exit) */
 } erbp_result_t;
 
-/* Run one whole sample: begin, ticks_train or ticks_infer ticks, result into *res (may be NULL).
- * In training samples_seen is incremented afterwards (mod 2^32). Errors: as erbp_begin_sample. */
+/* Run one whole sample: begin, then ticks_train (train) or ticks_infer (infer) ticks, in
+ * inference fewer when the early exit fires; result into *res (may be NULL). In training
+ * samples_seen is incremented afterwards (mod 2^32). Errors: as erbp_begin_sample. */
 erbp_status_t erbp_run_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_pixels,
                               int32_t label, erbp_mode_t mode, uint32_t sample,
                               erbp_result_t *res);
 
 /* Run n_samples samples in order, sample s with pixels + s * stride (n_in bytes), label
  * labels[s] (training: required, each in [0, n_out); inference: may be NULL) and index
- * first_index + s (mod 2^32). Outputs (each may be NULL): predictions[s], counts[s * n_out + k]
- * (output spike counts), events[s]. All labels are checked before the first sample runs.
+ * first_index + s (mod 2^32), each as erbp_run_sample. Outputs (each may be NULL):
+ * predictions[s], counts[s * n_out + k] (output spike counts), events[s], ticks[s] (ticks run).
+ * All labels are checked before the first sample runs.
  * Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_SIZE (stride < n_in), ERBP_E_ARG, ERBP_E_LABEL. */
 erbp_status_t erbp_run_samples(erbp_net_t *net, const uint8_t *pixels, uint32_t n_samples,
                                size_t stride, const int32_t *labels, erbp_mode_t mode,
                                uint32_t first_index, int32_t *predictions, uint32_t *counts,
-                               uint64_t *events);
+                               uint64_t *events, uint32_t *ticks);
 
-/* The prediction of the current (or last) sample: argmax of the output spike counts, lowest index
- * on ties; -1 if net is NULL or not initialised. */
+/* The prediction of the current (or last) sample: the output with the highest score (readout 0:
+ * its spike count, 1: its readout sum R), lowest index on ties; -1 if net is NULL or not
+ * initialised. */
 int32_t erbp_prediction(const erbp_net_t *net);
 
 /* Synaptic events of the current (or last) sample (0 if net is NULL). */
@@ -377,10 +390,11 @@ typedef enum erbp_var {
     ERBP_VAR_EP = 10,     /* index = 0: per class */
     ERBP_VAR_EN = 11,
     ERBP_VAR_EP_SPK = 12,
-    ERBP_VAR_EN_SPK = 13
+    ERBP_VAR_EN_SPK = 13,
+    ERBP_VAR_R = 14       /* index = 0: readout sum of each output neuron */
 } erbp_var_t;
 
-#define ERBP_VAR_KINDS 14
+#define ERBP_VAR_KINDS 15
 
 /* Number of values of a variable into *n. Errors: ERBP_E_NULL, ERBP_E_STATE, ERBP_E_ARG. */
 erbp_status_t erbp_var_size(const erbp_net_t *net, erbp_var_t var, uint32_t index, uint32_t *n);
@@ -398,7 +412,7 @@ erbp_status_t erbp_read_var_range(const erbp_net_t *net, erbp_var_t var, uint32_
 
 /* Overwrite a variable from in[0..n) (n must equal its size). Every value is checked against its
  * width first (W: [wmin, wmax]; G: int16; I, V, U: [smin, smax]; ref, in_ref: 0..255; spikes: 0/1;
- * count: 0..65535; ep, en: [0, err_threshold)); nothing is written on error. Errors: ERBP_E_NULL,
+ * count: 0..65535; ep, en: [0, err_threshold); R: |R| <= 32768 * 65535); nothing is written on error. Errors: ERBP_E_NULL,
  * ERBP_E_STATE, ERBP_E_ARG, ERBP_E_SIZE, ERBP_E_VALUE. */
 erbp_status_t erbp_write_var(erbp_net_t *net, erbp_var_t var, uint32_t index,
                              const int32_t *in, size_t n);

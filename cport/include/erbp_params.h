@@ -10,11 +10,11 @@
 #include <stdint.h>
 
 /* ---- versions and sizes ---- */
-#define ERBP_SEMANTICS_VERSION 1  /* docs/semantics.md version */
+#define ERBP_SEMANTICS_VERSION 2  /* docs/semantics.md version */
 #define ERBP_FORMAT_VERSION 1  /* model-file format version */
 #define ERBP_MAX_HIDDEN 4  /* most hidden layers */
 #define ERBP_MAX_LAYERS 5  /* most weight layers (MAX_HIDDEN + 1) */
-#define ERBP_CONFIG_WORDS 63  /* int32 words of a serialised configuration */
+#define ERBP_CONFIG_WORDS 70  /* int32 words of a serialised configuration */
 #define ERBP_FILE_HEADER_BYTES 24  /* model-file header before the configuration */
 #define ERBP_FILE_MAGIC "ERBP"  /* first four bytes of a model file */
 
@@ -31,6 +31,7 @@
 #define ERBP_STREAM_INIT_G 6u  /* stream kind */
 #define ERBP_P_ONE 256  /* p_transmit denominator */
 #define ERBP_PROB_ONE 65536  /* pixel-rate and noise probability denominator */
+#define ERBP_READOUT_BOUND 2147450880  /* |R| of a readout sum (section 1.6) */
 
 /* ---- fields: word offset in the configuration, inclusive range ---- */
 #define ERBP_OFF_N_IN 0
@@ -129,6 +130,15 @@
 #define ERBP_OFF_P_TRANSMIT 58
 #define ERBP_P_TRANSMIT_MIN 0
 #define ERBP_P_TRANSMIT_MAX 256
+#define ERBP_OFF_READOUT 63
+#define ERBP_READOUT_MIN 0
+#define ERBP_READOUT_MAX 1
+#define ERBP_OFF_EXIT_MARGIN 64
+#define ERBP_EXIT_MARGIN_MIN 0
+#define ERBP_EXIT_MARGIN_MAX 2147483647
+#define ERBP_OFF_P_INFER 65
+#define ERBP_P_INFER_MIN 0
+#define ERBP_P_INFER_MAX 256
 
 #define ERBP_FIELD_SCALAR 0     /* one word */
 #define ERBP_FIELD_PER_LAYER 1  /* ERBP_MAX_LAYERS words; slots >= n_hidden + 1 are 0 */
@@ -167,7 +177,10 @@
     X(lr_mult, ERBP_OFF_LR_MULT, 5, ERBP_LR_MULT_MIN, ERBP_LR_MULT_MAX, ERBP_FIELD_PER_LAYER) \
     X(lr_shift, ERBP_OFF_LR_SHIFT, 5, ERBP_LR_SHIFT_MIN, ERBP_LR_SHIFT_MAX, ERBP_FIELD_PER_LAYER) \
     X(init_amp, ERBP_OFF_INIT_AMP, 5, ERBP_INIT_AMP_MIN, ERBP_INIT_AMP_MAX, ERBP_FIELD_PER_LAYER) \
-    X(p_transmit, ERBP_OFF_P_TRANSMIT, 5, ERBP_P_TRANSMIT_MIN, ERBP_P_TRANSMIT_MAX, ERBP_FIELD_PER_LAYER)
+    X(p_transmit, ERBP_OFF_P_TRANSMIT, 5, ERBP_P_TRANSMIT_MIN, ERBP_P_TRANSMIT_MAX, ERBP_FIELD_PER_LAYER) \
+    X(readout, ERBP_OFF_READOUT, 1, ERBP_READOUT_MIN, ERBP_READOUT_MAX, ERBP_FIELD_SCALAR) \
+    X(exit_margin, ERBP_OFF_EXIT_MARGIN, 1, ERBP_EXIT_MARGIN_MIN, ERBP_EXIT_MARGIN_MAX, ERBP_FIELD_SCALAR) \
+    X(p_infer, ERBP_OFF_P_INFER, 5, ERBP_P_INFER_MIN, ERBP_P_INFER_MAX, ERBP_FIELD_PER_LAYER)
 
 /* The configuration: every member is an int32 word, in model-file order. Per-layer members
  * have ERBP_MAX_LAYERS slots (slot l configures weight layer l, the connection into
@@ -205,6 +218,9 @@ typedef struct erbp_config {
     int32_t lr_shift[ERBP_MAX_LAYERS];  /* 0..30: learning-rate shift */
     int32_t init_amp[ERBP_MAX_LAYERS];  /* 0..32767: initial weights uniform in [-init_amp, init_amp] */
     int32_t p_transmit[ERBP_MAX_LAYERS];  /* 0..256: peRBP: a synapse transmits with probability p_transmit/256 */
+    int32_t readout;  /* 0..1: score of output k: 0 its spike count, 1 its readout sum R_k (sum of I_k over the ticks) */
+    int32_t exit_margin;  /* 0..2147483647: infer mode: stop after a tick whose top score leads the second by >= exit_margin; 0 off */
+    int32_t p_infer[ERBP_MAX_LAYERS];  /* 0..256: infer mode: a synapse transmits with probability p_infer/256 (train: p_transmit) */
 } erbp_config_t;
 
 #endif /* ERBP_PARAMS_H */

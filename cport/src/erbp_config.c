@@ -24,7 +24,8 @@ static const char *const status_names[] = {
     "ERBP_E_FILE_TRUNCATED: the model file is truncated",
     "ERBP_E_FILE_MAGIC: not an erbp model file",
     "ERBP_E_FILE_FORMAT: another model-file format version",
-    "ERBP_E_FILE_SEMANTICS: the model was made for another semantics version",
+    ("ERBP_E_FILE_SEMANTICS: the model was made for another semantics version (version 1: "
+     "convert it with `erbp convert OLD.erbp NEW.erbp`, or retrain it)"),
     "ERBP_E_FILE_TRAILING: unexpected bytes after the declared end",
     "ERBP_E_FILE_CRC: CRC mismatch, the file is corrupt",
     "ERBP_E_FILE_WORDS: another number of configuration words",
@@ -199,12 +200,12 @@ static void *take(uint8_t *arena, uint32_t *off, uint32_t bytes)
     return p;
 }
 
-/* Does some layer blank synapses out (peRBP)? */
-static int blanks(const erbp_config_t *cfg)
+/* Does some layer blank synapses out in inference (p_infer < ERBP_P_ONE)? */
+static int blanks_in_inference(const erbp_config_t *cfg)
 {
     uint32_t l;
     for (l = 0; l <= (uint32_t)cfg->n_hidden; l++)
-        if (cfg->p_transmit[l] < ERBP_P_ONE)
+        if (cfg->p_infer[l] < ERBP_P_ONE)
             return 1;
     return 0;
 }
@@ -264,7 +265,9 @@ uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena,
         int16_t *en = (int16_t *)take(a, &off, 2u * n_out);
         uint8_t *ep_spk = (uint8_t *)take(a, &off, n_out);
         uint8_t *en_spk = (uint8_t *)take(a, &off, n_out);
-        uint32_t m = all || blanks(cfg) ? 1u : 0u; /* a read-only network: only if it blanks */
+        int32_t *R = (int32_t *)take(a, &off, 4u * n_out);
+        /* a read-only network only infers: a mask only if inference blanks synapses out */
+        uint32_t m = all || blanks_in_inference(cfg) ? 1u : 0u;
         int16_t *mask = (int16_t *)take(a, &off, m * 2u * ((max_post + 3u) & ~3u));
         if (net) {
             net->pixels = px;
@@ -278,6 +281,7 @@ uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena,
             net->en = en;
             net->ep_spk = ep_spk;
             net->en_spk = en_spk;
+            net->R = R;
             net->mask = mask;
         }
     }

@@ -53,10 +53,11 @@ static inline uint32_t erbp__pad(uint32_t n)
  * count (uint16, P), list (uint16, n), ref, spk (uint8, P); input, with Q = erbp__pad(n_in):
  * pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list (uint16, n_in), in_thr
  * (uint16, Q), in_hit (uint8, Q); ep, en (int16), ep_spk, en_spk
- * (uint8); mask (int16, max n_post rounded up to 4). Returns the total bytes; when net is not NULL
- * also sets its sizes and pointers into arena. With rom (a read-only network's state arena) W, G,
- * dw, pixels, in_nz, in_thr and in_hit take no space and their pointers are NULL, and so is mask
- * unless some layer blanks synapses out (p_transmit < ERBP_P_ONE). */
+ * (uint8); R (int32, n_out); mask (int16, max n_post rounded up to 4). Returns the total bytes;
+ * when net is not NULL also sets its sizes and pointers into arena. With rom (a read-only
+ * network's state arena) W, G, dw, pixels, in_nz, in_thr and in_hit take no space and their
+ * pointers are NULL, and so is mask unless some layer blanks synapses out in inference
+ * (p_infer < ERBP_P_ONE: a read-only network only infers). */
 uint32_t erbp__layout(const erbp_config_t *cfg, erbp_net_t *net, uint8_t *arena, int rom);
 
 /* Bytes per stored weight. */
@@ -126,6 +127,13 @@ void erbp__reset_state(erbp_net_t *net);
  *
  * Full to packed; the caller knows every zero pixel has a zero counter. */
 void erbp__in_ref_pack(erbp_net_t *net);
+
+/* The score of output k (docs/semantics.md section 7.2): its spike count (readout 0) or its
+ * readout sum R (readout 1). */
+static inline int32_t erbp__score(const erbp_net_t *net, uint32_t k)
+{
+    return net->cfg.readout ? net->R[k] : (int32_t)net->pop[net->n_pops - 1u].count[k];
+}
 
 /* ---- erbp_kernels.c: one tick ---------------------------------------------------------------- */
 

@@ -395,15 +395,15 @@ static void blank_mask(int16_t *m, uint32_t key, uint32_t base, uint32_t words, 
  * blank-out, the 8-bit fast path of scalar cores) and on whether this tick updates the layer's
  * weights, never on the row. */
 enum {
-    ROW_MASK = 1,  /* peRBP blank-out: p_transmit[l] < ERBP_P_ONE */
+    ROW_MASK = 1,  /* blank-out: p < ERBP_P_ONE (p_transmit training, p_infer inferring) */
     ROW_LEARN = 2, /* training past burn_in with some dw != 0 */
     ROW_S16 = 4,   /* int16 weight storage (weight_bits > 8) */
     ROW_FULL8 = 8  /* weight_bits = 8 on a scalar core: SAT(w + dw) is one 8-bit saturation */
 };
 
-static uint32_t row_kernel(const erbp_config_t *c, uint32_t l, int32_t learn)
+static uint32_t row_kernel(const erbp_config_t *c, uint32_t p, int32_t learn)
 {
-    uint32_t k = (c->p_transmit[l] < ERBP_P_ONE ? ROW_MASK : 0u) | (learn ? ROW_LEARN : 0u);
+    uint32_t k = (p < (uint32_t)ERBP_P_ONE ? ROW_MASK : 0u) | (learn ? ROW_LEARN : 0u);
     if (erbp__wbytes(c) == 2)
         return k | ROW_S16;
     if (ERBP_FULL8_KERNELS && learn && erbp__wmax(c) == 127)
@@ -424,12 +424,14 @@ static uint32_t row_kernel(const erbp_config_t *c, uint32_t l, int32_t learn)
         } \
     } while (0)
 
-/* Phase 3 for layer l (with phase 1 of that layer when learning). */
+/* Phase 3 for layer l (with phase 1 of that layer when learning). Synapses transmit with
+ * probability p / 256: p_transmit in train mode, p_infer in infer mode. */
 static void deliver(erbp_net_t *net, uint32_t l, int32_t learn, uint32_t t)
 {
     const erbp_config_t *c = &net->cfg;
     erbp_pop_t *post = &net->pop[l];
-    uint32_t n_post = post->n, n_list, s, i, p = (uint32_t)c->p_transmit[l];
+    uint32_t n_post = post->n, n_list, s, i;
+    uint32_t p = (uint32_t)(net->mode == ERBP_TRAIN ? c->p_transmit[l] : c->p_infer[l]);
     uint32_t words = (n_post + 3u) >> 2, key_b = 0;
     const uint16_t *list;
     int32_t *acc = post->acc;
@@ -469,7 +471,7 @@ static void deliver(erbp_net_t *net, uint32_t l, int32_t learn, uint32_t t)
         return;
     }
 #endif
-    switch (row_kernel(c, l, learn)) {
+    switch (row_kernel(c, p, learn)) {
     case 0:
         ERBP_ROWS(int8_t, 0, row_sum_s8(row, acc, n_post));
         break;
@@ -577,6 +579,18 @@ static void neurons(erbp_net_t *net, uint32_t p, uint32_t t)
         net->hidden_spikes += n_spk;
 }
 
+/* Phase 4, the readout sums: R_k += I_k of every output neuron, after its I update. |R| stays
+ * within 32768 * 65535 (section 1.6), so R + I fits int32; the sum is taken in u32 all the same,
+ * so that a readout sum written from outside can never make it overflow. */
+static void readout(erbp_net_t *net)
+{
+    const erbp_pop_t *out = &net->pop[net->n_pops - 1u];
+    int32_t *R = net->R;
+    uint32_t k;
+    for (k = 0; k < out->n; k++)
+        R[k] = (int32_t)((uint32_t)R[k] + (uint32_t)(int32_t)out->I[k]);
+}
+
 /* ---- phase 5: errors and feedback ------------------------------------------------------------ */
 
 /* One error neuron: x += jump; spike iff x >= thr; subtractive reset, else rectified at 0. */
@@ -657,6 +671,7 @@ void erbp__tick(erbp_net_t *net)
         deliver(net, l, learn, t);
     for (l = 0; l < net->n_pops; l++)     /* phase 4 */
         neurons(net, l, t);
+    readout(net);
     if (train)                            /* phase 5 */
         errors_feedback(net);
     net->tick = t + 1u;

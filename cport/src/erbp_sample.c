@@ -81,15 +81,47 @@ erbp_status_t erbp_tick(erbp_net_t *net)
 
 int32_t erbp_prediction(const erbp_net_t *net)
 {
-    const erbp_pop_t *out;
-    uint32_t k, best = 0;
+    uint32_t k, n, best = 0;
+    int32_t top;
     if (!erbp__ready(net))
         return -1;
-    out = &net->pop[net->n_pops - 1u];
-    for (k = 1; k < out->n; k++)
-        if (out->count[k] > out->count[best])
+    n = net->pop[net->n_pops - 1u].n;
+    top = erbp__score(net, 0);
+    for (k = 1; k < n; k++) {
+        int32_t s = erbp__score(net, k);
+        if (s > top) {
+            top = s;
             best = k;
+        }
+    }
     return (int32_t)best;
+}
+
+int32_t erbp_exit_reached(const erbp_net_t *net)
+{
+    uint32_t k, n;
+    int32_t top, second, s;
+    if (!erbp__ready(net) || !net->begun || net->tick == 0 || net->mode != ERBP_INFER ||
+        net->cfg.exit_margin == 0)
+        return 0;
+    n = net->pop[net->n_pops - 1u].n; /* n_out >= 2 */
+    top = erbp__score(net, 0);
+    second = erbp__score(net, 1);
+    if (second > top) {
+        top = second;
+        second = erbp__score(net, 0);
+    }
+    for (k = 2; k < n; k++) {
+        s = erbp__score(net, k);
+        if (s > top) {
+            second = top;
+            top = s;
+        } else if (s > second) {
+            second = s; /* a second leader equal to the top: a lead of 0 */
+        }
+    }
+    /* 0 <= top - second < 2^32: exact in u32 */
+    return (uint32_t)top - (uint32_t)second >= (uint32_t)net->cfg.exit_margin;
 }
 
 uint64_t erbp_events(const erbp_net_t *net)
@@ -126,8 +158,11 @@ static void run(erbp_net_t *net, const uint8_t *pixels, int32_t label, erbp_mode
 {
     uint32_t t;
     begin(net, pixels, label, mode, sample);
-    for (t = 0; t < net->ticks; t++)
+    for (t = 0; t < net->ticks; t++) {
         erbp__tick(net);
+        if (erbp_exit_reached(net))
+            break;
+    }
     if (mode == ERBP_TRAIN)
         net->samples_seen++;
 }
@@ -145,6 +180,7 @@ erbp_status_t erbp_run_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_p
         res->input_spikes = net->input_spikes;
         res->hidden_spikes = net->hidden_spikes;
         res->events = net->events;
+        res->ticks = net->tick;
     }
     return ERBP_OK;
 }
@@ -152,7 +188,7 @@ erbp_status_t erbp_run_sample(erbp_net_t *net, const uint8_t *pixels, size_t n_p
 erbp_status_t erbp_run_samples(erbp_net_t *net, const uint8_t *pixels, uint32_t n_samples,
                                size_t stride, const int32_t *labels, erbp_mode_t mode,
                                uint32_t first_index, int32_t *predictions, uint32_t *counts,
-                               uint64_t *events)
+                               uint64_t *events, uint32_t *ticks)
 {
     uint32_t s, k;
     if (!net || (!pixels && n_samples > 0))
@@ -182,6 +218,8 @@ erbp_status_t erbp_run_samples(erbp_net_t *net, const uint8_t *pixels, uint32_t 
                 counts[(size_t)s * out->n + k] = out->count[k];
         if (events)
             events[s] = net->events;
+        if (ticks)
+            ticks[s] = net->tick;
     }
     return ERBP_OK;
 }

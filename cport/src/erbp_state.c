@@ -19,6 +19,13 @@ static void zero_u16(uint16_t *p, uint32_t n)
         p[i] = 0;
 }
 
+static void zero_i32(int32_t *p, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        p[i] = 0;
+}
+
 static void zero_u8(uint8_t *p, uint32_t n)
 {
     uint32_t i;
@@ -90,6 +97,7 @@ void erbp__reset_state(erbp_net_t *net)
     zero_i16(net->en, (uint32_t)net->cfg.n_out);
     zero_u8(net->ep_spk, (uint32_t)net->cfg.n_out);
     zero_u8(net->en_spk, (uint32_t)net->cfg.n_out);
+    zero_i32(net->R, (uint32_t)net->cfg.n_out);
     net->n_in_spk = 0;
     net->in_dirty = net->rom ? 1u : 0u; /* read-only: always the full layout (no in_nz) */
     net->tick = 0;
@@ -268,10 +276,10 @@ static uint32_t in_ref_at(const erbp_net_t *net, uint32_t j)
 
 /* ---- full state ------------------------------------------------------------------------------ */
 
-ERBP_STATIC_ASSERT(ERBP_VAR_KINDS == ERBP_VAR_EN_SPK + 1, var_kinds_matches_enum);
+ERBP_STATIC_ASSERT(ERBP_VAR_KINDS == ERBP_VAR_R + 1, var_kinds_matches_enum);
 
 /* T_LE16: int16 as two little-endian bytes (a read-only network's file, read in place) */
-enum { T_I8, T_I16, T_U8, T_U16, T_LE16 };
+enum { T_I8, T_I16, T_U8, T_U16, T_LE16, T_I32 };
 
 typedef struct var_desc {
     void *p;
@@ -363,6 +371,15 @@ static erbp_status_t describe(const erbp_net_t *net, erbp_var_t var, uint32_t in
         d->p = var == ERBP_VAR_EP_SPK ? net->ep_spk : net->en_spk;
         d->n = n_out;
         return ERBP_OK;
+    case ERBP_VAR_R:
+        if (index != 0)
+            return ERBP_E_ARG;
+        d->p = net->R;
+        d->n = n_out;
+        d->type = T_I32;
+        d->lo = -ERBP_READOUT_BOUND;
+        d->hi = ERBP_READOUT_BOUND;
+        return ERBP_OK;
     default:
         return ERBP_E_ARG;
     }
@@ -397,6 +414,7 @@ static void read_values(const var_desc_t *d, uint32_t first, int32_t *out, size_
         case T_I16: out[i] = ((const int16_t *)d->p)[k]; break;
         case T_U16: out[i] = ((const uint16_t *)d->p)[k]; break;
         case T_LE16: out[i] = erbp__le16((const uint8_t *)d->p + 2u * k); break;
+        case T_I32: out[i] = ((const int32_t *)d->p)[k]; break;
         default: out[i] = ((const uint8_t *)d->p)[k]; break;
         }
     }
@@ -470,6 +488,7 @@ erbp_status_t erbp_write_var_range(erbp_net_t *net, erbp_var_t var, uint32_t ind
         case T_I8: ((int8_t *)d.p)[k] = (int8_t)in[i]; break;
         case T_I16: ((int16_t *)d.p)[k] = (int16_t)in[i]; break;
         case T_U16: ((uint16_t *)d.p)[k] = (uint16_t)in[i]; break;
+        case T_I32: ((int32_t *)d.p)[k] = in[i]; break;
         default: ((uint8_t *)d.p)[k] = (uint8_t)in[i]; break;
         }
     }

@@ -74,7 +74,51 @@ static void small_config(erbp_config_t *c, int32_t n_in, int32_t h, int32_t n_ou
         c->lr_shift[l] = 5;
         c->init_amp[l] = 60;
         c->p_transmit[l] = l == 0 ? 200 : 256;
+        c->p_infer[l] = c->p_transmit[l];
     }
+}
+
+/* The early exit: inference ends at the first tick whose lead reaches exit_margin (and reports
+ * the ticks run everywhere), training never exits, a lead of 0 never ends a sample. */
+static void test_early_exit(void)
+{
+    static uint32_t arena[4096];
+    static uint8_t px[24];
+    erbp_net_t net;
+    erbp_config_t c;
+    erbp_result_t r;
+    int32_t pred[2], R[3];
+    uint32_t ticks[2], i;
+    uint64_t events[2];
+    small_config(&c, 12, 6, 3);
+    c.readout = 1;
+    c.exit_margin = 1;
+    for (i = 0; i < 24; i++)
+        px[i] = 255;
+    CHECK(erbp_net_init(&net, arena, sizeof arena, &c, 7) == ERBP_OK);
+    CHECK(erbp_run_sample(&net, px, 12, 0, ERBP_TRAIN, 1, &r) == ERBP_OK && r.ticks == 20);
+    CHECK(erbp_run_sample(&net, px, 12, -1, ERBP_INFER, 1, &r) == ERBP_OK);
+    CHECK(r.ticks >= 1 && r.ticks < 20 && r.ticks == erbp_tick_count(&net));
+    CHECK(erbp_exit_reached(&net) == 1 && r.events == erbp_events(&net));
+    CHECK(erbp_read_var(&net, ERBP_VAR_R, 0, R, 3) == ERBP_OK);
+    CHECK(r.prediction == (R[0] >= R[1] && R[0] >= R[2] ? 0 : R[1] >= R[2] ? 1 : 2));
+    CHECK(erbp_run_samples(&net, px, 2, 0 + 12, NULL, ERBP_INFER, 1, pred, NULL, events,
+                           ticks) == ERBP_OK);
+    CHECK(ticks[0] == r.ticks && ticks[1] == r.ticks && pred[0] == r.prediction &&
+          events[0] == r.events);
+    /* equal scores: no lead, no exit; writes of R are checked against its bound */
+    R[0] = R[1] = R[2] = 2147450880;
+    CHECK(erbp_write_var(&net, ERBP_VAR_R, 0, R, 3) == ERBP_OK && !erbp_exit_reached(&net));
+    R[2] = 2147450881;
+    CHECK(erbp_write_var(&net, ERBP_VAR_R, 0, R, 3) == ERBP_E_VALUE);
+    R[0] = R[1] = -2147450880; /* a lead of 2 * 32768 * 65535 >= 2^31: exact in u32 */
+    R[2] = 2147450880;
+    CHECK(erbp_write_var(&net, ERBP_VAR_R, 0, R, 3) == ERBP_OK && erbp_exit_reached(&net));
+    CHECK(erbp_prediction(&net) == 2);
+    c.exit_margin = 2147483647;
+    CHECK(erbp_net_init(&net, arena, sizeof arena, &c, 7) == ERBP_OK);
+    CHECK(erbp_run_sample(&net, px, 12, -1, ERBP_INFER, 1, &r) == ERBP_OK);
+    CHECK(erbp_write_var(&net, ERBP_VAR_R, 0, R, 3) == ERBP_OK && erbp_exit_reached(&net));
 }
 
 static void test_intmath(void)
@@ -193,8 +237,11 @@ static void test_api_errors(void)
     CHECK(erbp_net_samples_seen(&net) == 1 && r.prediction >= 0 && r.prediction < 3);
     CHECK(erbp_output_counts(&net, counts, 2) == ERBP_E_SIZE);
     CHECK(erbp_output_counts(&net, counts, 3) == ERBP_OK);
-    CHECK(erbp_run_samples(&net, px, 1, 11, NULL, ERBP_INFER, 0, NULL, NULL, NULL) == ERBP_E_SIZE);
-    CHECK(erbp_run_samples(&net, px, 1, 12, NULL, ERBP_TRAIN, 0, NULL, NULL, NULL) == ERBP_E_NULL);
+    CHECK(r.ticks == 20 && erbp_tick_count(&net) == 20 && !erbp_exit_reached(&net));
+    CHECK(erbp_run_samples(&net, px, 1, 11, NULL, ERBP_INFER, 0, NULL, NULL, NULL, NULL) ==
+          ERBP_E_SIZE);
+    CHECK(erbp_run_samples(&net, px, 1, 12, NULL, ERBP_TRAIN, 0, NULL, NULL, NULL, NULL) ==
+          ERBP_E_NULL);
     /* state access */
     CHECK(erbp_var_size(&net, ERBP_VAR_W, 2, &n) == ERBP_E_ARG);
     CHECK(erbp_var_size(&net, ERBP_VAR_G, 1, &n) == ERBP_E_ARG);
@@ -265,7 +312,8 @@ static void test_rom(void)
     /* no learning, no weight writes; everything else as for any network */
     CHECK(erbp_begin_sample(&rom, px, 12, 0, ERBP_TRAIN, 0) == ERBP_E_ARG);
     CHECK(erbp_run_sample(&rom, px, 12, 7, ERBP_TRAIN, 0, &r2) == ERBP_E_ARG); /* before LABEL */
-    CHECK(erbp_run_samples(&rom, px, 1, 12, a, ERBP_TRAIN, 0, NULL, NULL, NULL) == ERBP_E_ARG);
+    CHECK(erbp_run_samples(&rom, px, 1, 12, a, ERBP_TRAIN, 0, NULL, NULL, NULL, NULL) ==
+          ERBP_E_ARG);
     for (k = 0; k < 3; k++) { /* W_0, W_1, G_0 */
         erbp_var_t v = k < 2 ? ERBP_VAR_W : ERBP_VAR_G;
         uint32_t idx = k < 2 ? k : 0;
@@ -284,8 +332,8 @@ static void test_rom(void)
         CHECK(erbp_run_sample(&rom, px, 12, -1, ERBP_INFER, k, &r2) == ERBP_OK);
         CHECK(erbp_output_counts(&net, c1, 3) == ERBP_OK && erbp_output_counts(&rom, c2, 3) == 0);
         CHECK(r1.prediction == r2.prediction && r1.events == r2.events &&
-              r1.input_spikes == r2.input_spikes && r1.hidden_spikes == r2.hidden_spikes &&
-              memcmp(c1, c2, sizeof c1) == 0);
+              r1.ticks == r2.ticks && r1.input_spikes == r2.input_spikes &&
+              r1.hidden_spikes == r2.hidden_spikes && memcmp(c1, c2, sizeof c1) == 0);
     }
     /* state writes work (the literal input rule is what a read-only network always runs) */
     for (k = 0; k < 12; k++)
@@ -604,9 +652,9 @@ static int snapshot_keys(const erbp_net_t *net, key_t_ *keys)
     static const char *pv[] = {"I", "V", "U", "ref", "spk", "count"};
     static const erbp_var_t pvar[] = {ERBP_VAR_I, ERBP_VAR_V, ERBP_VAR_U, ERBP_VAR_REF,
                                       ERBP_VAR_SPK, ERBP_VAR_COUNT};
-    static const char *iv[] = {"in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk"};
+    static const char *iv[] = {"in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk", "R"};
     static const erbp_var_t ivar[] = {ERBP_VAR_IN_REF, ERBP_VAR_IN_SPK, ERBP_VAR_EP,
-                                      ERBP_VAR_EN, ERBP_VAR_EP_SPK, ERBP_VAR_EN_SPK};
+                                      ERBP_VAR_EN, ERBP_VAR_EP_SPK, ERBP_VAR_EN_SPK, ERBP_VAR_R};
     const erbp_config_t *c = erbp_net_config(net);
     int nk = 0, i;
     uint32_t l, p;
@@ -626,7 +674,7 @@ static int snapshot_keys(const erbp_net_t *net, key_t_ *keys)
             keys[nk].var = pvar[i];
             keys[nk].index = p;
         }
-    for (i = 0; i < 6; i++, nk++) {
+    for (i = 0; i < 7; i++, nk++) {
         snprintf(keys[nk].name, sizeof keys[nk].name, "%s", iv[i]);
         keys[nk].var = ivar[i];
         keys[nk].index = 0;
@@ -749,6 +797,11 @@ static void golden(const char *base)
                             break;
                         }
                 }
+                if (ok && erbp_exit_reached(&rom) != erbp_exit_reached(&net)) {
+                    printf("FAIL %s: read-only twin's early exit differs at tick %ld\n", base,
+                           tick_total);
+                    ok = 0;
+                }
             }
             if ((off + rec_words) * 4 > n_bin) {
                 printf("FAIL %s: %s.bin is shorter than the run\n", base, base);
@@ -772,6 +825,10 @@ static void golden(const char *base)
                 }
             }
             off += rec_words;
+            if (erbp_exit_reached(&net)) { /* the early exit ends the sample */
+                tick_total++;
+                break;
+            }
         }
         if (rom_on && (erbp_prediction(&rom) != erbp_prediction(&net) ||
                        erbp_events(&rom) != erbp_events(&net))) {
@@ -817,6 +874,7 @@ int main(int argc, char **argv)
         test_crc_and_status();
         test_config_errors();
         test_api_errors();
+        test_early_exit();
         test_loader();
         test_save_range_and_var_ranges();
         test_rom();

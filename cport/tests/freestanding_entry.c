@@ -31,7 +31,8 @@ int erbp_entry(void)
     erbp_begin_sample(&net, px, 64, 0, ERBP_TRAIN, 0);
     erbp_tick(&net);
     erbp_run_sample(&net, px, 64, 0, ERBP_TRAIN, 0, &r);
-    erbp_run_samples(&net, px, 1, 64, words, ERBP_INFER, 0, words, counts, 0);
+    erbp_run_samples(&net, px, 1, 64, words, ERBP_INFER, 0, words, counts, 0, &i);
+    erbp_exit_reached(&net);
     erbp_var_size(&net, ERBP_VAR_V, 0, &n_var);
     erbp_read_var(&net, ERBP_VAR_V, 0, state, 256);
     erbp_write_var(&net, ERBP_VAR_V, 0, state, n_var);

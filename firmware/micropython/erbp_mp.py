@@ -1,9 +1,10 @@
 # erbp_mp -- eRBP learning on MicroPython, bit-exact with the erbp reference engine.
 #
-# Implements docs/semantics.md (integer semantics version 1): the same model file as
-# erbp.reference.modelfile (load, validate, save byte for byte), samples in train and infer mode,
-# predictions, output spike counts, synaptic events, and the full state for verification (the
-# fields of erbp.reference.Network.snapshot, in the order of tests/golden/README.md).
+# Implements docs/semantics.md (integer semantics version 2): the same model file as
+# erbp.reference.modelfile (load, validate, save byte for byte), samples in train and infer mode
+# (the readout, the early exit, the inference transmission), predictions, output spike counts,
+# synaptic events, ticks run, and the full state for verification (the fields of
+# erbp.reference.Network.snapshot, in the order of tests/golden/README.md).
 #
 # The per-tick work runs in kernels: erbp_mp_viper (@micropython.viper native code) when the port
 # has the native emitters and the kernels pass a self-test, else erbp_mp_plain (plain Python, the
@@ -13,7 +14,7 @@
 #   import erbp_mp
 #   net = erbp_mp.load("model.erbp")          # or erbp_mp.loads(data), erbp_mp.create(words, seed)
 #   p = net.run(pixels, label, erbp_mp.TRAIN)  # pixels: bytes of n_in values 0..255
-#   p = net.run(pixels)                        # inference; net.counts(), net.events
+#   p = net.run(pixels)                        # inference; net.counts(), net.events, net.t
 #   net.save("model.erbp")
 import array
 import struct
@@ -31,7 +32,7 @@ except ImportError:
     _crc32 = None
 
 __version__ = "0.1.0"
-SEMANTICS_VERSION = const(1)
+SEMANTICS_VERSION = const(2)
 FORMAT_VERSION = const(1)
 MAGIC = b"ERBP"
 MAX_HIDDEN = const(4)
@@ -88,6 +89,9 @@ FIELDS = (
     ("lr_shift", 0, 30, 2),
     ("init_amp", 0, 32767, 2),
     ("p_transmit", 0, 256, 2),
+    ("readout", 0, 1, 0),
+    ("exit_margin", 0, 2147483647, 0),
+    ("p_infer", 0, 256, 2),
 )
 
 
@@ -95,7 +99,7 @@ def _slots(kind):
     return MAX_HIDDEN if kind == 1 else MAX_LAYERS if kind == 2 else 1
 
 
-WORDS = sum(_slots(f[3]) for f in FIELDS)  # int32 configuration words (63)
+WORDS = sum(_slots(f[3]) for f in FIELDS)  # int32 configuration words (70)
 
 
 class ConfigError(ValueError):
@@ -264,6 +268,18 @@ def _selftest(K):
                    100, 1, -32768, 32767, 0, 0, k, 0)
     if list(I) != [-32768, 231, 0] or list(V) != [-16387, 0, 0] or ns != 1 or out[0] != 1:
         raise AssertionError("neurons")
+    # the readout at its bounds: sums of both signs, a lead past 2^31, ties
+    b = 32768 * 65535
+    R = array.array("i", [-b + 32768, 7, b - 32767])
+    K.readout(R, array.array("h", [-32768, -8, 32767]), 3)
+    if list(R) != [-b, -1, b] or K.argmax(R, 3) != 2 or K.argmax(cnt, 3) != 1:
+        raise AssertionError("readout")
+    R[1] = -b  # a lead of 2b > 2^31: exits even at the largest margin; b + 1 does not
+    if not K.exit_check(R, 3, 2147483647) or K.exit_check(array.array("i", [-1, -b, b]), 3,
+                                                          2147483647):
+        raise AssertionError("exit_check")
+    if K.exit_check(array.array("i", [3, 9, 9]), 3, 1):
+        raise AssertionError("exit_check")
 
 
 kernel_error = None  # why "auto" chose the plain kernels (None: it did not)
@@ -318,6 +334,9 @@ class Net:
         self.en = _zeros("h", c.n_out)
         self.ep_spk = bytearray(c.n_out)
         self.en_spk = bytearray(c.n_out)
+        self.R = _zeros("i", c.n_out)  # readout sums of the outputs
+        # the scores of the readout (int32 arrays): spike counts (readout 0) or readout sums
+        self.S = self.R if c.readout else self.count[L - 1]
         # work buffers
         self.px = bytearray(c.n_in)
         self.px_idx = _zeros("H", c.n_in)
@@ -452,6 +471,7 @@ class Net:
         z(self.en, 2 * len(self.en))
         z(self.ep_spk, len(self.ep_spk))
         z(self.en_spk, len(self.en_spk))
+        z(self.R, 4 * len(self.R))
         self.n_inspk = 0
         self.t = 0
         self.events = 0
@@ -523,10 +543,10 @@ class Net:
                 npre = self.n_spk[l - 1]
             self.events += npre * n_post
             upd = 1 if learn and self.n_dw[l] else 0
-            if c.p_transmit[l] < 256:
+            p = c.p_transmit[l] if self.train else c.p_infer[l]
+            if p < 256:
                 K.deliver_blank(self.W[l], self.wide, n_post, pre, npre, self.dw[l], upd,
-                                self.acc[l], wmin, wmax, c.p_transmit[l], self.tkeys,
-                                1 + 2 * L + l)
+                                self.acc[l], wmin, wmax, p, self.tkeys, 1 + 2 * L + l)
             else:
                 K.deliver(self.off, 0, self.W[l], self.wide, n_post, pre, npre, self.dw[l], upd,
                           self.acc[l], self.off, wmin, wmax)
@@ -539,6 +559,7 @@ class Net:
             self.n_spk[p] = ns
             if p < L - 1:
                 self.hidden_spikes += ns
+        K.readout(self.R, self.I[L - 1], c.n_out)
         # phase 5: label, error neurons, feedback (training only)
         if self.train:
             self._errors(t)
@@ -558,14 +579,18 @@ class Net:
         self.K.dendrites(self.U[H], c.n_out, self.G_out, ks, es, ne, c.dend_shift,
                          c.s_min, c.s_max)
 
+    def exit_reached(self):
+        """The early exit after the last tick: infer mode, exit_margin > 0, and the highest
+        score leads the second highest by exit_margin or more."""
+        c = self.cfg
+        if self.train or c.exit_margin == 0:
+            return False
+        return self.K.exit_check(self.S, c.n_out, c.exit_margin) != 0
+
     def finish(self):
-        """End the sample: the prediction (most output spikes, lowest index on ties); a
+        """End the sample: the prediction (the highest score, lowest index on ties); a
         training sample increments samples_seen."""
-        cnt = self.count[self.n_layers - 1]
-        best = 0
-        for k in range(1, len(cnt)):
-            if cnt[k] > cnt[best]:
-                best = k
+        best = self.K.argmax(self.S, self.cfg.n_out)
         self.prediction = best
         if self.train:  # a u32 that wraps (compared, not masked: no long-int result)
             if self.samples_seen == _MASK32:
@@ -575,12 +600,15 @@ class Net:
         return best
 
     def run(self, pixels, label=-1, mode=INFER, sample=None, on_tick=None):
-        """Run one whole sample; returns the prediction (see counts(), events)."""
+        """Run one whole sample: T ticks, or fewer in inference when the early exit ends it;
+        returns the prediction (see counts(), events, and t: the ticks run)."""
         self.begin(pixels, label, mode, sample)
         for _ in range(self.T):
             self.tick()
             if on_tick is not None:
                 on_tick(self)
+            if self.exit_reached():
+                break
         return self.finish()
 
     def counts(self):
@@ -597,7 +625,7 @@ class Net:
             for name, a in (("I", self.I), ("V", self.V), ("U", self.U), ("ref", self.ref),
                             ("spk", self.spk), ("count", self.count)):
                 out.append(("%s%d" % (name, p), a[p]))
-        for name in ("in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk"):
+        for name in ("in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk", "R"):
             out.append((name, getattr(self, name)))
         return out
 
@@ -638,7 +666,10 @@ def _load(f, length, backend):
                              % (fmt, FORMAT_VERSION))
     if sem != SEMANTICS_VERSION:
         raise ModelFileError("model was made for semantics version %d; this erbp implements "
-                             "version %d (retrain or convert it)" % (sem, SEMANTICS_VERSION))
+                             "version %d: %s" % (sem, SEMANTICS_VERSION,
+                                                 "convert it with `erbp convert OLD.erbp "
+                                                 "NEW.erbp` (exact) or retrain it" if sem == 1
+                                                 else "retrain it"))
     if length < size:
         raise ModelFileError("truncated: the header declares %d bytes, the file has %d"
                              % (size, length))

@@ -6,12 +6,12 @@
 #   {"op": "load", "path": P, "backend": "auto"|"viper"|"plain"}     -> info
 #   {"op": "create", "words": [WORDS ints], "seed": S, "backend": B} -> info
 #   {"op": "run", "mode": M, "label": L, "index": N or null, "pixels": HEX, "records": bool}
-#       -> prediction, counts, events, input_spikes, hidden_spikes, samples_seen
-#          [, "records": base64 of int32 LE, one snapshot record per tick]
+#       -> prediction, counts, events, ticks, input_spikes, hidden_spikes, samples_seen
+#          [, "records": base64 of int32 LE, one snapshot record per tick run]
 #   {"op": "batch", "mode": M, "path": P, "start": N, "count": C}
 #       P holds C samples of 1 label byte + n_in pixel bytes; sample indices N .. N+C-1
-#       -> predictions, counts, events (per sample), us (time of the C samples, measured in
-#          MicroPython)
+#       -> predictions, counts, events, ticks (per sample), us (time of the C samples, measured
+#          in MicroPython)
 #   {"op": "snapshot"} -> record (base64 of the current state as one record)
 #   {"op": "dump"} -> model (base64 of the model file);  {"op": "save", "path": P}
 #   {"op": "heapcheck", "mode": M, "label": L, "pixels": HEX}: runs the sample with the heap
@@ -57,11 +57,12 @@ def _run(req):
     else:
         on_tick = None
     p = n.run(px, req.get("label", -1), req["mode"], req.get("index"), on_tick)
-    out = {"prediction": p, "counts": n.counts(), "events": n.events,
+    out = {"prediction": p, "counts": n.counts(), "events": n.events, "ticks": n.t,
            "input_spikes": n.input_spikes, "hidden_spikes": n.hidden_spikes,
            "samples_seen": n.samples_seen}
-    if rec is not None:
-        out["records"] = binascii.b2a_base64(rec).decode().strip()
+    if rec is not None:  # the ticks run (an early exit leaves the rest of the buffer unused)
+        used = memoryview(rec)[: pos[0]] if pos[0] < len(rec) else rec
+        out["records"] = binascii.b2a_base64(used).decode().strip()
     return out
 
 
@@ -74,6 +75,7 @@ def _batch(req):
     preds = []
     counts = []
     events = []
+    ticks = []
     buf = bytearray(1 + nin)
     px = memoryview(buf)[1:]
     us = 0
@@ -87,7 +89,8 @@ def _batch(req):
             preds.append(p)
             counts.append(n.counts())
             events.append(n.events)
-    return {"predictions": preds, "counts": counts, "events": events, "us": us,
+            ticks.append(n.t)
+    return {"predictions": preds, "counts": counts, "events": events, "ticks": ticks, "us": us,
             "samples_seen": n.samples_seen}
 
 

@@ -249,3 +249,43 @@ def dendrites(U, n, G, ks, es, ne, dend_shift, smin, smax):
         elif u > smax:
             u = smax
         U[i] = u
+
+
+def readout(R, I, n):
+    """Phase 4, the readout sums: R[k] += I[k] (R int32: |R| <= 32768 * 65535)."""
+    for k in range(n):
+        R[k] += I[k]
+
+
+def argmax(S, n):
+    """The prediction: the index of the highest of the int32 scores S[:n], lowest on ties."""
+    best = 0
+    top = S[0]
+    for k in range(1, n):
+        if S[k] > top:
+            top = S[k]
+            best = k
+    return best
+
+
+def exit_check(S, n, margin):
+    """The early exit: 1 if the highest of the int32 scores S[:n] (n >= 2) leads the second
+    highest (a tie of two leaders: 0) by margin or more (0 < margin < 2^31), else 0. Written as
+    the viper kernel, where top - second can pass 2^31."""
+    top = S[0]
+    second = S[1]
+    if second > top:
+        top = S[1]
+        second = S[0]
+    for k in range(2, n):
+        s = S[k]
+        if s > top:
+            second = top
+            top = s
+        elif s > second:
+            second = s
+    if top >= 0 and second < 0:  # the lead may pass 2^31: compare its parts
+        if margin <= top:
+            return 1
+        return 1 if -second >= margin - top else 0
+    return 1 if top - second >= margin else 0

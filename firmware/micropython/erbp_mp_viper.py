@@ -431,3 +431,57 @@ def dendrites(U: ptr16, n: int, G: ptr16, ks: ptr8, es: ptr8, ne: int, dend_shif
             elif u > smax:
                 u = smax
         U[i] = u
+
+
+@micropython.viper
+def readout(R: ptr32, I: ptr16, n: int):
+    """Phase 4, the readout sums: R[k] += I[k] (R int32: |R| <= 32768 * 65535, so the sum fits
+    a 32-bit word; loads sign-extended for 64-bit words)."""
+    SB = int(1) << 31
+    for k in range(n):
+        R[k] = ((int(R[k]) ^ SB) - SB) + ((int(I[k]) ^ 0x8000) - 0x8000)
+
+
+@micropython.viper
+def argmax(S: ptr32, n: int) -> int:
+    """The prediction: the index of the highest of the int32 scores S[:n], lowest on ties."""
+    SB = int(1) << 31
+    best = 0
+    top = (int(S[0]) ^ SB) - SB
+    for k in range(1, n):
+        s = (int(S[k]) ^ SB) - SB
+        if s > top:
+            top = s
+            best = k
+    return best
+
+
+@micropython.viper
+def exit_check(S: ptr32, n: int, margin: int) -> int:
+    """The early exit: 1 if the highest of the int32 scores S[:n] (n >= 2) leads the second
+    highest (a tie of two leaders: 0) by margin or more (0 < margin < 2^31), else 0. The lead can
+    pass 2^31 (a signed 32-bit word's range) only when top >= 0 > second: that case compares its
+    parts, so no signed value wraps on either word size."""
+    SB = int(1) << 31
+    top = (int(S[0]) ^ SB) - SB
+    second = (int(S[1]) ^ SB) - SB
+    if second > top:
+        s = top
+        top = second
+        second = s
+    for k in range(2, n):
+        s = (int(S[k]) ^ SB) - SB
+        if s > top:
+            second = top
+            top = s
+        elif s > second:
+            second = s
+    if top >= 0 and second < 0:
+        if margin <= top:
+            return 1
+        if 0 - second >= margin - top:
+            return 1
+        return 0
+    if top - second >= margin:
+        return 1
+    return 0

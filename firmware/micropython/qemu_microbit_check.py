@@ -2,7 +2,8 @@
 
 The unix port of CI has 64-bit words; this runs the parts of erbp_mp_plain whose exactness depends
 on the word size (MIX32, DRAW and UNIFORM with 31-bit small ints and heap long ints, the signed
-int32/int16 buffers of phase 4) on MicroPython 1.9.2 for the nRF51 (Cortex-M0, 16 KB RAM: the
+int32/int16 buffers of phase 4, the readout sums near their int32 bound, the prediction and the
+early exit's lead past 2^31) on MicroPython 1.9.2 for the nRF51 (Cortex-M0, 16 KB RAM: the
 whole module does not fit, the kernels do), and compares with the reference. It also shows that
 this port has no native emitter (`@micropython.viper` is a SyntaxError), the case where erbp_mp
 falls back to the plain kernels.
@@ -100,6 +101,17 @@ init_uniform(w, 1, 12, k, 0, 32767)
 print(list(w))
 """
 
+#: The readout kernels, in a session of their own (16 KB of RAM do not hold every kernel at once).
+READOUT_PROBE = """
+import array
+b = 32768 * 65535
+R = array.array('i', [-b + 32768, 7, b - 32767, -b])
+readout(R, array.array('h', [-32768, -8, 32767, 0]), 4)
+print(list(R) + [argmax(R, 4), exit_check(array.array('i', [-b, b]), 2, 2147483647),
+                 exit_check(R, 3, 2147483647),
+                 exit_check(R, 2, 1), exit_check(array.array('i', [9, 9, 3]), 3, 1)])
+"""
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -112,20 +124,27 @@ def main() -> int:
     from erbp.reference import rng
 
     xs = [0, 1, 2, 0x3FFFFFFF, 0x40000000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x12345678]
+    b = 32768 * 65535
     out, err = run_raw_repl(a.hex, kernel_source(("mix32", "draw", "neurons", "init_uniform")) +
                             PROBE.format(xs=xs))
     ok = True
+    if not err:
+        out2, err = run_raw_repl(a.hex, kernel_source(("readout", "argmax", "exit_check")) +
+                                 READOUT_PROBE)
+        out += "\n" + out2
     if err:
         print("error on the board:", err)
         return 1
-    lines = [ast.literal_eval(line) for line in out.strip().splitlines()]
+    lines = [ast.literal_eval(line) for line in out.strip().splitlines() if line.strip()]
     want = [[rng.mix32(x) for x in xs],
             [rng.draw(0xD454544C, i) for i in range(4)] + [rng.draw(0xF2E4B235, 1000)],
             # phase 4 worked by hand: I decays and saturates, V with certain noise (+3)
             [-32768, 231, 0, -16384, 0, 3, 1, 1, 1],
             # UNIFORM with the widest amplitude: its product exceeds 2^31 (a heap long int here)
-            rng.uniform_int(rng.draws(0xD454544C, 12), 32767).tolist()]
-    for name, got, exp in zip(("MIX32", "DRAW", "phase 4", "UNIFORM"), lines, want):
+            rng.uniform_int(rng.draws(0xD454544C, 12), 32767).tolist(),
+            # R at its bounds (heap long ints here), the prediction, leads of 2b, b + 1, 1, 0
+            [-b, -1, b, -b, 2, 1, 0, 1, 0]]
+    for name, got, exp in zip(("MIX32", "DRAW", "phase 4", "UNIFORM", "readout"), lines, want):
         print(f"{name:8} {'equal' if got == exp else 'DIFFERENT'}")
         ok &= got == exp
     _, err = run_raw_repl(a.hex, "import micropython\n@micropython.viper\ndef f(x: int) -> int:\n"

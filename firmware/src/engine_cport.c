@@ -197,25 +197,27 @@ int fw_engine_run(const uint8_t *pixels, uint32_t index, uint32_t train, uint32_
     }
     r->prediction = (uint32_t)res.prediction;
     r->events = res.events;
+    r->ticks = res.ticks;
     r->samples_seen = erbp_net_samples_seen(&net);
     return 0;
 }
 
 /* State image: for each population p: I, V, U, ref, spk, count; then in_ref, in_spk, ep, en,
- * ep_spk, en_spk (the golden-vector snapshot keys after W and G). Variable k of the image: its id,
+ * ep_spk, en_spk, R (the golden-vector snapshot keys after W and G). Variable k of the image: its id,
  * index and size; 0 past the last (or without a live network). */
 static int image_var(uint32_t k, erbp_var_t *var, uint32_t *index, uint32_t *n)
 {
     static const erbp_var_t pop_vars[6] = {ERBP_VAR_I, ERBP_VAR_V, ERBP_VAR_U, ERBP_VAR_REF,
                                            ERBP_VAR_SPK, ERBP_VAR_COUNT};
-    static const erbp_var_t tail_vars[6] = {ERBP_VAR_IN_REF, ERBP_VAR_IN_SPK, ERBP_VAR_EP,
-                                            ERBP_VAR_EN, ERBP_VAR_EP_SPK, ERBP_VAR_EN_SPK};
+    static const erbp_var_t tail_vars[7] = {ERBP_VAR_IN_REF, ERBP_VAR_IN_SPK, ERBP_VAR_EP,
+                                            ERBP_VAR_EN,     ERBP_VAR_EP_SPK, ERBP_VAR_EN_SPK,
+                                            ERBP_VAR_R};
     const erbp_config_t *c = erbp_net_config(&net);
     uint32_t pops = c ? (uint32_t)c->n_hidden + 1u : 0u;
     if (k < 6u * pops) {
         *var = pop_vars[k % 6u];
         *index = k / 6u;
-    } else if (k - 6u * pops < 6u) {
+    } else if (k - 6u * pops < 7u) {
         *var = tail_vars[k - 6u * pops];
         *index = 0;
     } else {

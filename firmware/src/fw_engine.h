@@ -8,7 +8,8 @@
 
 typedef struct {
     uint32_t prediction;
-    uint64_t events;
+    uint64_t events;       /* synaptic events of the ticks run */
+    uint32_t ticks;        /* ticks run (fewer than ticks_infer after an early exit) */
     uint32_t samples_seen; /* after the sample */
 } FwResult;
 

@@ -15,9 +15,10 @@
 #endif
 
 #define TX_MAX (FW_HDR_BYTES + 8u + FW_BOARD_MAX_CHUNK + FW_CRC_BYTES)
-/* The largest reply of a state-changing request: a SAMPLE result with FW_MAX_OUT counts, or an
- * error (a message of up to 96 bytes). */
-#define SAMPLE_REPLY_MAX (FW_HDR_BYTES + 28u + 4u * FW_MAX_OUT + FW_CRC_BYTES)
+/* The largest reply of a state-changing request: a SAMPLE result (32 bytes: index, mode,
+ * prediction, n_out, samples_seen, events, cycles, ticks; then FW_MAX_OUT counts), or an error (a
+ * message of up to 96 bytes). */
+#define SAMPLE_REPLY_MAX (FW_HDR_BYTES + 32u + 4u * FW_MAX_OUT + FW_CRC_BYTES)
 #define ERROR_REPLY_MAX (FW_HDR_BYTES + 8u + 96u + FW_CRC_BYTES)
 #define TX_CACHED_MAX (SAMPLE_REPLY_MAX > ERROR_REPLY_MAX ? SAMPLE_REPLY_MAX : ERROR_REPLY_MAX)
 /* the read buffer holds an error reply and HELLO's too */
@@ -275,7 +276,8 @@ static uint32_t sample(uint32_t seq, const uint8_t *body, uint32_t len)
     wr32(tx + n + 8, r.samples_seen);
     wr64(tx + n + 12, r.events);
     wr64(tx + n + 20, t1 - t0);
-    n += 28u;
+    wr32(tx + n + 28, r.ticks);
+    n += 32u;
     for (k = 0; k < n_out; k++) {
         wr32(tx + n, counts[k]);
         n += 4u;

@@ -1,9 +1,9 @@
-/* The erbp board protocol, version 1 (docs/protocol.md): message types, error codes, layouts.
+/* The erbp board protocol, version 2 (docs/protocol.md): message types, error codes, layouts.
  * host/boards/client.py mirrors these numbers; a test checks that the two agree. */
 #ifndef FW_PROTO_DEFS_H
 #define FW_PROTO_DEFS_H
 
-#define FW_PROTOCOL_VERSION 1u
+#define FW_PROTOCOL_VERSION 2u
 
 /* Frame payload (before COBS): header, body, CRC-32 of header+body. All little-endian. */
 #define FW_HDR_BYTES 8u /* u8 version, u8 type, u16 flags (0), u32 seq */

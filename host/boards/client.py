@@ -1,4 +1,4 @@
-"""Talk to an erbp board over a serial link: the host side of docs/protocol.md (version 1).
+"""Talk to an erbp board over a serial link: the host side of docs/protocol.md (version 2).
 
 A board is anything that speaks the protocol: firmware on a microcontroller (a device path such as
 ``/dev/ttyACM0``), the same firmware under QEMU (``socket://127.0.0.1:PORT``, see
@@ -32,13 +32,13 @@ from typing import TYPE_CHECKING, Callable
 from cobs import cobs
 
 from ..errors import ErbpError
+from ..reference.constants import SEMANTICS_VERSION  # docs/semantics.md (what boards must run)
 from ..reference.modelfile import max_file_size
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-PROTOCOL_VERSION = 1
-SEMANTICS_VERSION = 1  # docs/semantics.md (the reference's erbp.reference.SEMANTICS_VERSION)
+PROTOCOL_VERSION = 2
 
 HDR = struct.Struct("<BBHI")  # version, type, flags, seq
 CRC = struct.Struct("<I")
@@ -96,7 +96,7 @@ BOARD_NAME_BYTES = 16  # the board-name and firmware-version fields of a HELLO r
 MAX_CHUNK = 1024  # the largest data chunk of LOAD_CHUNK / MODEL_READ / STATE_READ
 
 CAPS = struct.Struct(f"<HHHHIIIIIIIHH{BOARD_NAME_BYTES}s{BOARD_NAME_BYTES}sI")
-RESULT = struct.Struct("<IBBBBIQQ")
+RESULT = struct.Struct("<IBBBBIQQI")
 READ_REPLY = struct.Struct("<II")
 LOAD_END_REPLY = struct.Struct("<IIIHH")
 ERROR_HEAD = struct.Struct("<HHI")
@@ -202,6 +202,7 @@ class BoardResult:
     prediction: int
     samples_seen: int
     events: int
+    ticks: int
     cycles: int
     counts: list[int] = field(default_factory=list)
 
@@ -209,12 +210,12 @@ class BoardResult:
     def parse(cls, body: bytes) -> "BoardResult":
         if len(body) < RESULT.size:
             raise FrameError("short sample result")
-        index, mode, pred, n_out, _, seen, events, cycles = RESULT.unpack_from(body)
+        index, mode, pred, n_out, _, seen, events, cycles, ticks = RESULT.unpack_from(body)
         if len(body) != RESULT.size + 4 * n_out:
             raise FrameError("sample result length does not match n_out")
         counts = list(struct.unpack_from(f"<{n_out}I", body, RESULT.size))
         return cls(index=index, mode="train" if mode == MODE_TRAIN else "infer", prediction=pred,
-                   samples_seen=seen, events=events, cycles=cycles, counts=counts)
+                   samples_seen=seen, events=events, ticks=ticks, cycles=cycles, counts=counts)
 
 
 # --- the client --------------------------------------------------------------------------------

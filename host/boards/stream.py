@@ -38,7 +38,8 @@ from ..reference import modelfile
 from .client import (ERR_NO_MODEL, ERR_NOT_LOADING, ERR_OFFSET, Board, BoardError, BoardRefused,
                     BoardResult, seq_for_position)
 
-RESULT_KEYS = ("prediction", "counts", "events")
+#: The result fields a stream records and compares (the per-sample cost included).
+RESULT_KEYS = ("prediction", "counts", "events", "ticks")
 #: Version of the results file's header (the first line, ``{"stream": {...}}``).
 STREAM_VERSION = 1
 #: Header fields that are records, not the stream's definition (never compared on resume).
@@ -245,7 +246,7 @@ def _recover(board: Board, ckpt: Path, lines: list[dict], x, y, mode: str, base:
         # A fresh sequence number: the board's cache must not answer for the lost weights.
         r = board.run((base + p) & 0xFFFFFFFF, mode, int(y[p]), x[p])
         old = lines[p]
-        if [r.prediction, r.counts, r.events] != [old[k] for k in RESULT_KEYS]:
+        if [getattr(r, k) for k in RESULT_KEYS] != [old[k] for k in RESULT_KEYS]:
             raise StreamError(f"replaying position {p} after a reset gave another result "
                               f"({r.prediction} {r.counts} vs {old['prediction']} "
                               f"{old['counts']}): the board is not deterministic")
@@ -273,7 +274,7 @@ def load_split(dataset: str, split: str, first: int, count: int | None,
 
 
 def compare(lines: Iterable[dict], expected: Iterable[dict]) -> list[int]:
-    """Positions where a stream's results differ from expected ones (prediction, counts, events)."""
+    """Positions where a stream's results differ from expected ones (RESULT_KEYS)."""
     bad = []
     for a, b in zip(lines, expected):
         if [a[k] for k in RESULT_KEYS] != [list(b[k]) if k == "counts" else b[k]
@@ -286,10 +287,11 @@ def replay_on_pc(model: str | Path | bytes, lines: list[dict], x: np.ndarray,
                  y: np.ndarray | None, mode: str, first_index: int | None = None
                  ) -> tuple[list[int], bytes]:
     """Re-run a stream's samples on the PC's C engine from the model deployed before it: the
-    positions whose results differ from the board's (prediction, counts, events) or whose sample
-    index is not this stream's (:func:`run_stream`'s convention: the model's samples_seen plus the
-    position in training, ``first_index`` (default 0) plus the position in inference), and the
-    model file the PC holds afterwards (in training: what the board must hold, bit for bit)."""
+    positions whose results differ from the board's (RESULT_KEYS: prediction, counts, events,
+    ticks run) or whose sample index is not this stream's (:func:`run_stream`'s convention: the
+    model's samples_seen plus the position in training, ``first_index`` (default 0) plus the
+    position in inference), and the model file the PC holds afterwards (in training: what the
+    board must hold, bit for bit)."""
     from ..engines.c import CNetwork
 
     net = CNetwork.loads(model) if isinstance(model, bytes) else CNetwork.load(model)
@@ -302,7 +304,8 @@ def replay_on_pc(model: str | Path | bytes, lines: list[dict], x: np.ndarray,
             continue
         r = net.run_sample(x[p], int(y[p]) if mode == "train" and y is not None else -1, mode,
                            line["index"])
-        if [int(r.prediction), [int(c) for c in r.counts], int(r.events)] != \
-                [line[k] for k in RESULT_KEYS]:
+        pc = [[int(c) for c in v] if k == "counts" else int(v)
+              for k, v in ((k, getattr(r, k)) for k in RESULT_KEYS)]
+        if pc != [line[k] for k in RESULT_KEYS]:
             bad.append(p)
     return bad, net.dumps()

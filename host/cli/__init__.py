@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, str] = {
     "train": "erbp.cli.train:train",
     "eval": "erbp.cli.eval:evaluate",
     "info": "erbp.cli.info:info",
+    "convert": "erbp.cli.convert:convert",
     "export": "erbp.cli.export:export_cmd",
     "plot": "erbp.cli.plot:plot",
     "baseline": "erbp.cli.baseline:baseline",

@@ -9,7 +9,9 @@ engines (training, evaluation, plots, benchmarks) never asks which engine it has
 Units: pixels are uint8 intensities 0..255 (``n_in`` per sample); a prediction is an output index
 0..n_out-1 (the most output spikes, the lowest index on a tie); counts are output spikes of the
 sample; events are the synaptic events of the sample alone (spiking pre-synaptic neurons times
-their fan-out, summed over every weight layer, blanked-out ones included), not a running total.
+their fan-out, summed over every weight layer, blanked-out ones included), not a running total;
+ticks are the ticks the sample ran (``ticks_train``, or in inference ``ticks_infer`` or fewer when
+the early exit ended it: docs/semantics.md section 7.2). Events and ticks are the per-sample cost.
 """
 from __future__ import annotations
 
@@ -29,17 +31,19 @@ class BatchResult:
     """What a batch of ``n`` samples produced, one row per sample in the order they ran.
 
     ``predictions``: int64 (n,), output indices. ``counts``: int64 (n, n_out), output spike counts.
-    ``events``: int64 (n,), synaptic events of each sample (not cumulative).
+    ``events``: int64 (n,), synaptic events of each sample (not cumulative). ``ticks``: int64 (n,),
+    ticks each sample ran.
     """
 
     predictions: np.ndarray
     counts: np.ndarray
     events: np.ndarray
+    ticks: np.ndarray
 
     def __post_init__(self) -> None:
         n = self.predictions.shape[0] if self.predictions.ndim == 1 else -1
         for name, a, ndim in (("predictions", self.predictions, 1), ("counts", self.counts, 2),
-                              ("events", self.events, 1)):
+                              ("events", self.events, 1), ("ticks", self.ticks, 1)):
             if not isinstance(a, np.ndarray) or a.dtype != np.int64 or a.ndim != ndim:
                 raise TypeError(f"BatchResult.{name} must be an int64 array of {ndim} "
                                 f"dimension(s), got {getattr(a, 'dtype', type(a))} "
@@ -55,13 +59,20 @@ class BatchResult:
         """Synaptic events of the whole batch."""
         return int(self.events.sum())
 
+    @property
+    def total_ticks(self) -> int:
+        """Ticks run by the whole batch."""
+        return int(self.ticks.sum())
+
     @classmethod
-    def of(cls, predictions: Any, counts: Any, events: Any, n_out: int) -> "BatchResult":
+    def of(cls, predictions: Any, counts: Any, events: Any, ticks: Any, n_out: int
+           ) -> "BatchResult":
         """A BatchResult from array-likes (converted to int64; ``counts`` shaped (n, n_out))."""
         p = np.asarray(predictions, dtype=np.int64).reshape(-1)
         return cls(predictions=p,
                    counts=np.asarray(counts, dtype=np.int64).reshape(p.size, n_out),
-                   events=np.asarray(events, dtype=np.int64).reshape(-1))
+                   events=np.asarray(events, dtype=np.int64).reshape(-1),
+                   ticks=np.asarray(ticks, dtype=np.int64).reshape(-1))
 
     @classmethod
     def from_samples(cls, results: Sequence[SampleResult], n_out: int) -> "BatchResult":
@@ -69,7 +80,7 @@ class BatchResult:
         return cls.of([r.prediction for r in results],
                       [np.asarray(r.counts).reshape(n_out) for r in results] or
                       np.zeros((0, n_out), np.int64),
-                      [int(r.events) for r in results], n_out)
+                      [int(r.events) for r in results], [int(r.ticks) for r in results], n_out)
 
 
 @runtime_checkable

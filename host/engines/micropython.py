@@ -239,8 +239,8 @@ class MicroPythonEngine:
                           "pixels": px.astype(np.uint8).tobytes().hex(), "records": records})
         self.samples_seen = res["samples_seen"]
         r = SampleResult(prediction=res["prediction"], counts=np.array(res["counts"], np.int64),
-                         events=res["events"], hidden_spikes=res["hidden_spikes"],
-                         input_spikes=res["input_spikes"])
+                         events=res["events"], ticks=res["ticks"],
+                         hidden_spikes=res["hidden_spikes"], input_spikes=res["input_spikes"])
         return r, res
 
     def run_sample(self, pixels: Any, label: int = -1, mode: str = INFER,
@@ -271,7 +271,7 @@ class MicroPythonEngine:
         X = np.asarray(X, dtype=np.uint8)
         n = len(X)
         if n == 0:
-            return BatchResult.of([], np.zeros((0, self.cfg.n_out)), [], self.cfg.n_out)
+            return BatchResult.of([], np.zeros((0, self.cfg.n_out)), [], [], self.cfg.n_out)
         y = np.zeros(n, np.uint8) if labels is None else np.asarray(labels).astype(np.uint8)
         path = Path(self._tmp.name) / "batch.bin"
         path.write_bytes(np.concatenate([y.reshape(n, 1), X.reshape(n, -1)], axis=1).tobytes())
@@ -279,7 +279,8 @@ class MicroPythonEngine:
                           "start": int(start_index)})
         self.samples_seen = res["samples_seen"]
         self.batch_us = int(res["us"])
-        return BatchResult.of(res["predictions"], res["counts"], res["events"], self.cfg.n_out)
+        return BatchResult.of(res["predictions"], res["counts"], res["events"], res["ticks"],
+                              self.cfg.n_out)
 
     def heap_check(self, pixels: Any, label: int = -1, mode: str = INFER) -> bool:
         """Whether running this sample allocates on the MicroPython heap (runs it twice)."""

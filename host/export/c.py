@@ -56,7 +56,9 @@ def c_header(model_path: str | os.PathLike, name: str = DEFAULT_NAME,
     microcontroller; the array is ``<name>_rom.bytes``), ``<NAME>_FILE_BYTES``,
     ``<NAME>_ARENA_BYTES`` (the arena erbp_net_load needs: erbp_net_required_bytes),
     ``<NAME>_STATE_BYTES`` (the state arena erbp_net_init_rom needs:
-    erbp_net_state_required_bytes), ``<NAME>_N_IN``/``_N_OUT``, and with ``samples`` = (pixels
+    erbp_net_state_required_bytes), ``<NAME>_N_IN``/``_N_OUT``, how the model infers
+    (``<NAME>_TICKS_INFER``, ``_READOUT``, ``_EXIT_MARGIN``: values of the embedded configuration,
+    for the reader; the engine takes them from the file), and with ``samples`` = (pixels
     (k, n_in) uint8, labels (k,)) ``<name>_samples[k * n_in]``, ``<name>_labels[k]`` and
     ``<NAME>_N_SAMPLES``.
     """
@@ -86,6 +88,11 @@ def c_header(model_path: str | os.PathLike, name: str = DEFAULT_NAME,
            f"#define {up}_ARENA_BYTES {required_bytes(cfg)}u\n",
            f"#define {up}_STATE_BYTES {state_required_bytes(cfg)}u\n",
            f"#define {up}_N_IN {cfg.n_in}u\n#define {up}_N_OUT {cfg.n_out}u\n",
+           f"/* inference (docs/semantics.md 7.2): at most {up}_TICKS_INFER ticks per sample; "
+           f"score: spike count (readout 0) or readout sum (1); a sample ends early once the "
+           f"top score leads by {up}_EXIT_MARGIN (0: never) */\n",
+           f"#define {up}_TICKS_INFER {cfg.ticks_infer}u\n#define {up}_READOUT {cfg.readout}u\n"
+           f"#define {up}_EXIT_MARGIN {cfg.exit_margin}u\n",
            f"#define {up}_SEMANTICS_VERSION {SEMANTICS_VERSION}u\n\n",
            f"#endif /* {up}_H */\n\n",
            f"/* the data; define {up}_SIZES_ONLY before including for the sizes alone */\n",

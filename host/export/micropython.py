@@ -50,7 +50,7 @@ for label, px in samples():
     p = net.run(px)
     dt = time.ticks_diff(time.ticks_ms(), t0)
     print("label", label, "prediction", p, "counts", net.counts(), "events", net.events,
-          "ms", dt)
+          "ticks", net.t, "ms", dt)
 
 # on-device learning: one training sample, then the same sample again in inference
 label, px = next(samples())

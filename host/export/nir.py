@@ -4,7 +4,7 @@ neuromorphic hardware that read NIR. docs/nir.md says what NIR can carry of erbp
 
 The graph: ``input`` (n_in spikes per tick) -> for every weight layer l: ``affine{l}`` (weights,
 transposed to NIR's (post, pre), times the transmission gain 2^w_shift[l] and the expected
-transmission p_transmit[l]/256; bias 0) -> ``lif{l}`` (a CubaLIF population) -> ... -> ``output``.
+transmission of inference p_infer[l]/256; bias 0) -> ``lif{l}`` (a CubaLIF population) -> ... -> ``output``.
 
 The CubaLIF parameters come from the integer semantics (docs/semantics.md, section 7.1, phase 4),
 read as one forward-Euler step of ``dt`` = one tick:
@@ -19,8 +19,9 @@ read as one forward-Euler step of ``dt`` = one tick:
 
 States are in erbp's integer units (a weight unit, the threshold 1024 of the defaults, ...); the
 graph's metadata (``erbp`` key) holds the semantics version, the integer formats, the input
-encoding, the readout and what the graph leaves out. The readout (how a prediction is made from
-the outputs) is :func:`readout`, the one place a new semantics version changes it.
+encoding, the readout and what the graph leaves out. The readout (semantics version 2: the
+summed output current or the spike counts, and the early exit; how a prediction is made from the
+output population) is not a NIR node: :func:`readout` applies it to a recorded trace.
 """
 from __future__ import annotations
 
@@ -36,18 +37,30 @@ from ..reference import INFER, SEMANTICS_VERSION, Network, modelfile
 #: One tick in seconds (docs/semantics.md section 11: a tick stands for about 1 ms).
 DT = 1e-3
 
-#: How semantics version 1 makes a prediction from the output population (section 7.2).
-READOUT = {"rule": "argmax of the output spike counts over ticks_infer ticks; ties: the lowest "
-                   "index; no output spike: class 0", "uses": "spike counts"}
+#: How semantics version 2 makes a prediction from the output population (section 7.2); the
+#: metadata adds the model's values (:func:`readout_rule`).
+READOUT = {
+    "rule": "score_k = R_k (readout 1: the sum over the ticks run of output k's synaptic current "
+            "I_k, after its update in each tick) or count_k (readout 0: its spikes); after each "
+            "tick t, if exit_margin > 0 and top - second >= exit_margin (highest score minus the "
+            "second highest, two equal leaders: 0) the sample ends after t + 1 ticks; at the end "
+            "the prediction is the highest score, the lowest index on a tie",
+    "uses": "readout 1: the synaptic current I of the last CubaLIF population (its state, not a "
+            "graph output) per tick; readout 0: the output spikes per tick",
+    "not_in_graph": "the readout sum and the early exit are not NIR nodes: a simulator records "
+                    "the output population per tick and applies the rule (erbp.export.nir."
+                    "readout)"}
 
 #: What the graph does not carry (docs/nir.md explains each).
 LEFT_OUT = ["the eRBP learning rule (error neurons, feedback G, update factors, gates)",
             "integer rounding and saturation (DECAY, ASR, SAT at state_bits)",
-            "the refractory period (refractory ticks, V held at 0)",
+            "the refractory period (V held at 0 for refractory ticks; named in the CubaLIF "
+            "nodes' metadata only)",
             "the stochastic input encoding (input spikes are the graph's input)",
             "membrane noise (only its mean, as v_leak)",
-            "stochastic transmission (only its mean, in the weights)",
-            "the one-tick delay between populations"]
+            "stochastic transmission (only its mean, p_infer, in the weights)",
+            "the one-tick delay between populations",
+            "the readout sum and the early exit (metadata 'readout', erbp.export.nir.readout)"]
 
 
 def _need_nir() -> Any:
@@ -58,12 +71,54 @@ def _need_nir() -> Any:
     return nir
 
 
-def readout(outputs: dict[str, np.ndarray]) -> np.ndarray:
-    """Predictions from what the output population produced over a sample: ``outputs["counts"]``
-    (n_samples, n_out) spike counts. Semantics version 1 (section 7.2): the index of the largest
-    count, the lowest on a tie (np.argmax). A semantics version that reads the output another way
-    changes this function and :data:`READOUT`."""
-    return np.argmax(np.asarray(outputs["counts"]), axis=-1)
+def readout(outputs: dict[str, np.ndarray], readout: int = 1,
+            exit_margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and ticks run from what the output population did in each tick of a sample
+    (semantics version 2, section 7.2; :data:`READOUT`): ``outputs["current"]`` (n_samples, ticks,
+    n_out), the synaptic current I of the output population after each tick (in erbp's integer
+    units, the CubaLIF state), for ``readout`` 1; ``outputs["spikes"]`` (n_samples, ticks, n_out),
+    its spikes, for ``readout`` 0. The score of output k after tick t is the sum of its current
+    (or spikes) over ticks 0..t; with ``exit_margin`` > 0 a sample ends after the first tick whose
+    highest score leads the second highest by ``exit_margin`` or more (two equal leaders: a lead
+    of 0); the prediction is the highest score after the last tick run, the lowest index on a
+    tie. Returns (predictions, ticks run), int64 (n_samples,) each."""
+    if readout not in (0, 1):
+        raise ValueError(f"readout must be 0 or 1, got {readout}")
+    key = "current" if readout == 1 else "spikes"
+    trace = np.asarray(outputs[key], dtype=np.float64)
+    if trace.ndim != 3:
+        raise ValueError(f"outputs[{key!r}] must be (n_samples, ticks, n_out), got {trace.shape}")
+    n, ticks, n_out = trace.shape
+    score = np.cumsum(trace, axis=1)  # after each tick
+    run = np.full(n, ticks, dtype=np.int64)
+    if exit_margin > 0 and n_out > 1:
+        top2 = np.sort(score, axis=2)[:, :, -2:]
+        done = top2[:, :, 1] - top2[:, :, 0] >= exit_margin
+        fired = done.any(axis=1)
+        run[fired] = done[fired].argmax(axis=1) + 1
+    final = score[np.arange(n), run - 1] if ticks else np.zeros((n, n_out))
+    return np.argmax(final, axis=-1).astype(np.int64), run
+
+
+def readout_rule(net: Network) -> dict[str, Any]:
+    """The readout of ``net``'s model file: :data:`READOUT` and the values that apply it."""
+    c = net.cfg
+    return {**READOUT, "readout": c.readout, "exit_margin": c.exit_margin,
+            "ticks_infer": c.ticks_infer}
+
+
+def _node_metadata(c: Any, l: int) -> dict[str, Any]:
+    """What a CubaLIF node of erbp has that NIR's CubaLIF equations lack: the refractory period
+    (a simulator that has one applies it) and, for the output population, its part in the
+    readout."""
+    meta: dict[str, Any] = {
+        "refractory_ticks": c.refractory,
+        "refractory": "after a spike, V is held at v_reset (0) and cannot spike for "
+                      "refractory_ticks ticks while I goes on (not in NIR's CubaLIF)"}
+    if l == c.n_layers - 1:
+        meta["readout"] = ("the output population: its synaptic current I, summed over the ticks "
+                           "run, is the readout sum R (readout 1; graph metadata 'readout')")
+    return meta
 
 
 def _metadata(net: Network) -> dict[str, Any]:
@@ -81,8 +136,8 @@ def _metadata(net: Network) -> dict[str, Any]:
                   "in_gain": c.in_gain, "in_refractory": c.in_refractory},
         "neurons": {"refractory": c.refractory, "threshold": c.threshold,
                     "noise_prob": c.noise_prob, "noise_weight": c.noise_weight},
-        "p_transmit": list(c.p_transmit), "w_shift": list(c.w_shift),
-        "readout": READOUT, "left_out": LEFT_OUT}}
+        "p_transmit": list(c.p_transmit), "p_infer": list(c.p_infer), "w_shift": list(c.w_shift),
+        "readout": readout_rule(net), "left_out": LEFT_OUT}}
 
 
 def nir_graph(net: Network) -> Any:
@@ -93,7 +148,7 @@ def nir_graph(net: Network) -> Any:
     edges, prev = [], "input"
     for l, w in enumerate(net.W):
         n = w.shape[1]
-        gain = 2.0 ** c.w_shift[l] * c.p_transmit[l] / 256
+        gain = 2.0 ** c.w_shift[l] * c.p_infer[l] / 256  # inference's transmission
         nodes[f"affine{l}"] = nir.Affine(weight=w.T.astype(np.float64) * gain,
                                          bias=np.zeros(n))
         mean_noise = c.noise_prob / 65536 * c.noise_weight
@@ -102,7 +157,7 @@ def nir_graph(net: Network) -> Any:
             r=np.full(n, 2.0 ** (c.mem_shift - c.i2v_shift)),
             v_leak=np.full(n, mean_noise * 2.0 ** c.mem_shift),
             v_threshold=np.full(n, c.threshold - 0.5), v_reset=np.zeros(n),
-            w_in=np.full(n, 2.0 ** c.syn_shift))
+            w_in=np.full(n, 2.0 ** c.syn_shift), metadata=_node_metadata(c, l))
         edges += [(prev, f"affine{l}"), (f"affine{l}", f"lif{l}")]
         prev = f"lif{l}"
     nodes["output"] = nir.Output(output_type={"output": np.array([c.n_out])})

@@ -10,6 +10,7 @@ import difflib
 from typing import Any, Iterable
 
 from ..reference import ConfigError, NetConfig
+from ..reference.defaults import exit_margin
 from ..reference.params import FIELD_BY_NAME
 
 
@@ -62,6 +63,20 @@ def apply_overrides(cfg: NetConfig, overrides: dict[str, Any]) -> NetConfig:
     return cfg.replace(**changes)
 
 
+#: The fields that change only how a network infers (never its training or its weights): what a
+#: model may be evaluated with instead of its own values (``erbp eval --set``).
+INFERENCE_FIELDS = ("ticks_infer", "readout", "exit_margin", "p_infer")
+
+
+def inference_overrides(cfg: NetConfig, overrides: dict[str, Any]) -> NetConfig:
+    """``cfg`` with inference fields (INFERENCE_FIELDS) replaced; ConfigError for any other."""
+    other = sorted(set(overrides) - set(INFERENCE_FIELDS))
+    if other:
+        raise ConfigError(f"only the inference fields {', '.join(INFERENCE_FIELDS)} can be set "
+                          f"when evaluating a model, not {', '.join(other)}")
+    return apply_overrides(cfg, overrides)
+
+
 def make_config(topology: str, variant: str = "erbp", overrides: dict[str, Any] | None = None,
                 n_in: int | None = None, n_classes: int | None = None) -> NetConfig:
     """The default configuration of ``topology`` (a paper name such as "784-100-10" or custom
@@ -74,4 +89,9 @@ def make_config(topology: str, variant: str = "erbp", overrides: dict[str, Any] 
     if n_classes is not None and cfg.n_out < n_classes:
         raise ConfigError(f"topology {topology} has {cfg.n_out} outputs but the data set has "
                           f"{n_classes} classes")
-    return apply_overrides(cfg, overrides or {})
+    overrides = overrides or {}
+    cfg = apply_overrides(cfg, overrides)
+    if "exit_margin" not in overrides and {"threshold", "i2v_shift"} & set(overrides):
+        # the default exit margin is a rule of the threshold (reference/defaults.py)
+        cfg = cfg.replace(exit_margin=exit_margin(cfg.threshold, cfg.i2v_shift))
+    return cfg

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
+
 from .order import SampleOrder, default_epoch_size
 from .recipe import CONSTANT_LR, SPLITS, LrSchedule, split_data
 from .rundir import RunDir, RunDirError, RunState
@@ -39,13 +41,31 @@ class TrainingError(ErbpError, ValueError):
 # --- evaluation -----------------------------------------------------------------------------------
 @dataclass
 class EvalResult:
-    """Test error over test-set positions start .. start+n-1 (error as a fraction, 0..1)."""
+    """Test error over test-set positions start .. start+n-1 (error as a fraction, 0..1) and the
+    cost of each sample: ``sample_events`` (synaptic events) and ``sample_ticks`` (ticks run),
+    int64 (n,); ``events`` is their total."""
 
     error: float
     n: int
     correct: int
     events: int
     start: int = 0
+    sample_events: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sample_ticks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def cost(self) -> dict[str, dict[str, float]]:
+        """Per-sample cost: {"events": ..., "ticks": ...}, each {mean, p50, p95, max} over the
+        samples (percentiles by linear interpolation, numpy's default)."""
+        return {name: distribution(a) for name, a in (("events", self.sample_events),
+                                                      ("ticks", self.sample_ticks))}
+
+
+def distribution(a: np.ndarray) -> dict[str, float]:
+    """mean, p50, p95 and max of per-sample values (NaN for no samples)."""
+    if not len(a):
+        return dict.fromkeys(("mean", "p50", "p95", "max"), float("nan"))
+    return {"mean": float(np.mean(a)), "p50": float(np.percentile(a, 50)),
+            "p95": float(np.percentile(a, 95)), "max": float(np.max(a))}
 
 
 def evaluate(engine: Engine | Network, data: Dataset, n: int | None = None, start: int = 0,
@@ -64,19 +84,22 @@ def evaluate(engine: Engine | Network, data: Dataset, n: int | None = None, star
     if not 0 <= start <= total:
         raise ValueError(f"{split} start {start} outside [0, {total}]")
     n = total - start if n is None else min(int(n), total - start)
-    correct = events = 0
+    correct = 0
+    events, ticks = np.zeros(n, np.int64), np.zeros(n, np.int64)
     step = _step(engine, batch_size)
     with _bar(progress, n, split, leave=False) as bar:
         for a in range(start, start + n, step):
             b = min(a + step, start + n)
             res = engine.run_samples(X[a:b], Y[a:b], INFER, a)
             correct += int((res.predictions == Y[a:b]).sum())
-            events += res.total_events
+            events[a - start: b - start] = res.events
+            ticks[a - start: b - start] = res.ticks
             if on_batch is not None:
                 on_batch(a, res)
             bar.update(b - a)
     return EvalResult(error=1.0 - correct / n if n else float("nan"), n=n, correct=correct,
-                      events=events, start=start)
+                      events=int(events.sum()), start=start, sample_events=events,
+                      sample_ticks=ticks)
 
 
 # --- training -------------------------------------------------------------------------------------

@@ -182,7 +182,8 @@ def required_bytes(cfg: NetConfig) -> int:
     dw (int16, P), acc (int32, P), count (uint16, P), list (uint16, n), ref, spk (uint8, P);
     with Q = n_in padded: pixels, in_ref, in_spk (uint8, n_in), in_nz (uint16, Q), in_list
     (uint16, n_in), in_thr (uint16, Q), in_hit (uint8, Q); ep, en (int16), ep_spk, en_spk
-    (uint8); the blank-out mask (int16, the largest post population rounded up to 4)."""
+    (uint8); R (int32, n_out); the blank-out mask (int16, the largest post population rounded up
+    to 4)."""
     return _layout_bytes(cfg, rom=False)
 
 
@@ -190,7 +191,8 @@ def state_required_bytes(cfg: NetConfig) -> int:
     """State-arena bytes of a read-only network (``erbp_net_init_rom``: weights and G read in
     place from its model file), as ``erbp_net_state_required_bytes`` computes them: the layout of
     :func:`required_bytes` without W, G, dw, pixels, in_nz, in_thr and in_hit, and without the
-    blank-out mask unless some layer blanks synapses out (p_transmit < 256). Tested equal to C."""
+    blank-out mask unless some layer blanks synapses out in inference (p_infer < 256: a read-only
+    network only infers). Tested equal to C."""
     return _layout_bytes(cfg, rom=True)
 
 
@@ -204,8 +206,8 @@ def _layout_bytes(cfg: NetConfig, rom: bool) -> int:
         blocks += [2 * p, 2 * p, 2 * p, a * 2 * p, 4 * p, 2 * p, 2 * n, p, p]
     q = _pad(n_in)
     blocks += [a * n_in, n_in, n_in, a * 2 * q, 2 * n_in, a * 2 * q, a * q]
-    blocks += [2 * n_out, 2 * n_out, n_out, n_out]
-    mask = not rom or any(p < 256 for p in cfg.p_transmit[:cfg.n_layers])
+    blocks += [2 * n_out, 2 * n_out, n_out, n_out, 4 * n_out]
+    mask = not rom or any(p < 256 for p in cfg.p_infer[:cfg.n_layers])
     blocks.append(int(mask) * 2 * ((max(sizes[1:]) + 3) // 4 * 4))
     off = 0
     for b in blocks:
@@ -409,7 +411,8 @@ class CNetwork:
             self.mode, self.sample = mode, int(sample)
             self.label = int(label) if is_integer(label) else -1  # type: ignore[call-overload]
             return SampleResult(prediction=int(res.prediction), counts=self.output_counts(),
-                                events=int(res.events), hidden_spikes=int(res.hidden_spikes),
+                                events=int(res.events), ticks=int(res.ticks),
+                                hidden_spikes=int(res.hidden_spikes),
                                 input_spikes=int(res.input_spikes))
         self.begin_sample(pixels, label, mode, sample)
         input_spikes = hidden_spikes = 0
@@ -418,12 +421,18 @@ class CNetwork:
             input_spikes += int(self._read("in_spk", 0).sum())
             hidden_spikes += sum(int(self._read("spk", p).sum()) for p in range(self.cfg.n_hidden))
             on_tick(self)
+            if self.exit_reached():
+                break
         if mode == TRAIN:
             self.samples_seen = (self.samples_seen + 1) & 0xFFFFFFFF  # a u32 that wraps
         counts = self.output_counts()
         return SampleResult(prediction=int(self._lib.erbp_prediction(self._net)), counts=counts,
-                            events=self.events, hidden_spikes=hidden_spikes,
+                            events=self.events, ticks=self.tick_no, hidden_spikes=hidden_spikes,
                             input_spikes=input_spikes)
+
+    def exit_reached(self) -> bool:
+        """Whether the early exit ends the sample after the last tick (``Network.exit_reached``)."""
+        return bool(self._lib.erbp_exit_reached(self._net))
 
     def run_samples(self, X: ArrayLike, labels: ArrayLike | None = None, mode: str = INFER,
                     start_index: int | None = None, chunk: int = 1000,
@@ -444,6 +453,7 @@ class CNetwork:
         pred = np.zeros(n, dtype=np.int32)
         counts = np.zeros((n, self.cfg.n_out), dtype=np.uint32)
         events = np.zeros(n, dtype=np.uint64)
+        ticks = np.zeros(n, dtype=np.uint32)
         ffi, lib = self._ffi, self._lib
         chunk = max(1, int(chunk))
         for a in range(0, n, chunk):
@@ -453,12 +463,13 @@ class CNetwork:
                 ffi.from_buffer("int32_t[]", lab[a:b]) if lab is not None else ffi.NULL, m,
                 start_index + a, ffi.from_buffer("int32_t[]", pred[a:b]),
                 ffi.from_buffer("uint32_t[]", counts[a:b]),
-                ffi.from_buffer("uint64_t[]", events[a:b])))
+                ffi.from_buffer("uint64_t[]", events[a:b]),
+                ffi.from_buffer("uint32_t[]", ticks[a:b])))
             if progress is not None:
                 progress(b)
         self.mode = mode
         return BatchResult(predictions=pred.astype(np.int64), counts=counts.astype(np.int64),
-                           events=events.astype(np.int64))
+                           events=events.astype(np.int64), ticks=ticks.astype(np.int64))
 
     # --- observation ------------------------------------------------------------------------------
     def _shape(self, name: str, index: int) -> tuple[int, ...]:
@@ -488,7 +499,7 @@ class CNetwork:
 
     @staticmethod
     def _key(key: str) -> tuple[str, int]:
-        for name in ("in_ref", "in_spk", "ep_spk", "en_spk", "ep", "en"):
+        for name in ("in_ref", "in_spk", "ep_spk", "en_spk", "ep", "en", "R"):
             if key == name:
                 return name, 0
         head = key.rstrip("0123456789")
@@ -500,7 +511,7 @@ class CNetwork:
         keys = [f"W{l}" for l in range(c.n_layers)] + [f"G{h}" for h in range(c.n_hidden)]
         for p in range(c.n_layers):
             keys += [f"{v}{p}" for v in ("I", "V", "U", "ref", "spk", "count")]
-        keys += ["in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk"]
+        keys += ["in_ref", "in_spk", "ep", "en", "ep_spk", "en_spk", "R"]
         return {k: self._read(*self._key(k)) for k in keys}
 
     def write_state(self, snap: dict[str, np.ndarray]) -> None:
