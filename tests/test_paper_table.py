@@ -60,8 +60,8 @@ def test_table_averages_merges_record_and_rewrites_doc(pt, tmp_path):
     assert rows["784-100-10"]["recorded"] is True
     text = doc.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
-    assert "| 784-200-10 | eRBP | **4.00** |" in text and "7 of 10 (partial)" in text
-    assert "| 784-100-10 | eRBP | **4.83** |" in text and "30 †" in text
+    assert "| 784-200-10 | eRBP | 1 | **4.00** |" in text and "7 of 10 (partial)" in text
+    assert "| 784-100-10 | eRBP | 1 | **4.83** |" in text and "30 †" in text
 
 
 def test_table_refuses_doc_without_block(pt, tmp_path):
@@ -78,7 +78,7 @@ def test_table_labels_overrides_and_keeps_differently_tuned_records(pt, tmp_path
     _fake_run(root, "784-500-10", "erbp", [0.05, 0.04], 2)
     cfg = root / "784-500-10-erbp-s1" / "config.json"
     conf = json.loads(cfg.read_text())
-    conf.update(overrides={"w_shift": [2, 1]}, schedule={"halve_every_epochs": 2.0, "halve_start_epoch": 0.0,
+    conf.update(overrides={"w_shift": [2, 1]}, schedule={"halve_every_epochs": 3.0, "halve_start_epoch": 0.0,
                           "base_lr_shift": [13, 13]})
     cfg.write_text(json.dumps(conf))
     res.mkdir()
@@ -93,8 +93,8 @@ def test_table_labels_overrides_and_keeps_differently_tuned_records(pt, tmp_path
     rows = json.loads((res / "paper_table.json").read_text())["rows"]
     assert len(rows) == 2 and sum(bool(r.get("recorded")) for r in rows) == 1
     text = (res / "paper_table.md").read_text()
-    assert "| 784-500-10 | eRBP `w_shift=2,1` `halve=2` | **4.50** |" in text
-    assert "| 784-500-10 | eRBP | **18.80** | 6.27 | 2.76 | 15 † | — | — |" in text
+    assert "| 784-500-10 | eRBP `w_shift=2,1` `halve=3` | 1 | **4.50** |" in text
+    assert "| 784-500-10 | eRBP | 1 | **18.80** | 6.27 | 2.76 | 15 † | — | — |" in text
 
 
 def test_table_collects_sweep_trials_with_their_schedule(pt, tmp_path):
@@ -102,7 +102,7 @@ def test_table_collects_sweep_trials_with_their_schedule(pt, tmp_path):
     trials = sweeps / "paper_table" / "trials"
     _fake_run(trials, "784-100-10", "erbp", [0.06, 0.05], 2)
     _fake_run(trials, "784-100-10", "perbp", [0.07, 0.06], 2,
-              {"lr_halve_every": 2.0, "lr_halve_start": 0.0})
+              {"lr_halve_every": 3.0, "lr_halve_start": 0.0})
     # Ray's checkpoint copies hold run files too: never rows
     _fake_run(sweeps / "paper_table" / "ray" / "sweep" / "t0" / "checkpoint_000000",
               "784-100-10", "erbp", [0.5], 1)
@@ -113,6 +113,21 @@ def test_table_collects_sweep_trials_with_their_schedule(pt, tmp_path):
     rows = json.loads((res / "paper_table.json").read_text())["rows"]
     assert sorted(r["variant"] for r in rows) == ["erbp", "perbp"]
     sched = {r["variant"]: r["schedule"] for r in rows}
-    assert sched["perbp"] == {"halve_every_epochs": 2.0, "halve_start_epoch": 0.0}
+    assert sched["perbp"] == {"halve_every_epochs": 3.0, "halve_start_epoch": 0.0}
     md = (res / "paper_table.md").read_text()
-    assert "| 784-100-10 | peRBP `halve=2` |" in md and "| 784-100-10 | eRBP |" in md
+    assert "| 784-100-10 | peRBP `halve=3` |" in md and "| 784-100-10 | eRBP |" in md
+
+
+def test_seeds_of_one_row_are_averaged_and_listed(pt, tmp_path):
+    root, res = tmp_path / "table", tmp_path / "results"
+    for seed, errs in ((1, [0.05, 0.04]), (2, [0.07, 0.06])):
+        trials = root / f"sweep{seed}" / "trials"          # two sweeps, one seed each
+        _fake_run(trials, "784-100-10", "erbp", errs, 2)
+        cfg = trials / "784-100-10-erbp-s1" / "config.json"
+        conf = json.loads(cfg.read_text())
+        cfg.write_text(json.dumps(dict(conf, seed=seed)))
+    res.mkdir()
+    pt.main(["table", "--root", str(root), "--average", "1", "--out", str(res), "--baselines",
+             str(tmp_path / "none.json")])
+    md = (res / "paper_table.md").read_text()
+    assert "| 784-100-10 | eRBP | 1, 2 | **5.00** (4.00, 6.00) | 4.00 |" in md

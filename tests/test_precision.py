@@ -34,8 +34,10 @@ def test_every_sweep_point_is_valid_and_exact(topology):
 
 @pytest.mark.parametrize("b,s", GRID)
 def test_float_twins_of_rescaled_configs_spike_identically(b, s):
+    # a short filter (syn_shift 1) so that 40 ticks drive the output layer to spike
     cfg = NetConfig.default((64, 30, 30, 10), ticks_train=40, ticks_infer=40, burn_in=5,
-                            in_gain=200, init_amp=(32, 64, 64), w_shift=(3, 4, 4))
+                            in_gain=200, init_amp=(32, 64, 64), w_shift=(3, 4, 4),
+                            syn_shift=1, i2v_shift=1)
     new, _ = rescale(cfg, b, s)
     k = 2.0 ** (s - 16)  # one new state unit is 2^(16-s) reference units
     f0, f1 = FloatNetwork.create(cfg, 4), FloatNetwork.create(new, 4)
