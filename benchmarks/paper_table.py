@@ -4,6 +4,7 @@
     erbp sweep benchmarks/sweeps/paper_table.toml --out benchmarks/out/sweeps/paper_table
     erbp sweep benchmarks/sweeps/paper_table_tuned.toml \
         --out benchmarks/out/sweeps/paper_table_tuned                # the tuned eRBP rows
+    python benchmarks/paper_table.py rescore     # each run's final network as version 2 infers
     python benchmarks/paper_table.py table --doc docs/results.md     # collect every run
 
 The runs are trials of ``erbp sweep`` (docs/sweeps.md): one ordinary ``erbp train`` run
@@ -62,6 +63,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="where paper_table.json/.md go; rows of an earlier paper_table.json "
                         "there whose run directory is gone are kept")
     t.add_argument("--doc", type=Path, default=None)
+    r = sub.add_parser("rescore", help="score each run's final network as version 2 infers")
+    r.add_argument("--root", type=Path, action="append", default=None,
+                   help="as for table [default: benchmarks/out/sweeps and benchmarks/out/table]")
+    r.add_argument("--data-dir", type=Path, default=None)
+    r.add_argument("--batch-size", type=int, default=500)
+    r.add_argument("--force", action="store_true", help="score runs already scored again")
     return ap.parse_args(argv)
 
 
@@ -111,8 +118,82 @@ def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
             "schedule": schedule(conf), "overrides": conf.get("overrides"),
             "command": conf.get("command"), "curve_epoch_error_pct": curve,
             "paper_pct": PAPER_TABLE1.get(conf["topology"], {}).get(
-                "peRBP" if conf["variant"] == "perbp" else "eRBP")})
+                "peRBP" if conf["variant"] == "perbp" else "eRBP"),
+            "v2": v2_score(rd.path, last["samples_seen"])})
     return rows
+
+
+# --- version 2 readout ----------------------------------------------------------------------------
+V2_FILE = "rescore_v2.json"
+
+
+def v2_score(path: Path, samples_seen: int) -> dict[str, Any] | None:
+    """The run's version 2 score if it was made for the run's current network."""
+    f = path / V2_FILE
+    if not f.exists():
+        return None
+    rec = read_json(f)
+    return rec if rec.get("samples_seen") == samples_seen else None
+
+
+def v2_network(path: Path) -> Any:
+    """A run's final network as a version 2 model infers by default: a version 1 file converted
+    (training is the same in both versions, so the weights are those version 2 would have
+    learned), then the inference fields of ``NetConfig.default``: readout 1, the default exit
+    margin, ``p_infer`` 256."""
+    from erbp.reference import Network, modelfile
+    from erbp.reference.config import NetConfig
+    from erbp.training.configure import apply_overrides
+
+    data = (path / "model.erbp").read_bytes()
+    if modelfile._header(data)[0] == 1:  # the semantics version of the file
+        data = modelfile.convert_v1(data)
+    net = modelfile.loads(data)
+    conf = read_json(path / "config.json")
+    d = NetConfig.default(conf["topology"], conf["variant"])
+    cfg = apply_overrides(net.cfg, {"readout": d.readout, "p_infer": tuple(d.p_infer),
+                                    "exit_margin": d.exit_margin})
+    return Network(cfg=cfg, seed=net.seed, W=net.W, G=net.G, samples_seen=net.samples_seen)
+
+
+def rescore(a: argparse.Namespace, cmd: str) -> None:
+    import numpy as np
+
+    from erbp.data.datasets import load_dataset
+    from erbp.engines import make_engine
+    from erbp.provenance import machine
+
+    data = load_dataset("mnist", a.data_dir)
+    for path in run_dirs(a.root or list(ROOTS)):
+        rd = RunDir.open(path)
+        recs = rd.read_metrics()
+        if not recs or not (path / "model.erbp").exists():
+            continue
+        seen = recs[-1]["samples_seen"]
+        if v2_score(path, seen) and not a.force:
+            continue
+        net = v2_network(path)
+        if net.samples_seen != seen:  # a checkpoint newer than the metrics: score it next time
+            continue
+        eng = make_engine("c", net)
+        preds, events, ticks = [], [], []
+        n = len(data.test_y)
+        for lo in range(0, n, a.batch_size):
+            r = eng.run_samples(data.test_x[lo:lo + a.batch_size], None, "infer", lo)
+            preds.append(r.predictions)
+            events.append(r.events)
+            ticks.append(r.ticks)
+        p, e, t = (np.concatenate(x) for x in (preds, events, ticks))
+        rec = {"samples_seen": seen, "error_pct": round(100 * float((p != data.test_y).mean()), 3),
+               "events_mean": float(e.mean()), "events_p50": float(np.median(e)),
+               "events_p95": float(np.percentile(e, 95)), "ticks_mean": float(t.mean()),
+               "ticks_p50": float(np.median(t)), "ticks_p95": float(np.percentile(t, 95)),
+               "readout": net.cfg.readout, "exit_margin": net.cfg.exit_margin,
+               "p_infer": list(net.cfg.p_infer), "command": cmd, "time": now(),
+               "machine": machine()}
+        write_json(path / V2_FILE, rec)
+        print(f"{path.name}: {rec['error_pct']:.2f} % at {rec['events_mean']:,.0f} events and "
+              f"{rec['ticks_mean']:.1f} ticks per sample", flush=True)
 
 
 def baselines(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
@@ -258,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     a = parse_args(argv)
     cmd = command_line(None if argv is None else ["benchmarks/paper_table.py", *argv])
     print(f"$ {cmd}", flush=True)
-    table(a, cmd)
+    (rescore if a.cmd == "rescore" else table)(a, cmd)
 
 
 if __name__ == "__main__":

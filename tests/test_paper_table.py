@@ -131,3 +131,21 @@ def test_seeds_of_one_row_are_averaged_and_listed(pt, tmp_path):
              str(tmp_path / "none.json")])
     md = (res / "paper_table.md").read_text()
     assert "| 784-100-10 | eRBP | 1, 2 | **5.00** (4.00, 6.00) | 4.00 |" in md
+
+
+def test_version_2_scores_of_the_current_network_make_their_columns(pt, tmp_path):
+    trials = tmp_path / "sweeps" / "s" / "trials"
+    _fake_run(trials, "784-100-10", "erbp", [0.06, 0.05], 2)
+    run = trials / "784-100-10-erbp-s1"
+    v2 = {"samples_seen": 100_000, "error_pct": 4.5, "events_mean": 45_000.0, "ticks_mean": 30.0}
+    (run / pt.V2_FILE).write_text(json.dumps(v2))
+    res = tmp_path / "results"
+    res.mkdir()
+    pt.main(["table", "--root", str(tmp_path / "sweeps"), "--out", str(res), "--baselines",
+             str(tmp_path / "none.json")])
+    assert "| **4.50** | 45,000 | 30.0 |" in (res / "paper_table.md").read_text()
+    # a score made for an earlier network of the run (fewer samples seen) is not used
+    (run / pt.V2_FILE).write_text(json.dumps(dict(v2, samples_seen=50_000)))
+    pt.main(["table", "--root", str(tmp_path / "sweeps"), "--out", str(res), "--baselines",
+             str(tmp_path / "none.json")])
+    assert "version 2 readout" not in (res / "paper_table.md").read_text()
