@@ -124,8 +124,10 @@ ERBP_ROW_KERNELS(int16_t, s16, int32_t)
 #if defined(__ARM_FEATURE_SAT) && defined(__GNUC__)
 /* the ACLE __ssat of <arm_acle.h>, without its statement expression (not ISO C) */
 #define ERBP_SAT8(x) ((int32_t)__builtin_arm_ssat((x), 8))
+#define ERBP_SAT16(x) ((int32_t)__builtin_arm_ssat((x), 16))
 #else
 #define ERBP_SAT8(x) erbp_sat((x), -128, 127)
+#define ERBP_SAT16(x) erbp_sat((x), -32768, 32767)
 #endif
 
 static void row_learn_full8(int8_t *restrict w, const int16_t *restrict dw,
@@ -519,6 +521,7 @@ typedef struct neuron_params {
     int32_t gain, smin, smax, thr, nw, refr;
 } neuron_params_t;
 
+#if ERBP_PAD_LOOPS
 #define ERBP_NEURON(NOISE) \
     ERBP_NEURON_LOOP(n, i, { \
         int32_t cur = erbp_sat(erbp_decay(I[i], syn) + acc[i] * gain, smin, smax); \
@@ -552,11 +555,86 @@ static int32_t neuron_pass(int16_t *restrict I, int16_t *restrict V, const int32
 
 #undef ERBP_NEURON
 
+#else
+/* Scalar cores: phase 4 as a loop that branches where the rule does (a refractory neuron skips its
+ * noise draw, which the rule never uses; DRAW is counter-based, so no other draw moves), stores
+ * what changes, and lists a spiking neuron as it fires. ASR is the compiler's arithmetic shift
+ * where GCC and clang define it so (they sign-extend; checked below), else erbp_asr; DECAY(x, k)
+ * = x - ASR(x + (x >= 0 ? 2^k - 1 : 0), k), the same function as erbp_decay. With state_bits 16
+ * the saturation is SAT16 (one SSAT on Arm). */
+#if defined(__GNUC__)
+ERBP_STATIC_ASSERT((-1 >> 1) == -1 && (-5 >> 1) == -3, signed_shift_is_arithmetic);
+static inline int32_t asr_s(int32_t x, uint32_t k)
+{
+    return x >> k;
+}
+#else
+#define asr_s erbp_asr
+#endif
+
+static inline int32_t decay_s(int32_t x, uint32_t k, int32_t m) /* m = 2^k - 1 */
+{
+    return x - asr_s(x + (m & ~asr_s(x, 31)), k);
+}
+
+#define ERBP_NEURON_SCALAR(SAT, NOISY) \
+    for (i = 0; i < n; i++) { \
+        int32_t cur = SAT(decay_s(I[i], syn, msyn) + acc[i] * gain), r0 = ref[i], v; \
+        I[i] = (int16_t)cur; \
+        if (r0 != 0) { \
+            ref[i] = (uint8_t)(r0 - 1); \
+            V[i] = 0; \
+            continue; \
+        } \
+        v = decay_s(V[i], mem, mmem) + asr_s(cur, i2v); \
+        if (NOISY && (erbp_draw(key, i) >> 16) < np) \
+            v += nw; \
+        v = SAT(v); \
+        if (v >= thr) { \
+            V[i] = 0; \
+            ref[i] = (uint8_t)refr; \
+            list[n_spk++] = (uint16_t)i; \
+        } else { \
+            V[i] = (int16_t)v; \
+        } \
+    }
+
+#define ERBP_SAT_STATE(x) erbp_sat((x), smin, smax)
+
+/* Lists the neurons that fire in list[] and returns their number; spk and count are the caller's
+ * (spk[j] = 1 exactly for the j listed: erbp__reset_state and a write of SPK keep the list). */
+static uint32_t neuron_pass_scalar(int16_t *restrict I, int16_t *restrict V,
+                                   const int32_t *restrict acc, uint8_t *restrict ref,
+                                   uint16_t *restrict list, uint32_t n, const neuron_params_t *prm)
+{
+    const uint32_t syn = prm->syn, mem = prm->mem, i2v = prm->i2v, np = prm->np, key = prm->key;
+    const int32_t gain = prm->gain, smin = prm->smin, smax = prm->smax, thr = prm->thr;
+    const int32_t nw = prm->nw, refr = prm->refr;
+    const int32_t msyn = (int32_t)((1u << syn) - 1u), mmem = (int32_t)((1u << mem) - 1u);
+    uint32_t i, n_spk = 0;
+    if (smax == 32767) {
+        if (np)
+            ERBP_NEURON_SCALAR(ERBP_SAT16, 1)
+        else
+            ERBP_NEURON_SCALAR(ERBP_SAT16, 0)
+    } else {
+        if (np)
+            ERBP_NEURON_SCALAR(ERBP_SAT_STATE, 1)
+        else
+            ERBP_NEURON_SCALAR(ERBP_SAT_STATE, 0)
+    }
+    return n_spk;
+}
+
+#undef ERBP_SAT_STATE
+#undef ERBP_NEURON_SCALAR
+#endif
+
 static void neurons(erbp_net_t *net, uint32_t p, uint32_t t)
 {
     const erbp_config_t *c = &net->cfg;
     erbp_pop_t *q = &net->pop[p];
-    uint32_t j, n_spk = 0;
+    uint32_t n_spk = 0;
     neuron_params_t prm;
     prm.syn = (uint32_t)c->syn_shift;
     prm.mem = (uint32_t)c->mem_shift;
@@ -569,11 +647,24 @@ static void neurons(erbp_net_t *net, uint32_t p, uint32_t t)
     prm.thr = c->threshold;
     prm.nw = c->noise_weight;
     prm.refr = c->refractory;
+#if ERBP_PAD_LOOPS
+    uint32_t j;
     if (neuron_pass(q->I, q->V, q->acc, q->ref, q->spk, q->count, q->n, &prm))
         for (j = 0; j < q->n; j++) { /* branch-free list of the spiking neurons */
             q->list[n_spk] = (uint16_t)j;
             n_spk += q->spk[j];
         }
+#else
+    uint32_t s;
+    for (s = 0; s < q->n_spk; s++) /* last tick's spikes */
+        q->spk[q->list[s]] = 0;
+    n_spk = neuron_pass_scalar(q->I, q->V, q->acc, q->ref, q->list, q->n, &prm);
+    for (s = 0; s < n_spk; s++) {
+        uint32_t j = q->list[s];
+        q->spk[j] = 1;
+        q->count[j] = (uint16_t)(q->count[j] + 1u);
+    }
+#endif
     q->n_spk = n_spk;
     if (p + 1u < net->n_pops)
         net->hidden_spikes += n_spk;
