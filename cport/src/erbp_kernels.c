@@ -333,18 +333,16 @@ static void input_spikes(erbp_net_t *net, uint32_t t)
             n += hit[s];
         }
 #else
-        /* scalar cores: one pass, and no draw for a pixel in its refractory period (the rule
-         * never uses it) */
+        /* scalar cores: one pass, no draw for a pixel in its refractory period (the rule never
+         * uses it), and no store where the counter stays 0 */
         for (s = 0; s < n_nz; s++) {
-            uint32_t r0 = in_ref[s], fire = 0;
+            uint32_t r0 = in_ref[s];
             if (r0 > 0) {
                 in_ref[s] = (uint8_t)(r0 - 1u);
-            } else {
-                fire = (erbp_draw(key, nz[s]) >> 16) < thr[s];
-                in_ref[s] = (uint8_t)(refr & (0u - fire));
+            } else if ((erbp_draw(key, nz[s]) >> 16) < thr[s]) {
+                in_ref[s] = (uint8_t)refr;
+                list[n++] = nz[s];
             }
-            list[n] = nz[s];
-            n += fire;
         }
 #endif
         for (s = 0; s < n; s++)
