@@ -42,6 +42,16 @@ def hidden_lr(sizes: tuple[int, ...]) -> tuple[int, int]:
     return max(1, round(3 * f * 2 ** (s - 13))), s
 
 
+def output_lr_shift(sizes: tuple[int, ...]) -> int:
+    """``lr_shift`` of the output layer (``lr_mult`` 2): ``13 + max(0, round(log2(n_h / 500)))``
+    with ``n_h`` hidden units in all: 2/2^13 up to about 700 hidden units, half that for 1,000
+    (784-500-500-10 swings between epochs at 2/2^13; docs/tuning.md section 14)."""
+    n_h = sum(sizes[1:-1])
+    if n_h <= 0:  # no hidden layer, or a topology the validation refuses
+        return 13
+    return 13 + max(0, int(round(math.log2(n_h / 500))))
+
+
 def w_shift_for_fan_in(n_pre: int) -> int:
     """``w_shift`` of a layer fed by ``n_pre`` spiking hidden units:
     ``clamp(round(log2(800 / n_pre)), 0, 7)`` (100 -> 3, 200 -> 2, 500 -> 1), so the drive a
@@ -82,7 +92,7 @@ def default_values(sizes: tuple[int, ...], variant: str) -> dict[str, Any]:
     v["gate_lo"] = (-2048,) * H + (-20000,)
     v["gate_hi"] = (4096,) * H + (20000,)
     v["lr_mult"] = (h_mult,) * H + (2,)
-    v["lr_shift"] = (h_shift,) * H + (13,)
+    v["lr_shift"] = (h_shift,) * H + (output_lr_shift(tuple(sizes)),)
     v["p_infer"] = (256,) * (H + 1)  # every synapse transmits in inference (measured better)
     if variant == "erbp":
         v["noise_prob"] = 10000  # 0.15 per tick
