@@ -7,6 +7,8 @@ and the largest 784-H-10 network each board can train.
     python benchmarks/bench_firmware.py                  # 784-100-10, 30 test + 30 train digits
     python benchmarks/bench_firmware.py --samples 20 --boards microbit   # some boards (the table's)
     python benchmarks/bench_firmware.py --model runs/e3/model.erbp --set exit_margin=0
+    python benchmarks/bench_firmware.py --topology 784-500-500-10 --pc-train 3000 --samples 10 \
+        --boards netduinoplus2     # a network no RAM arena of the board holds: its rom build only
 
 Inference samples run the model's readout and early exit (a sample ends once its leader leads by
 exit_margin; docs/inference.md), so the ticks run per sample are reported beside the events.
@@ -165,8 +167,12 @@ def main() -> int:
           f"{cfg.ticks_infer} ticks per inference sample")
     build(emulated)
     rows_out, sizes_rows = [], []
+    skipped = []
     for b in args.boards:
         for name, elf, make_args in builds(b, rom_model, out):
+            if name != "rom" and required_bytes(cfg) > table.board(b).arena_bytes:
+                skipped.append(f"{b} {name}")  # the network cannot learn there
+                continue
             if name != "ram":
                 r = subprocess.run(["make", "-s", "-C", str(ROOT / "firmware"), *make_args],
                                    capture_output=True, text=True)
@@ -184,6 +190,10 @@ def main() -> int:
                 lat = f"{ins.mean() / hz * 1e3:,.0f} ms" if hz else "—"
                 rows_out.append((b, spec.cpu, name, mode, ins.mean(), ev.mean(), tk.mean(),
                                  ins.sum() / ev.sum(), lat, args.samples / dt))
+    if skipped:
+        topo = "-".join(map(str, cfg.sizes))
+        print(f"\nnot measured (the {required_bytes(cfg):,}-byte arena of {topo} exceeds the "
+              f"board's): {', '.join(skipped)}")
     print(f"\nQEMU -icount shift=0, {args.samples} samples per mode (infer: MNIST test digits "
           f"0..; train: training digits {args.pc_train}..):\n")
     print("| board (core) | build | mode | instructions / sample | synaptic events / sample | "
