@@ -1,5 +1,5 @@
-/* The board layer of a board whose serial link is a CMSDK APB UART (Arm MPS2/MPS2+ FPGA images:
- * AN386, AN505): the UART's registers, its receive interrupt and the SysTick cycle counter on the
+/* The board layer of a board whose serial link is a CMSDK APB UART (Arm MPS2/MPS2+/MPS3 FPGA
+ * images: AN386, AN505, AN547): the UART's registers, its receive interrupt and the SysTick cycle counter on the
  * core clock. A board's board.c defines UART_RX_IRQ (its external interrupt number), then includes
  * this file once; the UART's address (FW_BOARD_UART_BASE) and the core clock
  * (FW_BOARD_COUNTER_HZ) come from the board table (boards/boards.toml). Registers: DATA +0x00,
