@@ -1,8 +1,8 @@
 """Firmware benchmark: instructions per sample and per synaptic event on every emulated board
-(QEMU with -icount shift=0) and every build - RAM (the network in RAM: it learns; DSP kernels on
-the cores that have them), portable (the same without the DSP kernels), rom (the model in flash,
-read-only: inference) - with RAM, flash and the latency per sample at each chip's nominal clock,
-and the largest 784-H-10 network each board can train.
+(QEMU with -icount shift=0) and every build - RAM (the network in RAM: it learns; Helium or DSP
+kernels on the cores that have them), dsp (a Helium core's DSP kernels), portable (neither), rom
+(the model in flash, read-only: inference) - with RAM, flash and the latency per sample at each
+chip's nominal clock, and the largest 784-H-10 network each board can train.
 
     python benchmarks/bench_firmware.py                  # 784-100-10, 30 test + 30 train digits
     python benchmarks/bench_firmware.py --samples 20 --boards microbit   # some boards (the table's)
@@ -51,17 +51,22 @@ def largest_hidden(arena: int, variant: str = "erbp") -> tuple[int, int]:
 
 def builds(board: str, rom_model: Path, out: Path) -> list[tuple[str, Path, list[str]]]:
     """(build name, image, make arguments) of every build of a board (its board-table entry's
-    builds): ram (the network in RAM; with the DSP kernels where the core has them), portable
-    (the same without them, on a DSP core), rom (the model in flash: rom_model)."""
+    builds): ram (the network in RAM; with the Helium kernels where the board's build has them,
+    else the DSP kernels where the core has them), dsp (on a Helium board: the DSP kernels, with
+    the soft-float ABI), portable (neither, on a DSP core), rom (the model in flash: rom_model)."""
     from erbp.boards import table
 
     spec = table.board(board)
     res = []
+    soft = " -mfloat-abi=soft" if spec.mve else ""  # no FPU registers: no Helium
     if "ram" in spec.builds:
         res.append(("ram", spec.image_path(), [spec.target()]))
+        if spec.mve:
+            res.append(("dsp", spec.image_path(build_dir=out / "dsp"),
+                        [spec.target(), f"EXTRA_CFLAGS={soft.strip()}", f"BUILD={out / 'dsp'}"]))
         if spec.dsp:
             res.append(("portable", spec.image_path(build_dir=out / "portable"),
-                        [spec.target(), "EXTRA_CFLAGS=-DERBP_NO_DSP",
+                        [spec.target(), f"EXTRA_CFLAGS=-DERBP_NO_DSP{soft}",
                          f"BUILD={out / 'portable'}"]))
     if "rom" in spec.builds:
         res.append(("rom", spec.image_path(rom=True, build_dir=out / "rom"),

@@ -1,10 +1,12 @@
-"""The DSP kernels (cport, __ARM_FEATURE_DSP: SXTAB16 / QADD8) on the boards whose board-table
-entry lists ``dsp`` in its ``ci`` (firmware/boards/boards.toml: a Cortex-M4 and the Cortex-M33)
-compute the PC's numbers where their bounds bite: a layer-tick of more than 256 spiking rows (the
-portable kernels take over), rows of a length not a multiple of 4, and 8-bit weights at both
-saturation bounds; the images do contain the DSP instructions (the golden vectors and random
-networks run on them in the conformance suite, MNIST in test_firmware_qemu.py); and the table's
-``dsp`` says which cores have the extension, as their compiler does.
+"""The DSP kernels (cport, __ARM_FEATURE_DSP: SXTAB16 / QADD8) and the Helium kernels
+(__ARM_FEATURE_MVE: VLDRB.S32 / VSTRB.32, on a board whose table entry says ``mve``) on the boards
+whose board-table entry lists ``dsp`` in its ``ci`` (firmware/boards/boards.toml: a Cortex-M4, the
+Cortex-M33 and the Cortex-M55) compute the PC's numbers where their bounds bite: a layer-tick of
+more than 256 spiking rows (the DSP kernels' 16-bit accumulators: the portable kernels take over),
+rows of a length not a multiple of 4 (the scalar tails), and 8-bit weights at both saturation
+bounds; the images do contain the instructions (the golden vectors and random networks run on
+them in the conformance suite, MNIST in test_firmware_qemu.py); and the table's ``dsp`` and
+``mve`` say which cores and builds have them, as their compiler does.
 """
 from __future__ import annotations
 
@@ -27,6 +29,10 @@ def test_the_table_says_which_cores_have_the_dsp_extension(name):
                              "-x", "c", "/dev/null"], capture_output=True, text=True,
                             check=True).stdout
     assert ("__ARM_FEATURE_DSP" in macros) == spec.dsp, f"{name}: dsp = {spec.dsp} in the table"
+    macros = subprocess.run([spec.arch.cc, *spec.cpu_flags, *spec.arch.cflags, *spec.extra_cflags,
+                             "-dM", "-E", "-x", "c", "/dev/null"], capture_output=True, text=True,
+                            check=True).stdout
+    assert ("__ARM_FEATURE_MVE" in macros) == spec.mve, f"{name}: mve = {spec.mve} in the table"
 
 
 @pytest.mark.parametrize("name", DSP_BOARDS)
@@ -37,9 +43,15 @@ def test_dsp_kernels_equal_the_pc_at_their_bounds(name, emulators):
 
     spec = table.board(name)
     emu = emulators(name)  # built and booted once per session
-    dis = subprocess.run([binutil(spec, "objdump"), "-d", str(spec.image_path())],
-                         capture_output=True, text=True, check=True).stdout
-    assert "sxtab16" in dis and "qadd8" in dis
+    if spec.mve:  # the Helium kernels (objdump told the architecture: the image has no attributes)
+        dis = subprocess.run([binutil(spec, "objdump"), "-d", "-m", "armv8.1-m.main",
+                              str(spec.image_path())], capture_output=True, text=True,
+                             check=True).stdout
+        assert "vldrb.s32" in dis and "vstrb.32" in dis and "vldrh.s32" in dis
+    else:
+        dis = subprocess.run([binutil(spec, "objdump"), "-d", str(spec.image_path())],
+                             capture_output=True, text=True, check=True).stdout
+        assert "sxtab16" in dis and "qadd8" in dis
     # 300 inputs that nearly all spike every tick (> 256 rows), 23 and 10 post neurons (not
     # multiples of 4), large learning rates (weights pushed to -128 and 127)
     cfg = NetConfig.default("300-23-10", ticks_train=12, ticks_infer=12, burn_in=0, in_gain=257,
@@ -70,10 +82,10 @@ def test_dsp_kernels_equal_the_pc_at_their_bounds(name, emulators):
 def test_inference_chooses_the_kernel_by_p_infer(name, emulators):
     """The kernel of a layer-tick follows the transmission of the sample's mode (docs/semantics.md
     7.1, phase 3): a peRBP network (p_transmit < 256) infers with p_infer 256, so its layers take
-    the DSP kernels in inference, exactly as the same weights with p_transmit 256 do: the same
-    results as the PC and the same instructions (within one tick of the board's counter).
-    Choosing by p_transmit would run the portable blank-out kernels, thousands of instructions
-    more per sample."""
+    the DSP kernels in inference (the Helium kernels on a board whose table says ``mve``), exactly
+    as the same weights with p_transmit 256 do: the same results as the PC and the same
+    instructions (within one tick of the board's counter). Choosing by p_transmit would run the
+    portable blank-out kernels, thousands of instructions more per sample."""
     from erbp.boards.client import Board
     from erbp.engines.c import CNetwork
     from erbp.reference import NetConfig, modelfile

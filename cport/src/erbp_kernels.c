@@ -155,6 +155,54 @@ static void row_learn_mask_full8(int8_t *restrict w, const int16_t *restrict dw,
 #define ERBP_FULL8_KERNELS 0
 #endif
 
+/* ---- Helium kernels (Armv8.1-M with MVE: Cortex-M55/M85) ------------------------------------- */
+
+/* With the M-profile Vector Extension's integer instructions (__ARM_FEATURE_MVE bit 0; GCC defines
+ * it for a Cortex-M55 whose float ABI leaves it the FPU registers, softfp or hard, and the FPU
+ * must be enabled), a layer with int8 weights and no blank-out in this tick (the p of the
+ * sample's mode is 256: p_infer inferring, p_transmit training) runs its rows four synapses per
+ * vector: VLDRB.S32 widens four weights into the int32 lanes that VADD adds to acc; in training,
+ * w = SAT(w + dw, wmin, wmax) is VLDRB.S32, VLDRH.S32 (four int16 factors), VADD, VMAX, VMIN on
+ * int32 lanes and VSTRB.32 narrows the result back into the weights (any wmax: the rule itself,
+ * in int32). The last n % 4 synapses of a row run scalar. Inner loops: 5 instructions per 4
+ * synapses inferring, 10 learning. Same numbers as the portable kernels, with no bound on the
+ * rows of a tick (the accumulators are int32). They replace the DSP kernels; ERBP_NO_DSP builds
+ * without either (the portable kernels), -mfloat-abi=soft without Helium (the DSP kernels). */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && defined(__GNUC__) && \
+    !defined(ERBP_NO_DSP)
+#define ERBP_MVE_KERNELS 1
+#include <arm_mve.h>
+
+static void row_sum_mve(const int8_t *restrict w, int32_t *restrict acc, uint32_t n)
+{
+    uint32_t i, n4 = n & ~3u;
+    for (i = 0; i < n4; i += 4)
+        vstrwq_s32(acc + i, vaddq_s32(vldrwq_s32(acc + i), vldrbq_s32(w + i)));
+    for (; i < n; i++)
+        acc[i] += w[i];
+}
+
+static void row_learn_mve(int8_t *restrict w, const int16_t *restrict dw, int32_t *restrict acc,
+                          uint32_t n, int32_t wmin, int32_t wmax)
+{
+    const int32x4_t lo = vdupq_n_s32(wmin), hi = vdupq_n_s32(wmax);
+    uint32_t i, n4 = n & ~3u;
+    for (i = 0; i < n4; i += 4) {
+        int32x4_t x = vaddq_s32(vldrbq_s32(w + i), vldrhq_s32(dw + i));
+        x = vminq_s32(vmaxq_s32(x, lo), hi);
+        vstrbq_s32(w + i, x);
+        vstrwq_s32(acc + i, vaddq_s32(vldrwq_s32(acc + i), x));
+    }
+    for (; i < n; i++) {
+        int32_t x = erbp_sat(w[i] + dw[i], wmin, wmax);
+        w[i] = (int8_t)x;
+        acc[i] += x;
+    }
+}
+#else
+#define ERBP_MVE_KERNELS 0
+#endif
+
 /* ---- DSP kernels (Armv7E-M: Cortex-M4/M7; Armv8-M with the DSP extension: Cortex-M33/M55) ---- */
 
 /* With the DSP instructions (__ARM_FEATURE_DSP), a layer with int8 weights and no blank-out runs
@@ -166,7 +214,8 @@ static void row_learn_mask_full8(int8_t *restrict w, const int16_t *restrict dw,
  * uses the portable kernels. The accumulators of neurons 4g .. 4g+3 live in acc[2g] (4g, 4g+2)
  * and acc[2g+1] (4g+1, 4g+3) and are spread back into int32 acc[] at the end (the last n % 4
  * neurons accumulate directly in int32). Same numbers as the portable kernels. */
-#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !ERBP_PAD_LOOPS && !defined(ERBP_NO_DSP)
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !ERBP_PAD_LOOPS && !defined(ERBP_NO_DSP) && \
+    !ERBP_MVE_KERNELS
 #define ERBP_DSP_KERNELS 1
 #define ERBP_DSP_MAX_ROWS 256u
 
@@ -453,6 +502,19 @@ static void deliver(erbp_net_t *net, uint32_t l, int32_t learn, uint32_t t)
         learn = update_factors(net, l, t);
     if (p < (uint32_t)ERBP_P_ONE)
         key_b = erbp_absorb(net->key_blank[l], t);
+#if ERBP_MVE_KERNELS
+    if (erbp__wbytes(c) == 1u && p >= (uint32_t)ERBP_P_ONE) {
+        int8_t *const w8 = (int8_t *)net->w[l];
+        for (s = 0; s < n_list; s++) {
+            int8_t *row = w8 + (uint32_t)list[s] * n_post;
+            if (learn)
+                row_learn_mve(row, dw, acc, n_post, wmin, wmax);
+            else
+                row_sum_mve(row, acc, n_post);
+        }
+        return;
+    }
+#endif
 #if ERBP_DSP_KERNELS
     if (erbp__wbytes(c) == 1u && p >= (uint32_t)ERBP_P_ONE && n_list <= ERBP_DSP_MAX_ROWS &&
         (!learn || wmax == 127)) {

@@ -90,6 +90,7 @@ class BoardSpec:
     extra_cflags: tuple[str, ...] = ()
     clock_hz: int = 0
     dsp: bool = False
+    mve: bool = False
     flash_hint: str = ""
     pyocd_target: str = ""
     openocd_target: str = ""

@@ -15,6 +15,7 @@ int main(void);
 #define SYST_RVR REG(0xE000E014u)
 #define SYST_CVR REG(0xE000E018u)
 #define SCB_AIRCR REG(0xE000ED0Cu)
+#define SCB_CPACR REG(0xE000ED88u)
 
 #ifndef FW_BOARD_CYCLES
 static volatile uint32_t systick_wraps;
@@ -34,9 +35,21 @@ void board_irq(void);
  * that its deepest use can be read afterwards: the lowest word that no longer holds it. */
 #define STACK_PAINT 0x5AC35AC3u
 
+/* A core whose code may use the FPU registers (__ARM_FP: -mfloat-abi=softfp or hard; Helium's
+ * vectors live there, __ARM_FEATURE_MVE) gets CP10 and CP11 enabled before any C loop runs (the
+ * compiler may vectorise the ones below); the barriers keep every FPU instruction after it. */
+static void fpu_enable(void)
+{
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+    SCB_CPACR |= 0xFu << 20;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
+}
+
 void Reset_Handler(void)
 {
     uint32_t *src = __data_load, *dst = __data_start, *sp;
+    fpu_enable();
     __asm__ volatile("mov %0, sp" : "=r"(sp));
     for (dst = __stack_bottom; dst + 16 < sp; dst++) {
         *dst = STACK_PAINT;
