@@ -15,10 +15,12 @@ For each network:
   ReLU hidden units, ``--mlp-epochs`` epochs) quantised as TensorFlow Lite Micro / CMSIS-NN expect
   (erbp.research.int8_mlp: int8 symmetric per-tensor weights, int8 asymmetric activations, int32
   biases, fixed-point requantisation), its test error from the bit-exact numpy model of the int8
-  arithmetic, and on the board the app firmware/mlp/ (the layers through erbp_fc_s8, with its DSP
-  path on a core that has one, and its portable path built with -DERBP_NO_DSP) over the first
-  ``--samples`` test images: instructions per inference (the same for every digit) and every
-  layer's outputs equal to the numpy model.
+  arithmetic, and on the board the app firmware/mlp/ in three builds: the layers through our
+  erbp_fc_s8 (its DSP path on a core that has one, and its portable path built with
+  -DERBP_NO_DSP) and through CMSIS-NN's arm_fully_connected_s8 (firmware/mlp/third_party/cmsis-nn,
+  vendored unmodified at the version its README names), each over the first ``--samples`` test
+  images: instructions per inference (the same for every digit), the kernel's code bytes, and
+  every layer's outputs equal to the numpy model.
 
 Instructions counted as in benchmarks/bench_firmware.py: the board's cycle counter under -icount
 shift=0 (1e9 / counter_hz instructions per counter tick); the MLP app times pixel - 128, the
@@ -35,14 +37,30 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-KERNEL_FUNCS = ("erbp_fc_s8", "erbp_fc_s8_requantize", "fc_dsp", "fc_portable", "finish")
+CMSIS_NN = ROOT / "firmware" / "mlp" / "third_party" / "cmsis-nn"
+#: The app's builds: name, the kernel (make's MLP_KERNEL), compiler flags, the kernel's functions
+#: (their code is the kernel's code bytes; mlp_cmsis.c's call of CMSIS-NN is ours, not counted).
+BUILDS = (("dsp", "erbp", "", ("erbp_fc_s8", "erbp_fc_s8_requantize",
+                                "fc_dsp", "fc_portable", "finish")),
+          ("portable", "erbp", "-DERBP_NO_DSP", ("erbp_fc_s8",
+                                                 "erbp_fc_s8_requantize", "fc_portable",
+                                                 "finish")),
+          ("cmsis-nn", "cmsis-nn", "", ("arm_fully_connected_s8", "arm_nn_vec_mat_mult_t_s8")))
 
 
-def kernel_code_bytes(map_file: Path) -> int:
+def cmsis_nn_version() -> str:
+    """The vendored CMSIS-NN's version (`git describe`), as its README states it."""
+    m = re.search(r"^Version: `([^`]+)`", (CMSIS_NN / "README.md").read_text(), re.M)
+    if not m:
+        raise SystemExit(f"{CMSIS_NN / 'README.md'} names no version")
+    return m[1]
+
+
+def kernel_code_bytes(map_file: Path, funcs: tuple[str, ...]) -> int:
     """Bytes of the int8 kernel's code (its functions' .text sections in the linker map)."""
     text = map_file.read_text()
     total = 0
-    for name in KERNEL_FUNCS:
+    for name in funcs:
         m = re.search(rf"^ \.text\.{name}\s*\n?\s+0x[0-9a-f]+\s+0x([0-9a-f]+)", text, re.M)
         if m:
             total += int(m[1], 16)
@@ -124,15 +142,15 @@ def mlp_side(args, topology: str, data, board: str) -> dict:
     out = {"error": float((outs[-1].argmax(axis=1) != data.test_y).mean()),
            "float_error": evaluate(res.model, data), "ops": q.macs,
            "flash": q.model_bytes, "ram": q.activation_bytes}
-    for build, cflags in (("dsp", ""), ("portable", "-DERBP_NO_DSP")):
+    for build, kernel, cflags, funcs in BUILDS:
         work = Path(args.work) / f"mlp-app-{topology}-{build}"
-        image = build_firmware(q, x, board, work, cflags=cflags)
+        image = build_firmware(q, x, board, work, cflags=cflags, kernel=kernel)
         run = run_firmware(image, board, q, n)
         if not (run.outputs == want).all():
             raise SystemExit(f"int8 MLP {topology} ({build}): the board's layer outputs differ "
                              f"from the numpy model")
         out[f"instructions_{build}"] = float(run.ticks.mean() * per_tick)
-        out[f"code_{build}"] = kernel_code_bytes(image.with_suffix(".map"))
+        out[f"code_{build}"] = kernel_code_bytes(image.with_suffix(".map"), funcs)
     return out
 
 
@@ -183,8 +201,9 @@ def main() -> int:
     spec = table.board(args.board)
     print(f"\n{spec.cpu} on QEMU {args.board}, -icount shift=0; instructions per inference: "
           f"mean over the first {args.erbp_samples} MNIST test digits for erbp (predictions equal "
-          f"to the PC's), {args.samples} for the MLP (every layer equal to the numpy model); "
-          f"test error and events on all {len(data.test_y)}.\n")
+          f"to the PC's), {args.samples} for the MLP (every layer of every build equal to the "
+          f"numpy model); test error and events on all {len(data.test_y)}. CMSIS-NN "
+          f"{cmsis_nn_version()} (firmware/mlp/third_party/cmsis-nn).\n")
     print("| network | inference | test error | instructions / inference | synaptic events or "
           "MACs / inference | instructions / event or MAC | model (B) | RAM (B) |\n"
           "|---|---|---:|---:|---:|---:|---:|---:|")
@@ -195,8 +214,10 @@ def main() -> int:
                   f"(all test digits: {e['ops_all']:,.0f} in {e['ticks_all']:.1f}) | "
                   f"{e['instructions'] / e['ops']:.2f} | {e['flash']:,} | "
                   f"{e['ram']:,} (arena) |")
-        for build in ("dsp", "portable"):
-            print(f"| {topo} | int8 MLP, erbp_fc_s8 {build} ({m['code_' + build]} B code) | "
+        for build, *_ in BUILDS:
+            kernel = ("CMSIS-NN arm_fully_connected_s8" if build == "cmsis-nn" else
+                      f"erbp_fc_s8 {build}")
+            print(f"| {topo} | int8 MLP, {kernel} ({m['code_' + build]:,} B code) | "
                   f"{100 * m['error']:.2f} % (float {100 * m['float_error']:.2f} %) | "
                   f"{m['instructions_' + build]:,.0f} | {m['ops']:,} MACs | "
                   f"{m['instructions_' + build] / m['ops']:.2f} | {m['flash']:,} | "
@@ -208,9 +229,13 @@ def main() -> int:
                   f"events | {e['train_instructions'] / e['train_ops']:.2f} | | |")
     for topo, e, m in rows:
         if e:
-            print(f"\n{topo}: erbp / int8 MLP (DSP) instructions per inference = "
-                  f"{e['instructions'] / m['instructions_dsp']:.2f}x (goal: at most 3x); "
+            print(f"\n{topo}: erbp / int8 MLP on CMSIS-NN instructions per inference = "
+                  f"{e['instructions'] / m['instructions_cmsis-nn']:.2f}x (goal: at most 3x); "
+                  f"erbp / erbp_fc_s8 (DSP) = {e['instructions'] / m['instructions_dsp']:.2f}x; "
                   f"synaptic events / MACs = {e['ops_all'] / m['ops']:.2f}")
+    for topo, e, m in rows:
+        print(f"{topo}: erbp_fc_s8 (DSP) / CMSIS-NN instructions per inference = "
+              f"{m['instructions_dsp'] / m['instructions_cmsis-nn']:.3f}")
     return 0
 
 

@@ -1,18 +1,24 @@
 """The int8 MLP anchor (erbp.research.int8_mlp, firmware/mlp/): the numpy model computes TFLite's
 int8 arithmetic as TFLite writes it, the quantiser keeps the float network's outputs, and the
-firmware's kernel (erbp_fc_s8: the portable C on the PC under ASan/UBSan, the DSP and the
-portable paths on the boards whose board-table entry lists mlp) gives every layer's outputs of
-the numpy model, and refuses what it cannot compute exactly."""
+firmware's kernels (erbp_fc_s8: the portable C on the PC under ASan/UBSan, the DSP and the
+portable paths on the boards whose board-table entry lists mlp; CMSIS-NN's
+arm_fully_connected_s8, vendored unmodified, on the PC and on those boards) give every layer's
+outputs of the numpy model, and erbp_fc_s8 refuses what it cannot compute exactly."""
 from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from erbp.boards import table
 from erbp.research.baselines import MLP
-from erbp.research.int8_mlp import (Int8Layer, Int8MLP, QuantizationError, build_firmware,
-                                    quantize, quantize_multiplier, random_int8_mlp, requantize,
-                                    run_firmware)
+from erbp.research.int8_mlp import (KERNELS, Int8Layer, Int8MLP, QuantizationError,
+                                    build_firmware, c_header, quantize, quantize_multiplier,
+                                    random_int8_mlp, requantize, run_firmware)
 
 from firmware_support import require_tools
 
@@ -95,11 +101,13 @@ def test_quantized_network_follows_the_float_network():
 SHAPES = [(37, 13, 6, 5), (64, 20, 10), (9, 3, 1)]
 
 
-def _check(net: Int8MLP, board: str, tmp_path, cflags: str = "", n: int = 5):
+def _check(net: Int8MLP, board: str, tmp_path, cflags: str = "", n: int = 5,
+           kernel: str = "erbp"):
     px = np.random.default_rng(len(net.sizes)).integers(0, 256, size=(n, net.sizes[0]))
     px[0] = 0  # pixels at both ends
     px[1] = 255
-    image = build_firmware(net, px, board, tmp_path / f"{board}{cflags}", cflags=cflags)
+    image = build_firmware(net, px, board, tmp_path / f"{board}{cflags}", cflags=cflags,
+                           kernel=kernel)
     run = run_firmware(image, board, net, n)
     outs = net.forward(px)
     np.testing.assert_array_equal(run.outputs, np.concatenate(outs[1:], axis=1))
@@ -107,13 +115,14 @@ def _check(net: Int8MLP, board: str, tmp_path, cflags: str = "", n: int = 5):
     return run
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("sizes", SHAPES)
-def test_the_portable_kernel_on_the_pc_equals_the_numpy_model(sizes, tmp_path):
+def test_the_portable_kernels_on_the_pc_equal_the_numpy_model(sizes, kernel, tmp_path):
     require_tools("make", table.board("host").arch.cc)
     clamped = 0
     for seed in (1, 2, 3):
         net = random_int8_mlp(sizes, seed=seed, relu=seed == 1)
-        run = _check(net, "host", tmp_path, n=12)
+        run = _check(net, "host", tmp_path, n=12, kernel=kernel)
         # outputs spread over the int8 range, some clamped: the check covers the rounding
         last = run.outputs[:, -net.sizes[-1]:]
         assert len(np.unique(run.outputs)) >= min(8, run.outputs.size // 4)
@@ -149,3 +158,66 @@ def test_the_dsp_and_portable_kernels_on_the_board_equal_the_numpy_model(board, 
                                cflags).ticks.mean()
     # the default build runs the DSP path (four inputs per SMLAD pair): much fewer instructions
     assert ticks[""] < 0.5 * ticks["-DERBP_NO_DSP"], ticks
+
+
+@pytest.mark.parametrize("board", [b.name for b in table.boards("mlp")])
+def test_cmsis_nn_on_the_board_equals_the_numpy_model_and_erbp_fc_s8(board, tmp_path):
+    """CMSIS-NN's arm_fully_connected_s8 (its DSP path on the Cortex-M4) gives every layer's
+    outputs of the numpy model, hence of erbp_fc_s8, in about as many instructions."""
+    spec = table.board(board)
+    require_tools("make", *spec.tools)
+    for sizes in SHAPES:
+        net = random_int8_mlp(sizes, seed=9, relu=True)
+        d = tmp_path / "-".join(map(str, sizes))
+        ours, theirs = (_check(net, board, d, n=6, kernel=k) for k in KERNELS)
+        np.testing.assert_array_equal(theirs.outputs, ours.outputs)
+    net = random_int8_mlp((256, 32, 10), seed=8)
+    ticks = {k: _check(net, board, tmp_path / "256", kernel=k).ticks.mean() for k in KERNELS}
+    assert 0.8 * ticks["erbp"] < ticks["cmsis-nn"] < 1.2 * ticks["erbp"], ticks
+
+
+@pytest.mark.parametrize("board", ["host"] + [b.name for b in table.boards("mlp")])
+def test_every_build_of_the_app_is_warning_free(board, tmp_path):
+    """Our files under -std=c99 -Wall -Wextra -Wconversion -Wshadow -pedantic, CMSIS-NN's with
+    those but the -Wconversion family (firmware/mlp/mlp.mk)."""
+    from erbp.boards.table import FIRMWARE
+
+    spec = table.board(board)
+    require_tools("make", *(spec.tools if spec.kind != "host" else [spec.arch.cc]))
+    (tmp_path / "mlp_model.h").write_text(c_header(random_int8_mlp((9, 3, 1), seed=1),
+                                                   np.zeros((1, 9))))
+    for kernel, cflags in (("erbp", ""), ("erbp", "-DERBP_NO_DSP"), ("cmsis-nn", "")):
+        r = subprocess.run(["make", "-B", "-C", str(FIRMWARE), "mlp", f"MLP_BOARD={board}",
+                            f"MLP_MODEL={tmp_path}", f"MLP_KERNEL={kernel}",
+                            f"MLP_CFLAGS={cflags}"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "warning" not in r.stderr.lower(), r.stderr
+        assert ("-Wconversion" in r.stdout) and ("-Wno-conversion" in r.stdout) == (
+            kernel == "cmsis-nn"), r.stdout
+
+
+CMSIS_NN = Path(__file__).resolve().parents[1] / "firmware" / "mlp" / "third_party" / "cmsis-nn"
+
+
+def test_the_vendored_cmsis_nn_is_unmodified_and_licensed():
+    """Every file of firmware/mlp/third_party/cmsis-nn is in its README's table with the git blob
+    id of the pinned commit (what `git hash-object` prints), and the README and LICENSE say what
+    it is."""
+    readme = (CMSIS_NN / "README.md").read_text()
+    table_ids = dict(re.findall(r"^\| `([^`]+)` \| `([0-9a-f]{40})` \|$", readme, re.M))
+    files = {p.relative_to(CMSIS_NN).as_posix() for p in CMSIS_NN.rglob("*") if p.is_file()}
+    assert files - {"README.md"} == set(table_ids)
+    for name, blob_id in table_ids.items():
+        data = (CMSIS_NN / name).read_bytes()
+        got = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        assert got == blob_id, f"{name} differs from CMSIS-NN's (blob {got}, README {blob_id})"
+    assert re.search(r"^Version: `v7\.0\.0-43-g99f736a6`$", readme, re.M)
+    assert "Apache License" in (CMSIS_NN / "LICENSE").read_text()[:200]
+    for src in CMSIS_NN.rglob("*.[ch]"):
+        assert "SPDX-License-Identifier: Apache-2.0" in src.read_text()[:500], src
+
+
+def test_build_firmware_refuses_an_unknown_kernel(tmp_path):
+    with pytest.raises(ValueError, match="kernel 'tflm': one of erbp, cmsis-nn"):
+        build_firmware(random_int8_mlp((8, 4, 2), seed=1), np.zeros((1, 8)), "host", tmp_path,
+                       kernel="tflm")

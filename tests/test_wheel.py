@@ -51,7 +51,12 @@ def test_wheel_contents(wheel):
     assert {"erbp/py.typed", "erbp/_cport.abi3.so", "erbp/cport_src/include/erbp.h",
             "erbp/cport_src/examples/hello.c", "erbp/firmware_src/Makefile",
             "erbp/firmware_src/boards/boards.toml", "erbp/firmware_src/boards/cortex-m/link.ld",
-            "erbp/boards/table.py", "erbp/mp_src/erbp_mp.py"} <= names
+            "erbp/boards/table.py", "erbp/mp_src/erbp_mp.py",
+            # the int8 MLP app's CMSIS-NN kernel ships with its licence
+            "erbp/firmware_src/mlp/third_party/cmsis-nn/LICENSE",
+            "erbp/firmware_src/mlp/third_party/cmsis-nn/Include/Internal/arm_nn_config.h",
+            "erbp/firmware_src/mlp/third_party/cmsis-nn/Source/NNSupportFunctions/"
+            "arm_nn_vec_mat_mult_t_s8.c"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert not {"erbp/engines/c/_build.py", "erbp/mp_src/qemu_microbit_check.py"} & names
     meta = next(zipfile.ZipFile(wheel).read(n).decode() for n in names

@@ -1,5 +1,6 @@
 /* mlp_bench.c - the int8 MLP benchmark app (benchmarks/bench_mlp.py): runs the samples of the
- * generated mlp_model.h through its layers (erbp_fc_s8) on a board of the board table, each
+ * generated mlp_model.h through its layers (erbp_fc_s8; built with -DMLP_CMSIS_NN, CMSIS-NN's
+ * arm_fully_connected_s8 through mlp_cmsis.c) on a board of the board table, each
  * inference timed by the board's cycle counter (under QEMU -icount shift=0: instructions), and
  * prints one line per sample, then an end line:
  *
@@ -16,6 +17,9 @@
 
 #include "../src/board.h"
 #include "mlp_model.h"
+#if defined(MLP_CMSIS_NN)
+#include "mlp_cmsis.h"
+#endif
 
 /* a 4-byte copy the compiler turns into a load or store (memcpy is a call in a freestanding
  * build) */
@@ -28,6 +32,12 @@
 #define MLP_ACT_BYTES (MLP_N_IN + MLP_SUM_WIDTHS)
 
 static int8_t acts[MLP_ACT_BYTES]; /* the input, then every layer's outputs */
+
+#if defined(MLP_CMSIS_NN)
+#define MLP_FC mlp_cmsis_fc
+#else
+#define MLP_FC erbp_fc_s8
+#endif
 
 static void put(const char *s)
 {
@@ -87,7 +97,7 @@ static int32_t infer(const uint8_t *pixels, erbp_status_t *status)
         x[i] = (int8_t)(pixels[i] ^ 0x80u);
     for (l = 0; l < MLP_LAYERS; l++) {
         const mlp_layer_t *L = &mlp_layers[l];
-        *status = erbp_fc_s8(&L->params, x, L->n_in, L->weights, L->bias, L->n_out, x + L->n_in);
+        *status = MLP_FC(&L->params, x, L->n_in, L->weights, L->bias, L->n_out, x + L->n_in);
         if (*status != ERBP_OK)
             return -1 - (int32_t)l;
         x += L->n_in;

@@ -276,10 +276,17 @@ class FirmwareRun:
     outputs: np.ndarray
 
 
+#: The app's kernels (``make mlp MLP_KERNEL=...``, firmware/mlp/mlp.mk): ``erbp`` runs the layers
+#: through erbp_fc_s8, ``cmsis-nn`` through CMSIS-NN's arm_fully_connected_s8 (vendored in
+#: firmware/mlp/third_party/cmsis-nn).
+KERNELS = ("erbp", "cmsis-nn")
+
+
 def build_firmware(net: Int8MLP, pixels: np.ndarray, board: str, out_dir: str | Path,
-                   cflags: str = "") -> Path:
+                   cflags: str = "", kernel: str = "erbp") -> Path:
     """Write ``out_dir/mlp_model.h`` and build the app for ``board`` (a board of the board table,
-    or "host": the PC build with the sanitizers) with make; returns the image."""
+    or "host": the PC build with the sanitizers) with make, its layers through ``kernel`` (one
+    of :data:`KERNELS`); returns the image."""
     from ..boards.emulators import EmulatorError
     from ..boards.table import FIRMWARE, board as board_spec
 
@@ -289,19 +296,23 @@ def build_firmware(net: Int8MLP, pixels: np.ndarray, board: str, out_dir: str | 
     text = c_header(net, pixels)
     if not header.exists() or header.read_text() != text:
         header.write_text(text)
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel {kernel!r}: one of {', '.join(KERNELS)}")
     spec = board_spec(board)
     tools = ["make", spec.arch.cc]
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
         raise EmulatorError(f"{', '.join(missing)} not found, needed to build the int8 MLP app for "
                             f"{board}: install {spec.arch.debian} (`make setup`)")
-    cmd = ["make", "-s", "-C", str(FIRMWARE), "mlp", f"MLP_BOARD={board}", f"MLP_MODEL={out}"]
+    cmd = ["make", "-s", "-C", str(FIRMWARE), "mlp", f"MLP_BOARD={board}", f"MLP_MODEL={out}",
+           f"MLP_KERNEL={kernel}"]
     if cflags:
         cmd.append(f"MLP_CFLAGS={cflags}")
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise EmulatorError(f"{' '.join(cmd)} failed:\n{r.stdout}{r.stderr}")
-    return out / ("mlp-host" if spec.kind == "host" else f"mlp-{board}.elf")
+    suffix = "" if kernel == "erbp" else f"-{kernel}"
+    return out / (f"mlp-host{suffix}" if spec.kind == "host" else f"mlp-{board}{suffix}.elf")
 
 
 def parse_output(text: str, net: Int8MLP, n: int) -> FirmwareRun:
