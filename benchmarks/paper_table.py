@@ -119,6 +119,7 @@ def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
             "command": conf.get("command"), "curve_epoch_error_pct": curve,
             "paper_pct": PAPER_TABLE1.get(conf["topology"], {}).get(
                 "peRBP" if conf["variant"] == "perbp" else "eRBP"),
+            "semantics_version": conf.get("semantics_version", 1),
             "v2": v2_score(rd.path, last["samples_seen"])})
     return rows
 
@@ -255,6 +256,7 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
         ep = f"{min(done):g}" + ("" if all(x["complete"] for x in g) else
                                  f" of {r['epochs_target']:g} (partial)")
         ep += " †" if any(x.get("recorded") for x in g) else ""
+        ep += " ‡" if any(x.get("semantics_version", 1) >= 2 for x in g) else ""
         ts = [x["train_s"] for x in g if x.get("train_s") is not None]
         hours = "—" if not ts else f"{_mean(ts) / 3600:.2f} h"
         ev = [x["events_per_sample"] for x in g if x.get("events_per_sample") is not None]
@@ -299,6 +301,9 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
                   "exit at the default margin, no blank-out at inference: `p_infer` 256), "
                   "`python benchmarks/paper_table.py rescore`; events and ticks per inference "
                   "sample are means over the test images and seeds."]
+    if any(r.get("semantics_version", 1) >= 2 for r in rows):
+        lines += ["", "‡ Run under semantics version 2: its evaluations after each epoch (the "
+                  "test error and best epoch columns) already use version 2's default readout."]
     if any(r.get("recorded") for r in rows):
         lines += ["", "† From the committed record benchmarks/results/paper_table.json: the run "
                   "directory is not on this machine (the row's note says where the figures come "
