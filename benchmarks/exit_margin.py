@@ -30,10 +30,7 @@ N_FIT = 50_000  # tune.py's fitting images; the rest are the validation split
 
 
 def load_v2(path: Path) -> Network:
-    data = modelfile.read_bytes(path)
-    if modelfile._header(data)[0] == 1:  # the file's semantics version
-        data = modelfile.convert_v1(data)
-    return modelfile.loads(data)
+    return modelfile.loads_any(modelfile.read_bytes(path))
 
 
 def score(net: Network, units: int, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:

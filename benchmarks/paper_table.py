@@ -146,10 +146,7 @@ def v2_network(path: Path) -> Any:
     from erbp.reference.config import NetConfig
     from erbp.training.configure import apply_overrides
 
-    data = (path / "model.erbp").read_bytes()
-    if modelfile._header(data)[0] == 1:  # the semantics version of the file
-        data = modelfile.convert_v1(data)
-    net = modelfile.loads(data)
+    net = modelfile.loads_any(modelfile.read_bytes(path / "model.erbp"))
     conf = read_json(path / "config.json")
     d = NetConfig.default(conf["topology"], conf["variant"])
     cfg = apply_overrides(net.cfg, {"readout": d.readout, "p_infer": tuple(d.p_infer),

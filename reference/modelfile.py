@@ -192,6 +192,15 @@ def convert_v1(data: bytes) -> bytes:
     return out
 
 
+def loads_any(data: bytes) -> Network:
+    """:func:`loads` for a file of this semantics version, or of version 1 through
+    :func:`convert_v1` (exactly version 1's numbers); any other is refused as :func:`loads`
+    refuses it."""
+    if len(data) >= HEADER.size + 4 and _header(data)[0] == 1:
+        data = convert_v1(data)
+    return loads(data)
+
+
 def save(net: Network, path: str | os.PathLike) -> None:
     """Write a model file atomically (:func:`erbp.reference.fileio.write_bytes_atomic`)."""
     write_bytes_atomic(path, dumps(net))

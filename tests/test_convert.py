@@ -68,3 +68,14 @@ def test_convert_refuses_what_is_not_a_v1_file():
         modelfile.convert_v1(v1[:-4])
     with pytest.raises(modelfile.ModelFileError, match="magic"):
         modelfile.convert_v1(b"XXXX" + v1[4:])
+
+
+def test_loads_any_reads_version_1_as_converted_and_version_2_as_is():
+    from erbp.reference import modelfile
+    v1 = sorted((GOLDEN / "v1").glob("*.erbp"))[0].read_bytes()
+    a = modelfile.loads_any(v1)
+    b = modelfile.loads(modelfile.convert_v1(v1))
+    assert modelfile.dumps(a) == modelfile.dumps(b)
+    assert modelfile.dumps(modelfile.loads_any(modelfile.dumps(b))) == modelfile.dumps(b)
+    with pytest.raises(modelfile.ModelFileError):
+        modelfile.loads_any(b"\0" * 8)
