@@ -40,6 +40,7 @@ def no_env(monkeypatch, tmp_path):
     monkeypatch.delenv("ERBP_DATA", raising=False)
     monkeypatch.delenv("ERBP_MNIST_MIRRORS", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)  # no ../shared/data/mnist beside it
     return tmp_path / "home" / ".cache" / "erbp" / "mnist"
 
 
@@ -72,6 +73,28 @@ def test_precedence_argument_then_env_then_default_cache(no_env, tmp_path, monke
     monkeypatch.delenv("ERBP_DATA")
     assert resolve_data_dir() == (no_env, "default cache")
     assert len(load_mnist().train_y) == 13
+
+
+def test_shared_copy_beside_the_working_directory(no_env, tmp_path, monkeypatch):
+    """After ERBP_DATA and before the default cache: ../shared/data/mnist (a workspace's copy);
+    nothing is ever downloaded into it."""
+    work = tmp_path / "ws" / "repo"
+    work.mkdir(parents=True)
+    shared = tmp_path / "ws" / "shared" / "data" / "mnist"
+    write_fake_mnist(shared, 14)
+    write_fake_mnist(no_env, 13)
+    monkeypatch.chdir(work)
+    assert resolve_data_dir() == (shared, "shared copy")
+    assert len(load_mnist().train_y) == 14
+    env = tmp_path / "env"
+    write_fake_mnist(env, 12)
+    monkeypatch.setenv("ERBP_DATA", str(env))
+    assert resolve_data_dir() == (env, "ERBP_DATA")
+    monkeypatch.delenv("ERBP_DATA")
+    (shared / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DatasetError, match="missing"):
+        load_mnist()  # refused, not downloaded into the shared copy
+    assert not (shared / "t10k-labels-idx1-ubyte.gz").exists()
 
 
 @pytest.mark.parametrize("compress, spelling", [(False, "-idx"), (True, ".idx"), (False, ".idx")])

@@ -31,7 +31,8 @@ ARGV_KEY = "erbp.argv"
 #: ``--data-dir``: where MNIST is (erbp.data.datasets.resolve_data_dir has the search order).
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path),
-    help="MNIST directory [default: $ERBP_DATA, else ~/.cache/erbp/mnist].")
+    help="MNIST directory [default: $ERBP_DATA, else ../shared/data/mnist if it exists, else "
+         "~/.cache/erbp/mnist].")
 
 
 class DatasetName(click.ParamType):

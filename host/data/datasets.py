@@ -10,9 +10,11 @@ Where MNIST is looked for (first match wins):
 
 1. the ``data_dir`` argument (``erbp train --data-dir``);
 2. the environment variable ``ERBP_DATA``;
-3. the default cache directory ``~/.cache/erbp/mnist``.
+3. ``../shared/data/mnist`` relative to the current directory, if that directory exists (a
+   workspace's shared copy beside the repository);
+4. the default cache directory ``~/.cache/erbp/mnist``.
 
-A directory given by 1 or 2 must already hold the four files (each ``.gz`` or raw, detected by
+A directory given by 1, 2 or 3 must already hold the four files (each ``.gz`` or raw, detected by
 content); nothing is downloaded into it unless ``download=True``. Only the default cache downloads
 missing files by default: from the mirrors in ``ERBP_MNIST_MIRRORS`` (comma/space separated base
 URLs) or else :data:`MNIST_MIRRORS`, each file verified by the SHA-256 of its decompressed IDX
@@ -95,12 +97,16 @@ def default_cache_dir() -> Path:
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
-    """The MNIST directory and where it came from: "argument", "ERBP_DATA" or "default cache"."""
+    """The MNIST directory and where it came from: "argument", "ERBP_DATA", "shared copy" or
+    "default cache" (the order of the module docstring)."""
     if data_dir is not None and str(data_dir) != "":
         return Path(data_dir).expanduser(), "argument"
     env = os.environ.get(DATA_ENV, "")
     if env:
         return Path(env).expanduser(), DATA_ENV
+    shared = Path.cwd().parent / "shared" / "data" / "mnist"
+    if shared.is_dir():
+        return shared, "shared copy"
     return default_cache_dir(), "default cache"
 
 
