@@ -11,7 +11,7 @@ The runs are trials of ``erbp sweep`` (docs/sweeps.md): one ordinary ``erbp trai
 directory per network, variant and seed, in the paper's protocol (epochs of 50,000
 class-balanced draws with replacement from the 60,000 training images, the C engine, all 10,000
 test images evaluated after every epoch) with the run's learning-rate schedule (erbp.training.recipe:
-``lr_shift + 1`` every 2 epochs unless the spec says otherwise; a function of samples_seen, so a
+``lr_shift + 1`` every ``max(2, epochs / 5)`` epochs unless the spec says otherwise; a function of samples_seen, so a
 resumed run is bit-identical to an uninterrupted one). ``erbp sweep SPEC --out DIR --resume``
 continues an interrupted table; a larger ``epochs`` in a new spec and ``erbp train --resume
 RUNDIR --epochs N`` extend single rows.
@@ -35,15 +35,13 @@ from typing import Any
 from erbp.fileio import read_json, write_json, write_text_atomic
 from erbp.provenance import command_line, now
 from erbp.research.paper import PAPER_TABLE1
-from erbp.training.recipe import DEFAULT_LR_SCHEDULE
+from erbp.training.recipe import default_lr_schedule
 from erbp.training.rundir import RunDir
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 #: Committed records (small JSON/markdown); ``out/`` holds the bulky, gitignored working state.
 RESULTS = HERE / "results"
-#: The schedule a row does not mention (erbp train's default): (halve every, start) in epochs.
-DEFAULT_SCHEDULE = (DEFAULT_LR_SCHEDULE.every, DEFAULT_LR_SCHEDULE.start)
 #: Where the runs are: sweep directories (benchmarks/sweeps/*.toml) and the earlier driver's.
 ROOTS = (HERE / "out" / "sweeps", HERE / "out" / "table")
 BEGIN, END = "<!-- paper_table:begin -->", "<!-- paper_table:end -->"
@@ -261,10 +259,12 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
         variant = "peRBP" if r["variant"] == "perbp" else "eRBP"
         if r.get("overrides"):
             variant += " " + " ".join(f"`{k}={_fmt(v)}`" for k, v in r["overrides"].items())
+        # the schedule a row does not mention: erbp train's default for the row's epochs
+        default = default_lr_schedule(r["epochs_target"])
         sched = r.get("schedule") or {}
-        halve = sched.get("halve_every_epochs", sched.get("halve", DEFAULT_SCHEDULE[0]))
-        start = sched.get("halve_start_epoch", sched.get("start", DEFAULT_SCHEDULE[1]))
-        if (halve, start) != DEFAULT_SCHEDULE:
+        halve = sched.get("halve_every_epochs", sched.get("halve", default.every))
+        start = sched.get("halve_start_epoch", sched.get("start", default.start))
+        if (halve, start) != (default.every, default.start):
             variant += f" `halve={halve:g}`" + (f" `halve_start={start:g}`" if start else "")
         line = (f"| {r['topology']} | {variant} | {', '.join(str(x['seed']) for x in g)} | "
                 f"{_spread([x['test_error_pct'] for x in g])} | "

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from erbp.cli import main
 from erbp.reference import NetConfig, Network, modelfile
 from erbp.training import RunDir, RunOptions, open_run, run_training, start_run, train
-from erbp.training.recipe import CONSTANT_LR, DEFAULT_LR_SCHEDULE, LrSchedule, split_data
+from erbp.training.recipe import (CONSTANT_LR, DEFAULT_LR_SCHEDULE, LrSchedule,
+                                  default_lr_schedule, split_data)
 
 CFG = NetConfig.default("64-16-10", ticks_train=16, ticks_infer=16, burn_in=2)
 TINY = ["--dataset", "digits", "--topology", "64-16-10", "--set", "ticks_train=16",
@@ -38,6 +39,16 @@ def test_schedule_halves_every_e_epochs_and_caps():
     assert DEFAULT_LR_SCHEDULE == LrSchedule(2.0, 0.0)
     with pytest.raises(ValueError):
         LrSchedule(-1.0, 0.0)
+
+
+def test_default_schedule_halves_five_times_over_the_run_at_most_every_2_epochs():
+    assert default_lr_schedule(1) == default_lr_schedule(10) == DEFAULT_LR_SCHEDULE
+    assert default_lr_schedule(15) == LrSchedule(3.0, 0.0)
+    assert default_lr_schedule(30) == LrSchedule(6.0, 0.0)
+    assert default_lr_schedule(60) == LrSchedule(12.0, 0.0)
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            default_lr_schedule(bad)
 
 
 def test_schedule_changes_exactly_at_fractional_points():
@@ -133,6 +144,14 @@ def test_erbp_train_default_schedule_and_validation_split(tmp_path):
     assert (opts["lr_halve_every"], opts["lr_halve_start"]) == (DEFAULT_LR_SCHEDULE.every,
                                                                DEFAULT_LR_SCHEDULE.start)
     assert opts["split"] == "test"
+    # a longer run: five halvings over it, fixed at creation
+    erbp("train", *TINY, "--epochs", 30, "--epoch-size", 1, "--test-samples", 2, "--out",
+         tmp_path / "long")
+    opts = json.loads((tmp_path / "long" / "config.json").read_text())["options"]
+    assert (opts["lr_halve_every"], opts["lr_halve_start"]) == (6.0, 0.0)
+    erbp("train", "--resume", tmp_path / "long", "--epochs", 60, "--no-progress")
+    opts = json.loads((tmp_path / "long" / "config.json").read_text())["options"]
+    assert opts["lr_halve_every"] == 6.0 and opts["samples"] == 60  # extended, same schedule
     erbp("train", *TINY, "--samples", 5, "--test-samples", 2, "--protocol", "sequential",
          "--split", "validation", "--out", tmp_path / "seq")
     opts = json.loads((tmp_path / "seq" / "config.json").read_text())["options"]

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from erbp.cli import main
 from erbp.reference import modelfile
 from erbp.sweep import MISSING_EXTRA, SweepError, load_spec, parse_spec
-from erbp.training.recipe import DEFAULT_LR_SCHEDULE
+from erbp.training.recipe import default_lr_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 ERBP = [sys.executable, "-c", "from erbp.cli import main; main()"]
@@ -158,7 +158,7 @@ def test_a_trial_is_an_ordinary_run_directory(grid, tmp_path):
     conf = json.loads((run / "config.json").read_text())
     assert conf["sweep"]["params"]["variant"] == "perbp" and conf["seed"] == 2
     assert conf["options"]["split"] == "validation"
-    assert conf["options"]["lr_halve_every"] == DEFAULT_LR_SCHEDULE.every  # erbp train's default
+    assert conf["options"]["lr_halve_every"] == default_lr_schedule(6).every  # erbp train's default
     # the same training through erbp train gives the same model, bit for bit
     erbp("train", "--dataset", "digits", "--variant", "perbp", "--seed", 2, "--split",
          "validation", "--epoch-size", 2000, "--epochs", 6, "--engine", "c", "--test-samples",

@@ -18,7 +18,7 @@ from ..training.configure import make_config, parse_overrides
 from ..training.loop import (RunOptions, TrainResult, default_test_every, open_run, run_data,
                              run_options, run_training, start_run, stop_on_sigint)
 from ..training.order import MAX_EPOCH_SIZE, PROTOCOLS, default_epoch_size
-from ..training.recipe import DEFAULT_LR_SCHEDULE, SPLITS, split_data
+from ..training.recipe import DEFAULT_LR_SCHEDULE, SPLITS, default_lr_schedule, split_data
 from ..training.rundir import RunDir
 
 #: Options that define a run; --resume keeps the run's own values and refuses new ones.
@@ -49,8 +49,8 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
                    "size].")
 @click.option("--lr-halve-every", type=FiniteFloat(min=0), metavar="E",
               help=f"Halve the learning rate (lr_shift + 1 on every layer) every E epochs; 0: "
-                   f"constant [default: {DEFAULT_LR_SCHEDULE.every:g} for balanced epochs, "
-                   f"else 0].")
+                   f"constant [default for balanced epochs: max({DEFAULT_LR_SCHEDULE.every:g}, "
+                   f"epochs / 5), i.e. five halvings over the run; else 0].")
 @click.option("--lr-halve-start", type=FiniteFloat(), metavar="S",
               help=f"The first halving comes at epoch S + E "
                    f"[default: {DEFAULT_LR_SCHEDULE.start:g}].")
@@ -114,7 +114,7 @@ def train(ctx: click.Context, **o) -> None:
             raise click.BadParameter(f"{o['epochs']} epochs of {epoch_size} samples are "
                                      f"{total} samples, more than {MAX_SAMPLES} (samples_seen "
                                      f"is a 32-bit counter)", param_hint="--epochs")
-        every, start = _schedule(o)
+        every, start = _schedule(o, total / epoch_size)
         if o["test_every"] is None:
             o["test_every"] = default_test_every(total)
         options = RunOptions(dataset=data.name, samples=total, protocol=o["protocol"],
@@ -140,11 +140,11 @@ def train(ctx: click.Context, **o) -> None:
         ctx.exit(EXIT_INTERRUPTED)  # stopped early: not a success (docs/usage.md)
 
 
-def _schedule(o: dict) -> tuple[float, float]:
-    """(halve every, start) of a new run: the options, else
-    erbp.training.recipe.DEFAULT_LR_SCHEDULE for balanced epochs, else a constant learning
+def _schedule(o: dict, epochs: float) -> tuple[float, float]:
+    """(halve every, start) of a new run of ``epochs`` epochs: the options, else
+    erbp.training.recipe.default_lr_schedule for balanced epochs, else a constant learning
     rate."""
-    default = DEFAULT_LR_SCHEDULE.every if o["protocol"] == "balanced" else 0.0
+    default = default_lr_schedule(epochs).every if o["protocol"] == "balanced" else 0.0
     every = default if o["lr_halve_every"] is None else o["lr_halve_every"]
     start = DEFAULT_LR_SCHEDULE.start if o["lr_halve_start"] is None else o["lr_halve_start"]
     return every, start

@@ -60,7 +60,7 @@ from ..errors import ErbpError
 from ..reference import VARIANTS
 from ..reference.params import FIELD_BY_NAME
 from ..training import PROTOCOLS
-from ..training.recipe import DEFAULT_LR_SCHEDULE, SPLITS
+from ..training.recipe import SPLITS, default_lr_schedule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -246,8 +246,8 @@ def trial_params(spec: Spec, config: dict[str, Any]) -> dict[str, Any]:
     trial's sampled ``config`` (which holds ``seed``)."""
     out: dict[str, Any] = {}
     if spec.objective == "train":
-        out.update(variant="erbp", lr_halve_every=DEFAULT_LR_SCHEDULE.every,
-                   lr_halve_start=DEFAULT_LR_SCHEDULE.start)
+        sched = default_lr_schedule(spec.epochs)  # erbp train's default for this many epochs
+        out.update(variant="erbp", lr_halve_every=sched.every, lr_halve_start=sched.start)
     out.update(spec.params)
     for k, v in config.items():
         if isinstance(v, dict):  # a grid value that is a table: its parameters

@@ -9,12 +9,12 @@
 from .configure import apply_overrides, make_config, parse_overrides
 from .loop import (EvalResult, RunOptions, TrainResult, evaluate, open_run, run_data,
                    run_options, run_training, start_run, stop_on_sigint, train)
-from .recipe import DEFAULT_LR_SCHEDULE, SPLITS, LrSchedule, split_data
+from .recipe import DEFAULT_LR_SCHEDULE, SPLITS, LrSchedule, default_lr_schedule, split_data
 from .order import PAPER_EPOCH, PROTOCOLS, SampleOrder, balanced_epoch, default_epoch_size
 from .rundir import RunDir, RunDirError, RunState
 
 __all__ = ["apply_overrides", "make_config", "parse_overrides", "PAPER_EPOCH", "PROTOCOLS",
            "EvalResult", "RunOptions", "SampleOrder", "TrainResult", "balanced_epoch",
            "default_epoch_size", "evaluate", "open_run", "run_data", "run_options", "run_training",
-           "start_run", "DEFAULT_LR_SCHEDULE", "SPLITS", "LrSchedule", "split_data",
+           "start_run", "DEFAULT_LR_SCHEDULE", "SPLITS", "LrSchedule", "default_lr_schedule", "split_data",
            "stop_on_sigint", "train", "RunDir", "RunDirError", "RunState"]

@@ -13,9 +13,12 @@ and the run's base configuration (config.json "net_config"): a run resumed from 
 trains exactly like an uninterrupted one. ``every`` and ``start`` are in epochs and may be
 fractional; with integers the change falls on an epoch boundary.
 
-:data:`DEFAULT_LR_SCHEDULE` is what ``erbp train`` uses for balanced epochs unless told otherwise
-(``--lr-halve-every``); run directories written before the schedule existed have none (constant
-learning rate) and resume that way.
+:func:`default_lr_schedule` is what ``erbp train`` uses for balanced epochs unless told otherwise
+(``--lr-halve-every``): five halvings over the run, never more often than every 2 epochs
+(``every = max(2, epochs / 5)``: 10 epochs halve every 2, 30 every 6). It is resolved once, when
+the run is created, and stored; extending a run with ``--resume --epochs`` keeps it. Run
+directories written before the schedule existed have none (constant learning rate) and resume
+that way.
 
 Data split. ``"test"``: fit on the whole training set, score on the test set (the paper's
 protocol). ``"validation"``: fit on the first 5/6 of the training set (MNIST: the first 50,000
@@ -74,9 +77,22 @@ class LrSchedule:
 
 #: No schedule: a constant learning rate (run directories that predate schedules).
 CONSTANT_LR = LrSchedule(0.0, 0.0)
-#: The default of ``erbp train`` for balanced epochs: halve every 2 epochs from epoch 0
-#: (measured on a validation split, docs/tuning.md: 10 epochs of the five networks).
+#: The default of ``erbp train`` for balanced runs of up to 10 epochs: halve every 2 epochs from
+#: epoch 0 (measured on a validation split, docs/tuning.md: 10 epochs of the five networks).
 DEFAULT_LR_SCHEDULE = LrSchedule(2.0, 0.0)
+#: Halvings over a longer run (:func:`default_lr_schedule`).
+DEFAULT_HALVINGS = 5
+
+
+def default_lr_schedule(epochs: float) -> LrSchedule:
+    """The default schedule of a balanced run of ``epochs`` epochs: halve every
+    ``max(2, epochs / 5)`` epochs from epoch 0 (:data:`DEFAULT_LR_SCHEDULE` up to 10 epochs;
+    30 epochs halve every 6, measured better than every 2 or 4 on a validation split,
+    docs/tuning.md)."""
+    if not (math.isfinite(epochs) and epochs > 0):
+        raise ValueError(f"epochs must be finite and > 0, got {epochs}")
+    every = max(DEFAULT_LR_SCHEDULE.every, epochs / DEFAULT_HALVINGS)
+    return LrSchedule(every, DEFAULT_LR_SCHEDULE.start)
 
 SPLITS = ("test", "validation")
 VALIDATION_FRACTION = 6  # the last 1/6 of the training set validates (MNIST: 10,000 of 60,000)
