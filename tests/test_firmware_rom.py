@@ -141,6 +141,7 @@ def test_board_infers_from_flash_like_the_pc(name, build_dir, pc_model, mnist):
         words = emu.read_memory(lo, (hi - lo) // 4)
         untouched = next((i for i, w in enumerate(words) if w != STACK_PAINT), len(words))
         used = hi - lo - 4 * untouched
+        print(f"{name}: stack used {used} of {hi - lo} B")  # docs/firmware.md quotes it (-s)
         assert 0 < used < hi - lo - 64, f"{name}: stack used {used} of {hi - lo} B"
 
 
