@@ -42,7 +42,9 @@ def mnist_dir() -> str | None:
     """ERBP_DATA, else the project's shared copy beside the repository, else erbp's default."""
     if os.environ.get("ERBP_DATA"):
         return os.environ["ERBP_DATA"]
-    shared = ROOT.parent / "shared" / "data" / "mnist"
+    from erbp.data.datasets import shared_copy_dir
+
+    shared = shared_copy_dir(ROOT)
     return str(shared) if shared.is_dir() else None
 
 

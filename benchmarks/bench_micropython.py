@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from erbp import micropython_tools as mpt
+from erbp.data.datasets import shared_copy_dir
 from erbp.engines import micropython as mpp
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def mnist_dir() -> Path | None:
-    d = Path(os.environ.get("ERBP_DATA", ROOT.parent / "shared" / "data" / "mnist"))
+    d = Path(os.environ.get("ERBP_DATA") or shared_copy_dir(ROOT))
     return d if (d / "train-images-idx3-ubyte.gz").exists() else None
 
 

@@ -37,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from erbp.data.datasets import shared_copy_dir
 from erbp.fileio import write_json
 from erbp.provenance import command_line, machine, now
 from erbp.training import RunDir
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
                          "beside the project if it is there, else erbp's default cache]")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
-    beside = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    beside = shared_copy_dir(Path(__file__).resolve().parents[1])
     if a.data_dir is None and not os.environ.get("ERBP_DATA") and beside.is_dir():
         a.data_dir = str(beside)
     cmd = command_line(None if argv is None else ["benchmarks/bench_sweep.py", *argv])

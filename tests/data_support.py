@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from erbp.data.datasets import DATA_ENV, MNIST_FILES, find_idx_file, mnist_files
+from erbp.data.datasets import DATA_ENV, MNIST_FILES, find_idx_file, mnist_files, shared_copy_dir
 
 
 def local_mnist_dir(root: Path) -> Path | None:
@@ -21,7 +21,7 @@ def local_mnist_dir(root: Path) -> Path | None:
     env = os.environ.get(DATA_ENV, "")
     if env:
         return Path(env).expanduser()
-    shared = root.parent / "shared" / "data" / "mnist"
+    shared = shared_copy_dir(root)  # beside the repository, wherever pytest runs from
     return shared if shared.is_dir() else None
 
 

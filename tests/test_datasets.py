@@ -85,6 +85,7 @@ def test_shared_copy_beside_the_working_directory(no_env, tmp_path, monkeypatch)
     write_fake_mnist(no_env, 13)
     monkeypatch.chdir(work)
     assert resolve_data_dir() == (shared, "shared copy")
+    assert datasets.shared_copy_dir() == datasets.shared_copy_dir(work) == shared
     assert len(load_mnist().train_y) == 14
     env = tmp_path / "env"
     write_fake_mnist(env, 12)

@@ -96,6 +96,12 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "erbp" / "mnist"
 
 
+def shared_copy_dir(base: str | os.PathLike | None = None) -> Path:
+    """Where a workspace keeps its shared copy: ``data/mnist`` in the ``shared`` folder beside
+    ``base`` (default: the current directory), i.e. ``base/../shared/data/mnist``."""
+    return Path(base if base is not None else Path.cwd()).parent / "shared" / "data" / "mnist"
+
+
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
     """The MNIST directory and where it came from: "argument", "ERBP_DATA", "shared copy" or
     "default cache" (the order of the module docstring)."""
@@ -104,7 +110,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[Path, s
     env = os.environ.get(DATA_ENV, "")
     if env:
         return Path(env).expanduser(), DATA_ENV
-    shared = Path.cwd().parent / "shared" / "data" / "mnist"
+    shared = shared_copy_dir()
     if shared.is_dir():
         return shared, "shared copy"
     return default_cache_dir(), "default cache"
