@@ -30,7 +30,7 @@ N_FIT = 50_000  # tune.py's fitting images; the rest are the validation split
 
 
 def load_v2(path: Path) -> Network:
-    return modelfile.loads_any(modelfile.read_bytes(path))
+    return modelfile.load_any(path)
 
 
 def score(net: Network, units: int, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:

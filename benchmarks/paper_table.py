@@ -144,7 +144,7 @@ def v2_network(path: Path) -> Any:
     from erbp.reference.config import NetConfig
     from erbp.training.configure import apply_overrides
 
-    net = modelfile.loads_any(modelfile.read_bytes(path / "model.erbp"))
+    net = modelfile.load_any(path / "model.erbp")
     conf = read_json(path / "config.json")
     d = NetConfig.default(conf["topology"], conf["variant"])
     cfg = apply_overrides(net.cfg, {"readout": d.readout, "p_infer": tuple(d.p_infer),

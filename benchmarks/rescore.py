@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     data = split(load_dataset("mnist", a.data_dir), True)
     table: dict[str, dict[str, Any]] = {}
     for m in a.models:
-        net = modelfile.load(m)
+        net = modelfile.load_any(m)
         row: dict[str, Any] = {}
         for name, changes in infers:
             cfg = apply_overrides(net.cfg, scaled(net.cfg, changes))

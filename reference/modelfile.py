@@ -232,3 +232,13 @@ def load(path: str | os.PathLike) -> Network:
         return loads(data)
     except ModelFileError as e:
         raise ModelFileError(f"{path}: {e}") from e
+
+
+def load_any(path: str | os.PathLike) -> Network:
+    """:func:`load` through :func:`loads_any`: a file of this semantics version or of version 1
+    (for tools that read old runs, such as the benchmarks that rescore them)."""
+    data = read_bytes(path)
+    try:
+        return loads_any(data)
+    except ModelFileError as e:
+        raise ModelFileError(f"{path}: {e}") from e

@@ -79,3 +79,16 @@ def test_loads_any_reads_version_1_as_converted_and_version_2_as_is():
     assert modelfile.dumps(modelfile.loads_any(modelfile.dumps(b))) == modelfile.dumps(b)
     with pytest.raises(modelfile.ModelFileError):
         modelfile.loads_any(b"\0" * 8)
+
+
+def test_load_any_reads_a_version_1_file_from_disk_and_names_the_path_when_it_refuses(tmp_path):
+    from erbp.reference import modelfile
+    src = sorted((GOLDEN / "v1").glob("*.erbp"))[0]
+    v1 = src.read_bytes()
+    assert modelfile.dumps(modelfile.load_any(src)) == modelfile.dumps(modelfile.loads_any(v1))
+    with pytest.raises(modelfile.ModelFileError, match="semantics version 1"):
+        modelfile.load(src)  # the product's loader still refuses it, with the way out
+    bad = tmp_path / "bad.erbp"
+    bad.write_bytes(v1[:-4])
+    with pytest.raises(modelfile.ModelFileError, match="bad.erbp"):
+        modelfile.load_any(bad)
