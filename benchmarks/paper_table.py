@@ -118,7 +118,10 @@ def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
             "paper_pct": PAPER_TABLE1.get(conf["topology"], {}).get(
                 "peRBP" if conf["variant"] == "perbp" else "eRBP"),
             "semantics_version": conf.get("semantics_version", 1),
-            "v2": v2_score(rd.path, last["samples_seen"])})
+            "v2": v2_score(rd.path, last["samples_seen"]),
+            "average_last": conf["options"].get("average_last", 0.0),
+            "avg": ({"error_pct": round(100 * last["avg_test_error"], 3),
+                     "snapshots": last["avg_snapshots"]} if "avg_test_error" in last else None)})
     return rows
 
 
@@ -218,7 +221,8 @@ def groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     by: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
         k = (r["topology"], r["variant"], json.dumps(r.get("overrides") or {}, sort_keys=True),
-             json.dumps(r.get("schedule") or {}, sort_keys=True))
+             json.dumps({**(r.get("schedule") or {}), "avg": r.get("average_last") or 0},
+                        sort_keys=True))
         by.setdefault(k, []).append(r)
     keys = sorted(by, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2],
                                      k[3]))
@@ -233,6 +237,7 @@ def _spread(vals: list[float]) -> str:
 
 def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
     with_v2 = any(r.get("v2") for r in rows)
+    with_avg = any(r.get("avg") for r in rows)
     head = ("| network | variant | seeds | test error (%) | best epoch (%) | paper (%) | epochs | "
             "training time | synaptic events / training sample |")
     rule = "|---|---|---|---:|---:|---:|---:|---:|---:|"
@@ -240,6 +245,9 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
         head += (" version 2 readout: test error (%) | events / inference sample | "
                  "ticks / inference sample |")
         rule += "---:|---:|---:|"
+    if with_avg:
+        head += " averaged weights: test error (%) |"
+        rule += "---:|"
     head += " float DFA (%) | float BP (%) |"
     rule += "---:|---:|"
     lines = [head, rule]
@@ -279,6 +287,9 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
                          f"{_mean([v['ticks_mean'] for v in v2]):.1f} |")
             else:
                 line += " | | |"
+        if with_avg:
+            av = [x["avg"]["error_pct"] for x in g if x.get("avg")]
+            line += f" {_spread(av)} |" if av else " |"
         line += (" " + (f"{dfa['test_error_pct']:.2f} ({dfa['epochs_done']} ep)" if dfa else "")
                  + " | " + (f"{bp['test_error_pct']:.2f} ({bp['epochs_done']} ep)" if bp else "")
                  + " |")
@@ -298,6 +309,11 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
                   "exit at the default margin, no blank-out at inference: `p_infer` 256), "
                   "`python benchmarks/paper_table.py rescore`; events and ticks per inference "
                   "sample are means over the test images and seeds."]
+    if with_avg:
+        lines += ["", "Averaged weights: the run's model-avg.erbp, the mean of its weights over "
+                  "the last halving period of its schedule (20 snapshots per epoch; "
+                  "erbp.training.averaging, the default of `erbp train` and `erbp sweep`), "
+                  "scored once on the 10,000 test images with the version 2 readout."]
     if any(r.get("semantics_version", 1) >= 2 for r in rows):
         lines += ["", "‡ Run under semantics version 2: its evaluations after each epoch (the "
                   "test error and best epoch columns) already use version 2's default readout."]

@@ -48,8 +48,9 @@ def trained(tmp_path_factory):
 
 def test_train_writes_the_run_directory(trained):
     out, r, args = trained
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "metrics.jsonl",
-                                                     "model.erbp", "state.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "average.npz", "config.json", "metrics.jsonl", "model-avg.erbp", "model.erbp",
+        "state.json"]  # the recipe's weight averaging is on by default (test_averaging.py)
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["command"] == shlex.join(["erbp", *map(str, args)])
     assert cfg["options"]["samples"] == 30 and cfg["options"]["protocol"] == "balanced"

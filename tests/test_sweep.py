@@ -164,6 +164,10 @@ def test_a_trial_is_an_ordinary_run_directory(grid, tmp_path):
          "validation", "--epoch-size", 2000, "--epochs", 6, "--engine", "c", "--test-samples",
          0, "--no-progress", "--out", tmp_path / "same")
     assert (tmp_path / "same" / "model.erbp").read_bytes() == (run / "model.erbp").read_bytes()
+    # and the same averaged weights (the default window: the schedule's last period)
+    assert conf["options"]["average_last"] == default_lr_schedule(6).every
+    assert (tmp_path / "same" / "model-avg.erbp").read_bytes() == \
+           (run / "model-avg.erbp").read_bytes()
     assert "test error:" in erbp("eval", run, "--engine", "c").output
     assert "is complete" in erbp("train", "--resume", run, code=1).output
     for name in ("curves", "metric_vs_variant", "metric_vs_seed"):
@@ -245,8 +249,8 @@ def test_killed_sweep_resumes_to_the_same_results(grid, tmp_path, sig):
             *(f"epoch_{e}" for e in range(1, 7)))
     assert [{k: x[k] for k in keep} for x in got] == [{k: x[k] for k in keep} for x in want]
     for x in got:
-        assert (out / x["run"] / "model.erbp").read_bytes() == \
-               (ref / x["run"] / "model.erbp").read_bytes()
+        for f in ("model.erbp", "model-avg.erbp"):
+            assert (out / x["run"] / f).read_bytes() == (ref / x["run"] / f).read_bytes()
     restored = [json.loads((out / x["run"] / "config.json").read_text())["resumed"]
                 for x in got]
     assert any(e and e[0]["samples_seen"] > 0 for e in restored)  # continued from a checkpoint

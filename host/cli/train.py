@@ -18,12 +18,14 @@ from ..training.configure import make_config, parse_overrides
 from ..training.loop import (RunOptions, TrainResult, default_test_every, open_run, run_data,
                              run_options, run_training, start_run, stop_on_sigint)
 from ..training.order import MAX_EPOCH_SIZE, PROTOCOLS, default_epoch_size
-from ..training.recipe import DEFAULT_LR_SCHEDULE, SPLITS, default_lr_schedule, split_data
+from ..training.averaging import SNAPSHOTS_PER_EPOCH, default_average
+from ..training.recipe import (DEFAULT_LR_SCHEDULE, SPLITS, LrSchedule, default_lr_schedule,
+                               split_data)
 from ..training.rundir import RunDir
 
 #: Options that define a run; --resume keeps the run's own values and refuses new ones.
 FIXED_ON_RESUME = ("dataset", "topology", "variant", "seed", "protocol", "epoch_size", "sets",
-                   "out", "lr_halve_every", "lr_halve_start", "split")
+                   "out", "lr_halve_every", "lr_halve_start", "split", "average_last")
 #: Options that --resume may change (stored in the run's config.json).
 CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
               "train_eval_samples")
@@ -54,6 +56,10 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
 @click.option("--lr-halve-start", type=FiniteFloat(), metavar="S",
               help=f"The first halving comes at epoch S + E "
                    f"[default: {DEFAULT_LR_SCHEDULE.start:g}].")
+@click.option("--average-last", type=FiniteFloat(min=0), metavar="E",
+              help="Also write the mean of the weights over the last E epochs (20 snapshots per "
+                   "epoch) as RUNDIR/model-avg.erbp, an ordinary 8-bit model; 0: off [default: "
+                   "the last halving period of the learning-rate schedule, 0 without one].")
 @click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
               help="test: fit on the training set, evaluate on the test set; validation: fit on "
                    "the first 5/6 of the training set, evaluate on the rest.")
@@ -86,8 +92,9 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
 def train(ctx: click.Context, **o) -> None:
     """Train a network (into a run directory) or resume a run.
 
-    Writes RUNDIR/model.erbp (checkpoints, then the final model), RUNDIR/metrics.jsonl and
-    RUNDIR/config.json (settings and the exact command line). Ctrl-C stops at the next sample and
+    Writes RUNDIR/model.erbp (checkpoints, then the final model), RUNDIR/model-avg.erbp (the
+    weights averaged over the end of the run), RUNDIR/metrics.jsonl and RUNDIR/config.json
+    (settings and the exact command line). Ctrl-C stops at the next sample and
     checkpoints (exit code 130); --resume RUNDIR continues bit-identically.
     """
     if o["samples"] is not None and o["epochs"] is not None:
@@ -115,11 +122,15 @@ def train(ctx: click.Context, **o) -> None:
                                      f"{total} samples, more than {MAX_SAMPLES} (samples_seen "
                                      f"is a 32-bit counter)", param_hint="--epochs")
         every, start = _schedule(o, total / epoch_size)
+        avg = default_average(LrSchedule(every, start), epoch_size)
+        avg_last = avg.epochs if o["average_last"] is None else o["average_last"]
+        avg_every = avg.every or max(1, epoch_size // SNAPSHOTS_PER_EPOCH)
         if o["test_every"] is None:
             o["test_every"] = default_test_every(total)
         options = RunOptions(dataset=data.name, samples=total, protocol=o["protocol"],
                              epoch_size=epoch_size, order_seed=o["seed"], lr_halve_every=every,
                              lr_halve_start=start, split=o["split"],
+                             average_last=avg_last, average_every=avg_every if avg_last else 0,
                              **{k: o[k] for k in CHANGEABLE})
         run = start_run(o["out"] or _default_out(data.name), net, options,
                         extra={"dataset": data.name, "topology": topology,
@@ -130,6 +141,7 @@ def train(ctx: click.Context, **o) -> None:
         click.echo(f"run {run.path}: {data.name}, {'-'.join(map(str, cfg.sizes))} "
                    f"{o['variant']}, seed {o['seed']}, {total} samples, engine {o['engine']}"
                    + (f", lr halves every {every:g} epochs from {start:g}" if every else "")
+                   + (f", weights averaged over the last {avg_last:g} epochs" if avg_last else "")
                    + (", validation split" if o["split"] == "validation" else ""))
     t0 = time.monotonic()
     with stop_on_sigint() as stop:
@@ -174,6 +186,12 @@ def _report(result: TrainResult, path: Path, seconds: float) -> None:
         click.echo(f"test error: {100 * r['test_error']:.2f}% on {r['test_samples']} test "
                    f"samples at {r['samples_seen']} samples")
     click.echo(f"model: {path / 'model.erbp'}")
+    if result.average is not None:
+        r = result.records[-1] if result.records else {}
+        err = (f", test error {100 * r['avg_test_error']:.2f}% on {r['test_samples']} test "
+               f"samples" if "avg_test_error" in r else "")
+        click.echo(f"averaged model ({r.get('avg_snapshots', '?')} snapshots{err}): "
+                   f"{path / 'model-avg.erbp'}")
     if result.interrupted:
         click.echo(f"interrupted: checkpoint saved; continue with: erbp train --resume {path}")
 

@@ -41,7 +41,8 @@ anything starts. docs/sweeps.md describes every key; in short::
     test = "none"                # none | best | all: also the test error of those trials
 
 Parameters of the "train" objective: ``topology``, ``variant``, ``lr_halve_every``,
-``lr_halve_start`` and any configuration field (erbp.reference.params.FIELDS; per-layer fields
+``lr_halve_start``, ``average_last`` (epochs of weight averaging, erbp.training.averaging; default
+as ``erbp train``: the schedule's last halving period) and any configuration field (erbp.reference.params.FIELDS; per-layer fields
 take a list or a comma string, as ``erbp train --set``).
 """
 from __future__ import annotations
@@ -79,7 +80,7 @@ OBJECTIVES = ("train", "toy:quadratic")
 METHODS = ("grid", "tpe", "random")
 METRICS = ("error",)
 TEST_REPORTS = ("none", "best", "all")
-RUN_PARAMS = ("topology", "variant", "lr_halve_every", "lr_halve_start")
+RUN_PARAMS = ("topology", "variant", "lr_halve_every", "lr_halve_start", "average_last")
 KINDS = ("grid", "choice", "int", "log_int", "float", "log")
 
 TOP_KEYS = {"name", "objective", "dataset", "split", "epochs", "epoch_size", "protocol", "engine",
@@ -249,6 +250,9 @@ def trial_params(spec: Spec, config: dict[str, Any]) -> dict[str, Any]:
         sched = default_lr_schedule(spec.epochs)  # erbp train's default for this many epochs
         out.update(variant="erbp", lr_halve_every=sched.every, lr_halve_start=sched.start)
     out.update(spec.params)
+    if spec.objective == "train" and "average_last" not in out:
+        # erbp train's default: the schedule's last halving period (none without a schedule)
+        out["average_last"] = float(out["lr_halve_every"] or 0.0)
     for k, v in config.items():
         if isinstance(v, dict):  # a grid value that is a table: its parameters
             out.update(v)

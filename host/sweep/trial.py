@@ -25,13 +25,14 @@ from ..errors import ErbpError
 from ..reference import ConfigError, Network
 from ..training import RunOptions, default_epoch_size, run_options, run_training, start_run
 from ..training.configure import make_config
+from ..training.averaging import SNAPSHOTS_PER_EPOCH, AverageWindow
 from ..training.recipe import LrSchedule
-from ..training.rundir import CONFIG, METRICS, MODEL, STATE, RunDir
+from ..training.rundir import AVERAGE, CONFIG, METRICS, MODEL, MODEL_AVG, STATE, RunDir
 from .spec import RUN_PARAMS, Spec, trial_params
 
 #: Errors of a trial's configuration or run directory: the trial fails with their message.
 REFUSALS = (ErbpError,)
-RUN_FILES = (CONFIG, MODEL, STATE, METRICS)
+RUN_FILES = (CONFIG, MODEL, STATE, METRICS, AVERAGE, MODEL_AVG)
 TRIALS = "trials"
 
 
@@ -70,9 +71,8 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
     if first >= spec.epochs:  # restored after its last epoch: say its result again
         tune.report(_metrics(run.read_metrics()[-1], first))
     for epoch in range(first + 1, spec.epochs + 1):
-        res = run_training(run, net, data, dataclasses.replace(options, samples=epoch *
-                                                               epoch_size),
-                           state, engine=setup.engine, batch_size=spec.batch_size)
+        res = run_training(run, net, data, options, state, engine=setup.engine,
+                           batch_size=spec.batch_size, until=epoch * epoch_size)
         net, state = res.network, res.state
         tune.report(_metrics(res.records[-1], epoch),
                     checkpoint=tune.Checkpoint.from_directory(str(run_path)))
@@ -122,12 +122,17 @@ def _open(path: Path, checkpoint: Any, config: dict[str, Any], setup: TrialSetup
     seed = int(p["seed"])
     net = Network.create(cfg, seed)
     epoch_size = spec.epoch_size or default_epoch_size(data, spec.protocol)
+    try:
+        avg = AverageWindow(float(p["average_last"]),
+                            max(1, epoch_size // SNAPSHOTS_PER_EPOCH) if p["average_last"] else 0)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"average_last: {e}") from None
     options = RunOptions(dataset=data.name, samples=spec.epochs * epoch_size,
                          protocol=spec.protocol, epoch_size=epoch_size, order_seed=seed,
                          test_every=epoch_size, test_samples=spec.eval_samples or len(data.test_y),
                          window=1000, checkpoint_every=epoch_size,
                          lr_halve_every=schedule.every, lr_halve_start=schedule.start,
-                         split=spec.split)
+                         split=spec.split, average_last=avg.epochs, average_every=avg.every)
     run = start_run(path, net, options, command=f"erbp sweep (trial {name})", extra={
         "dataset": data.name, "topology": topology, "variant": p["variant"],
         "overrides": {k: cfg.as_dict()[k] for k in overrides},

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from .averaging import NO_AVERAGE, AverageError, AverageWindow, WeightAverage
 from .order import SampleOrder, default_epoch_size
 from .recipe import CONSTANT_LR, SPLITS, LrSchedule, split_data
 from .rundir import RunDir, RunDirError, RunState
@@ -27,7 +29,7 @@ from ..data.datasets import Dataset
 from ..engines import BatchResult, Engine, as_engine, make_engine
 from ..errors import ErbpError
 from ..provenance import now
-from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network
+from ..reference import INFER, SEMANTICS_VERSION, TRAIN, Network, modelfile
 
 
 #: The largest samples_seen: a u32 (docs/semantics.md, section 7.3); a run cannot aim further.
@@ -113,6 +115,8 @@ class TrainResult:
     records: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     state: RunState = field(default_factory=RunState)
+    #: the averaged network (erbp.training.averaging), once the averaging window is complete
+    average: Network | None = None
 
 
 def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | None = "python",
@@ -122,7 +126,8 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
           checkpoint_every: int | None = None,
           state: RunState | None = None, batch_size: int = 500, progress: bool = False,
           stop: Callable[[], bool] | None = None, lr_schedule: LrSchedule = CONSTANT_LR,
-          lr_base: Sequence[int] | None = None) -> TrainResult:
+          lr_base: Sequence[int] | None = None,
+          average: AverageWindow = NO_AVERAGE, average_end: int | None = None) -> TrainResult:
     """Train ``net`` on ``samples`` more training samples, one at a time in protocol order.
 
     ``net``: a reference Network (converted to ``engine`` by :func:`make_engine`; the "python"
@@ -144,6 +149,11 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
     ``lr_schedule`` (erbp.training.recipe) sets the ``lr_shift`` of every sample from
     ``lr_base`` (the run's initial lr_shift; default: the network's, which must then not be past
     its first halving); records then also hold the ``lr_shift`` of the last training sample.
+    ``average`` (erbp.training.averaging) takes weight snapshots over the window before
+    ``average_end`` (default: the end of these ``samples``; a run trained in pieces passes its
+    target), continuing the sums saved in ``run``, if any; when the last is taken, the
+    averaged network is ``result.average`` (and ``run``'s model-avg.erbp), and the last record
+    also holds its test error (``avg_test_error``) and ``avg_snapshots``.
     """
     eng = as_engine(net) if engine is None else make_engine(engine, net)  # type: ignore[arg-type]
     state = state or RunState(samples_seen=eng.samples_seen)
@@ -160,6 +170,21 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
         raise TrainingError(f"training {samples} samples from samples_seen {start} would end at "
                             f"{end}, outside 0..{MAX_SAMPLES} (samples_seen is a 32-bit counter)")
     step = _step(eng, batch_size)
+    sums: WeightAverage | None = None
+    avg_end = end if average_end is None else average_end
+    if average.active:
+        first = average.first(avg_end, order.epoch_size)
+        if run is not None:
+            try:
+                sums = run.load_average(eng.to_network())
+            except AverageError as e:  # e.g. a crash between its write and the model's
+                _warn_restart(str(e), start, first)
+        if sums is not None and sums.first != first:  # a run extended to a new target
+            if start > first:
+                _warn_restart(f"the averaging window moved from after {sums.first} to after "
+                              f"{first} samples", start, first)
+            sums = None
+        sums = sums or WeightAverage.empty(eng.to_network(), first)
     if lr_schedule.active and lr_base is None:
         if lr_schedule.halvings(start, order.epoch_size):
             raise ValueError("a network past its first halving needs lr_base")
@@ -173,7 +198,7 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
     def checkpoint() -> None:
         if run is not None:
             sync_state()
-            run.save_checkpoint(eng.to_network(), state)
+            run.save_checkpoint(eng.to_network(), state, sums)
 
     def record() -> None:
         ev = evaluate(eng, data, test_samples, batch_size=batch_size, progress=progress)
@@ -191,6 +216,11 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
         if lr_schedule.active:
             rec["lr_shift"] = list(lr_schedule.lr_shift(lr_base, max(0, eng.samples_seen - 1),
                                                         order.epoch_size))  # the last sample's
+        if sums is not None and sums.count and eng.samples_seen == avg_end:
+            result.average = sums.network(eng.to_network())
+            aev = evaluate(result.average, data, test_samples, batch_size=batch_size)
+            rec["avg_test_error"] = round(aev.error, 6)
+            rec["avg_snapshots"] = sums.count
         result.records.append(rec)
         if run is not None:
             run.append_metrics(rec)
@@ -199,7 +229,7 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
         pos = start
         while pos < end:
             b = min(pos + step, end, _next_multiple(pos, test_every),
-                    _next_multiple(pos, checkpoint_every))
+                    _next_multiple(pos, checkpoint_every), average.next_snapshot(pos))
             if lr_schedule.active:
                 eng = _with_lr_shift(eng, lr_schedule.lr_shift(lr_base, pos, order.epoch_size))
                 b = min(b, lr_schedule.next_change(pos, order.epoch_size))
@@ -213,6 +243,8 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
             state.events += res.total_events
             bar.update(b - pos)
             pos = b
+            if sums is not None and average.takes(pos, avg_end, order.epoch_size):
+                sums.add(eng.to_network().W, pos)
             if test_every and pos % test_every == 0:
                 record()
             if pos % checkpoint_every == 0 and pos < end:
@@ -223,10 +255,22 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
     if not result.interrupted and (not result.records or result.records[-1]["samples_seen"]
                                    != eng.samples_seen) and test_samples:
         record()
+    if sums is not None and sums.count and eng.samples_seen == avg_end and result.average is None:
+        result.average = sums.network(eng.to_network())  # no record at the end (test_samples 0)
     checkpoint()
+    if run is not None and result.average is not None:
+        modelfile.save(result.average, run.model_avg_path)
     sync_state()
     result.network = eng.to_network()
     return result
+
+
+def _warn_restart(why: str, pos: int, first: int) -> None:
+    """A weight average that cannot be continued exactly: say so (the count of snapshots in the
+    result shows what was averaged)."""
+    if pos > first:
+        print(f"warning: {why}; the weight average starts again at {pos} samples",
+              file=sys.stderr, flush=True)
 
 
 def _step(engine: Engine, batch_size: int) -> int:
@@ -307,10 +351,16 @@ class RunOptions:
     lr_halve_every: float = 0.0  # erbp.training.recipe.LrSchedule; 0: constant (older runs)
     lr_halve_start: float = 0.0
     split: str = "test"  # erbp.training.recipe.SPLITS: what the run fits and is scored on
+    average_last: float = 0.0  # erbp.training.averaging.AverageWindow; 0: off (older runs)
+    average_every: int = 0
 
     @property
     def lr_schedule(self) -> LrSchedule:
         return LrSchedule(self.lr_halve_every, self.lr_halve_start)
+
+    @property
+    def average(self) -> AverageWindow:
+        return AverageWindow(self.average_last, self.average_every)
 
 
 def default_test_every(samples: int, points: int = 10) -> int:
@@ -344,6 +394,7 @@ def run_options(run: RunDir) -> RunOptions:
     try:
         options = RunOptions(**run.read_config()["options"])
         options.lr_schedule  # noqa: B018 (checks the schedule)
+        options.average  # noqa: B018 (checks the averaging window)
     except (KeyError, TypeError, ValueError) as e:
         raise RunDirError(f"{run.config_path}: no valid training options ({e})") from e
     if options.split not in SPLITS:
@@ -402,15 +453,19 @@ def open_run(path: str | Path, command: str = "", changes: dict[str, Any] | None
 
 def run_training(run: RunDir, net: Network, data: Dataset, options: RunOptions,
                  state: RunState | None = None, engine: str = "python", progress: bool = False,
-                 stop: Callable[[], bool] | None = None, batch_size: int = 500) -> TrainResult:
-    """Train a run's network up to ``options.samples`` samples (from wherever it stands).
+                 stop: Callable[[], bool] | None = None, batch_size: int = 500,
+                 until: int | None = None) -> TrainResult:
+    """Train a run's network up to ``options.samples`` samples (from wherever it stands), or
+    only up to ``until`` (a run trained in pieces: the averaging window stays the run's).
     ``data``: as the run sees it (:func:`run_data`)."""
     schedule = options.lr_schedule
-    return train(net, data, max(0, options.samples - net.samples_seen), engine=engine,
+    stop_at = options.samples if until is None else min(until, options.samples)
+    return train(net, data, max(0, stop_at - net.samples_seen), engine=engine,
                  protocol=options.protocol, epoch_size=options.epoch_size,
                  order_seed=options.order_seed, test_every=options.test_every,
                  test_samples=options.test_samples, window=options.window,
                  train_eval_samples=options.train_eval_samples, run=run,
                  checkpoint_every=options.checkpoint_every or None, state=state,
                  batch_size=batch_size, progress=progress, stop=stop, lr_schedule=schedule,
-                 lr_base=run_lr_base(run) if schedule.active else None)
+                 lr_base=run_lr_base(run) if schedule.active else None,
+                 average=options.average, average_end=options.samples)

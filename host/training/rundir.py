@@ -10,6 +10,9 @@ Layout (every file is replaced atomically, :mod:`erbp.fileio`; metrics.jsonl is 
       state.json     resume bookkeeping that is not in the model: elapsed time, events, the recent
                      training predictions (for the train-error window)
       metrics.jsonl  one JSON object per evaluation (see erbp.training.loop.train)
+      average.npz    the running sums of the weight snapshots of the recipe's averaging window
+                     (erbp.training.averaging), saved with every checkpoint inside the window
+      model-avg.erbp the averaged network, written when the run completes with averaging on
 
 The model file alone determines the weights of a resumed run (the sample order is a function of
 samples_seen); state.json only makes the metrics of a resumed run continue seamlessly, and is
@@ -22,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .averaging import WeightAverage
 from ..reference import Network
 from ..reference import modelfile
 from ..errors import ErbpError
@@ -32,6 +36,8 @@ CONFIG = "config.json"
 MODEL = "model.erbp"
 STATE = "state.json"
 METRICS = "metrics.jsonl"
+AVERAGE = "average.npz"
+MODEL_AVG = "model-avg.erbp"
 #: The largest config.json or state.json read (erbp writes a few kilobytes).
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -63,6 +69,8 @@ class RunDir:
     model_path = property(lambda self: self.path / MODEL)
     state_path = property(lambda self: self.path / STATE)
     metrics_path = property(lambda self: self.path / METRICS)
+    average_path = property(lambda self: self.path / AVERAGE)
+    model_avg_path = property(lambda self: self.path / MODEL_AVG)
 
     @classmethod
     def create(cls, path: str | os.PathLike, config: dict[str, Any],
@@ -122,8 +130,11 @@ class RunDir:
     def write_config(self, config: dict[str, Any]) -> None:
         write_json(self.config_path, config)
 
-    def save_checkpoint(self, net: Network, state: RunState) -> None:
-        """Write model.erbp, then state.json (both atomically)."""
+    def save_checkpoint(self, net: Network, state: RunState,
+                        average: WeightAverage | None = None) -> None:
+        """Write average.npz (if given), model.erbp, then state.json (each atomically)."""
+        if average is not None:
+            average.save(self.average_path, net.samples_seen)
         modelfile.save(net, self.model_path)
         state.samples_seen = net.samples_seen
         write_json(self.state_path, asdict(state), indent=None)
@@ -138,6 +149,13 @@ class RunDir:
         except (OSError, ValueError, TypeError):
             return net, state
         return net, (saved if saved.samples_seen == net.samples_seen else state)
+
+    def load_average(self, net: Network) -> WeightAverage | None:
+        """The weight-snapshot sums saved with the checkpoint ``net`` (None if there are none);
+        AverageError if average.npz belongs to another checkpoint."""
+        if not self.average_path.exists():
+            return None
+        return WeightAverage.load(self.average_path, net)
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one JSON line to metrics.jsonl."""
