@@ -149,3 +149,24 @@ def test_version_2_scores_of_the_current_network_make_their_columns(pt, tmp_path
     pt.main(["table", "--root", str(tmp_path / "sweeps"), "--out", str(res), "--baselines",
              str(tmp_path / "none.json")])
     assert "version 2 readout" not in (res / "paper_table.md").read_text()
+
+
+def test_averaged_runs_make_their_own_rows_and_column(pt, tmp_path):
+    trials = tmp_path / "sweeps" / "s" / "trials"
+    _fake_run(trials, "784-100-10", "erbp", [0.06, 0.05], 2, {"lr_halve_every": 2.0})
+    avg = tmp_path / "sweeps" / "s2" / "trials"
+    _fake_run(avg, "784-100-10", "erbp", [0.06, 0.05], 2,
+              {"lr_halve_every": 2.0, "average_last": 2.0})
+    m = avg / "784-100-10-erbp-s1" / "metrics.jsonl"
+    recs = [json.loads(x) for x in m.read_text().splitlines()]
+    recs[-1].update(avg_test_error=0.0412, avg_snapshots=40)
+    m.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    res = tmp_path / "results"
+    res.mkdir()
+    pt.main(["table", "--root", str(tmp_path / "sweeps"), "--out", str(res), "--baselines",
+             str(tmp_path / "none.json")])
+    md = (res / "paper_table.md").read_text()
+    rows = [x for x in md.splitlines() if x.startswith("| 784-100-10 | eRBP |")]
+    assert len(rows) == 2  # the averaged run is not mixed with the other one
+    assert sum("| **4.12** |" in x for x in rows) == 1
+    assert "averaged weights: test error (%)" in md and "model-avg.erbp" in md
