@@ -6,9 +6,9 @@
 Trains one network with the defaults and erbp train's recipe (``--epochs`` of 50,000
 class-balanced draws from the first 50,000 MNIST training images, the learning rate halving
 every ``max(2, epochs / 5)`` epochs), C engine, keeping a snapshot of the weights every
-``--every`` samples over the last 4 epochs. Then it scores, on the 10,000 validation images (the
+``--every`` samples over the last 6 epochs. Then it scores, on the 10,000 validation images (the
 last 10,000 training images, never trained on): the final network; the integer mean of the
-snapshots (rounded half up, as erbp.training.averaging does) over the last 0.5, 1, 2 and 4
+snapshots (rounded half up, as erbp.training.averaging does) over the last 0.5, 1, 2, 4 and 6
 epochs; every fourth snapshot of the last epoch on its own (how much the error moves between
 neighbouring networks); and the fraction of weights that changed between those snapshots.
 Prints and writes (``--json``, default
@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))
 from tune import score, split  # noqa: E402
 
 EPOCH = 50_000
-WINDOWS = (0.5, 1, 2, 4)  # epochs
+WINDOWS = (0.5, 1, 2, 4, 6)  # epochs
 
 
 def mean_weights(snaps: list[list[np.ndarray]]) -> list[np.ndarray]:
