@@ -335,8 +335,19 @@ def merge_recorded(rows: list[dict[str, Any]], recorded: Path) -> list[dict[str,
     return rows + kept
 
 
+def drop_reproduced(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` without the runs that a run of the same network, variant, seed, overrides,
+    schedule and length reproduces with weight averaging (the training is the same, bit for
+    bit; the averaged run adds the averaged network's figure)."""
+    def same(r: dict[str, Any]) -> str:
+        return json.dumps([*_key(r), r.get("schedule") or {}, r["epochs_target"]],
+                          sort_keys=True)
+    averaged = {same(r) for r in rows if r.get("avg")}
+    return [r for r in rows if r.get("avg") or same(r) not in averaged]
+
+
 def table(a: argparse.Namespace, cmd: str) -> None:
-    rows = merge_recorded(collect(a), a.out / "paper_table.json")
+    rows = merge_recorded(drop_reproduced(collect(a)), a.out / "paper_table.json")
     md = markdown(rows, baselines(a.baselines), a.average)
     result = {"benchmark": "paper_table", "command": cmd, "time": now(), "rows": rows}
     write_json(a.out / "paper_table.json", result, parents=True)

@@ -154,6 +154,8 @@ def test_version_2_scores_of_the_current_network_make_their_columns(pt, tmp_path
 def test_averaged_runs_make_their_own_rows_and_column(pt, tmp_path):
     trials = tmp_path / "sweeps" / "s" / "trials"
     _fake_run(trials, "784-100-10", "erbp", [0.06, 0.05], 2, {"lr_halve_every": 2.0})
+    cfg = trials / "784-100-10-erbp-s1" / "config.json"  # seed 2: not the averaged run's
+    cfg.write_text(json.dumps(dict(json.loads(cfg.read_text()), seed=2)))
     avg = tmp_path / "sweeps" / "s2" / "trials"
     _fake_run(avg, "784-100-10", "erbp", [0.06, 0.05], 2,
               {"lr_halve_every": 2.0, "average_last": 2.0})
@@ -170,3 +172,20 @@ def test_averaged_runs_make_their_own_rows_and_column(pt, tmp_path):
     assert len(rows) == 2  # the averaged run is not mixed with the other one
     assert sum("| **4.12** |" in x for x in rows) == 1
     assert "averaged weights: test error (%)" in md and "model-avg.erbp" in md
+
+
+def test_a_run_reproduced_with_averaging_is_shown_once(pt, tmp_path):
+    for sweep, avg in (("old", {}), ("new", {"average_last": 2.0})):
+        trials = tmp_path / "sweeps" / sweep / "trials"
+        _fake_run(trials, "784-100-10", "erbp", [0.06, 0.05], 2,
+                  {"lr_halve_every": 2.0, **avg})
+    m = tmp_path / "sweeps" / "new" / "trials" / "784-100-10-erbp-s1" / "metrics.jsonl"
+    recs = [json.loads(x) for x in m.read_text().splitlines()]
+    recs[-1].update(avg_test_error=0.0412, avg_snapshots=40)
+    m.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    res = tmp_path / "results"
+    res.mkdir()
+    pt.main(["table", "--root", str(tmp_path / "sweeps"), "--out", str(res), "--baselines",
+             str(tmp_path / "none.json")])
+    rows = json.loads((res / "paper_table.json").read_text())["rows"]
+    assert len(rows) == 1 and rows[0]["avg"]["error_pct"] == 4.12
