@@ -151,6 +151,20 @@ def test_version_2_scores_of_the_current_network_make_their_columns(pt, tmp_path
     assert "version 2 readout" not in (res / "paper_table.md").read_text()
 
 
+def _table_with_average(pt, tmp_path: Path, run: Path) -> Path:
+    """Give ``run``'s last record an averaged network (4.12 %), make the table of
+    ``tmp_path/sweeps``; return its output directory."""
+    m = run / "metrics.jsonl"
+    recs = [json.loads(x) for x in m.read_text().splitlines()]
+    recs[-1].update(avg_test_error=0.0412, avg_snapshots=40)
+    m.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    res = tmp_path / "results"
+    res.mkdir()
+    pt.main(["table", "--root", str(tmp_path / "sweeps"), "--out", str(res), "--baselines",
+             str(tmp_path / "none.json")])
+    return res
+
+
 def test_averaged_runs_make_their_own_rows_and_column(pt, tmp_path):
     trials = tmp_path / "sweeps" / "s" / "trials"
     _fake_run(trials, "784-100-10", "erbp", [0.06, 0.05], 2, {"lr_halve_every": 2.0})
@@ -159,14 +173,7 @@ def test_averaged_runs_make_their_own_rows_and_column(pt, tmp_path):
     avg = tmp_path / "sweeps" / "s2" / "trials"
     _fake_run(avg, "784-100-10", "erbp", [0.06, 0.05], 2,
               {"lr_halve_every": 2.0, "average_last": 2.0})
-    m = avg / "784-100-10-erbp-s1" / "metrics.jsonl"
-    recs = [json.loads(x) for x in m.read_text().splitlines()]
-    recs[-1].update(avg_test_error=0.0412, avg_snapshots=40)
-    m.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    res = tmp_path / "results"
-    res.mkdir()
-    pt.main(["table", "--root", str(tmp_path / "sweeps"), "--out", str(res), "--baselines",
-             str(tmp_path / "none.json")])
+    res = _table_with_average(pt, tmp_path, avg / "784-100-10-erbp-s1")
     md = (res / "paper_table.md").read_text()
     rows = [x for x in md.splitlines() if x.startswith("| 784-100-10 | eRBP |")]
     assert len(rows) == 2  # the averaged run is not mixed with the other one
@@ -179,13 +186,7 @@ def test_a_run_reproduced_with_averaging_is_shown_once(pt, tmp_path):
         trials = tmp_path / "sweeps" / sweep / "trials"
         _fake_run(trials, "784-100-10", "erbp", [0.06, 0.05], 2,
                   {"lr_halve_every": 2.0, **avg})
-    m = tmp_path / "sweeps" / "new" / "trials" / "784-100-10-erbp-s1" / "metrics.jsonl"
-    recs = [json.loads(x) for x in m.read_text().splitlines()]
-    recs[-1].update(avg_test_error=0.0412, avg_snapshots=40)
-    m.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    res = tmp_path / "results"
-    res.mkdir()
-    pt.main(["table", "--root", str(tmp_path / "sweeps"), "--out", str(res), "--baselines",
-             str(tmp_path / "none.json")])
+    res = _table_with_average(pt, tmp_path, tmp_path / "sweeps" / "new" / "trials" /
+                              "784-100-10-erbp-s1")
     rows = json.loads((res / "paper_table.json").read_text())["rows"]
     assert len(rows) == 1 and rows[0]["avg"]["error_pct"] == 4.12
