@@ -32,6 +32,7 @@ from erbp.fileio import write_json
 from erbp.provenance import command_line, machine, now
 from erbp.reference import Network
 from erbp.training import train
+from erbp.training.averaging import WeightAverage
 from erbp.training.configure import make_config
 from erbp.training.recipe import default_lr_schedule
 
@@ -41,13 +42,6 @@ from tune import score, split  # noqa: E402
 
 EPOCH = 50_000
 WINDOWS = (0.5, 1, 2, 4, 6)  # epochs
-
-
-def mean_weights(snaps: list[list[np.ndarray]]) -> list[np.ndarray]:
-    """The integer mean of weight snapshots, rounded half up (erbp.training.averaging)."""
-    n = len(snaps)
-    return [(2 * np.sum([s[l] for s in snaps], axis=0) + n) // (2 * n)
-            for l in range(len(snaps[0]))]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -80,6 +74,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         e = make_engine("c", Network(cfg=net.cfg, seed=net.seed, W=W, G=net.G,
                                      samples_seen=net.samples_seen))
         return score(e, data, 10_000, 1000)["error_pct"]
+
+    def mean_weights(sel: list[list[np.ndarray]]) -> list[np.ndarray]:
+        """The product's average of these snapshots (erbp.training.averaging)."""
+        avg = WeightAverage.empty(net)
+        for W in sel:
+            avg.add(W, 0)
+        return avg.network(net).W
 
     out: dict[str, Any] = {"topology": a.topology, "variant": a.variant, "seed": a.seed,
                            "epochs": a.epochs, "halve_every": sched.every, "every": a.every,

@@ -18,7 +18,7 @@ from ..training.configure import make_config, parse_overrides
 from ..training.loop import (RunOptions, TrainResult, default_test_every, open_run, run_data,
                              run_options, run_training, start_run, stop_on_sigint)
 from ..training.order import MAX_EPOCH_SIZE, PROTOCOLS, default_epoch_size
-from ..training.averaging import SNAPSHOTS_PER_EPOCH, default_average
+from ..training.averaging import average_window, default_average
 from ..training.recipe import (DEFAULT_LR_SCHEDULE, SPLITS, LrSchedule, default_lr_schedule,
                                split_data)
 from ..training.rundir import RunDir
@@ -122,15 +122,14 @@ def train(ctx: click.Context, **o) -> None:
                                      f"{total} samples, more than {MAX_SAMPLES} (samples_seen "
                                      f"is a 32-bit counter)", param_hint="--epochs")
         every, start = _schedule(o, total / epoch_size)
-        avg = default_average(LrSchedule(every, start), epoch_size)
-        avg_last = avg.epochs if o["average_last"] is None else o["average_last"]
-        avg_every = avg.every or max(1, epoch_size // SNAPSHOTS_PER_EPOCH)
+        avg = (default_average(LrSchedule(every, start), epoch_size)
+               if o["average_last"] is None else average_window(o["average_last"], epoch_size))
         if o["test_every"] is None:
             o["test_every"] = default_test_every(total)
         options = RunOptions(dataset=data.name, samples=total, protocol=o["protocol"],
                              epoch_size=epoch_size, order_seed=o["seed"], lr_halve_every=every,
                              lr_halve_start=start, split=o["split"],
-                             average_last=avg_last, average_every=avg_every if avg_last else 0,
+                             average_last=avg.epochs, average_every=avg.every,
                              **{k: o[k] for k in CHANGEABLE})
         run = start_run(o["out"] or _default_out(data.name), net, options,
                         extra={"dataset": data.name, "topology": topology,
@@ -141,7 +140,8 @@ def train(ctx: click.Context, **o) -> None:
         click.echo(f"run {run.path}: {data.name}, {'-'.join(map(str, cfg.sizes))} "
                    f"{o['variant']}, seed {o['seed']}, {total} samples, engine {o['engine']}"
                    + (f", lr halves every {every:g} epochs from {start:g}" if every else "")
-                   + (f", weights averaged over the last {avg_last:g} epochs" if avg_last else "")
+                   + (f", weights averaged over the last {avg.epochs:g} epochs"
+                      if avg.active else "")
                    + (", validation split" if o["split"] == "validation" else ""))
     t0 = time.monotonic()
     with stop_on_sigint() as stop:

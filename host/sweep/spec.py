@@ -252,7 +252,7 @@ def trial_params(spec: Spec, config: dict[str, Any]) -> dict[str, Any]:
     out.update(spec.params)
     if spec.objective == "train" and "average_last" not in out:
         # erbp train's default: the schedule's last halving period (none without a schedule)
-        out["average_last"] = float(out["lr_halve_every"] or 0.0)
+        out["average_last"] = float(out["lr_halve_every"] or 0.0)  # trial.py validates both
     for k, v in config.items():
         if isinstance(v, dict):  # a grid value that is a table: its parameters
             out.update(v)

@@ -25,7 +25,7 @@ from ..errors import ErbpError
 from ..reference import ConfigError, Network
 from ..training import RunOptions, default_epoch_size, run_options, run_training, start_run
 from ..training.configure import make_config
-from ..training.averaging import SNAPSHOTS_PER_EPOCH, AverageWindow
+from ..training.averaging import average_window
 from ..training.recipe import LrSchedule
 from ..training.rundir import AVERAGE, CONFIG, METRICS, MODEL, MODEL_AVG, STATE, RunDir
 from .spec import RUN_PARAMS, Spec, trial_params
@@ -123,8 +123,7 @@ def _open(path: Path, checkpoint: Any, config: dict[str, Any], setup: TrialSetup
     net = Network.create(cfg, seed)
     epoch_size = spec.epoch_size or default_epoch_size(data, spec.protocol)
     try:
-        avg = AverageWindow(float(p["average_last"]),
-                            max(1, epoch_size // SNAPSHOTS_PER_EPOCH) if p["average_last"] else 0)
+        avg = average_window(float(p["average_last"]), epoch_size)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"average_last: {e}") from None
     options = RunOptions(dataset=data.name, samples=spec.epochs * epoch_size,

@@ -79,13 +79,18 @@ class AverageWindow:
 NO_AVERAGE = AverageWindow(0.0, 0)
 
 
+def average_window(epochs: float, epoch_size: int) -> AverageWindow:
+    """Averaging over the last ``epochs`` epochs (0: none), ``SNAPSHOTS_PER_EPOCH`` snapshots
+    per epoch of ``epoch_size`` samples (at least one every sample)."""
+    if epochs == 0:
+        return NO_AVERAGE
+    return AverageWindow(epochs, max(1, epoch_size // SNAPSHOTS_PER_EPOCH))
+
+
 def default_average(schedule: LrSchedule, epoch_size: int) -> AverageWindow:
     """The default window of a run with this learning-rate schedule: its last halving period
-    (``schedule.every`` epochs), ``SNAPSHOTS_PER_EPOCH`` snapshots per epoch; none without a
-    schedule."""
-    if not schedule.active:
-        return NO_AVERAGE
-    return AverageWindow(schedule.every, max(1, epoch_size // SNAPSHOTS_PER_EPOCH))
+    (``schedule.every`` epochs; none without a schedule), :func:`average_window`."""
+    return average_window(schedule.every if schedule.active else 0.0, epoch_size)
 
 
 class AverageError(ErbpError, ValueError):

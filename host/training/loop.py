@@ -172,6 +172,7 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
     step = _step(eng, batch_size)
     sums: WeightAverage | None = None
     avg_end = end if average_end is None else average_end
+    first = avg_end  # the window's start (no snapshot boundaries without averaging)
     if average.active:
         first = average.first(avg_end, order.epoch_size)
         if run is not None:
@@ -229,7 +230,8 @@ def train(net: Network | Engine, data: Dataset, samples: int, *, engine: str | N
         pos = start
         while pos < end:
             b = min(pos + step, end, _next_multiple(pos, test_every),
-                    _next_multiple(pos, checkpoint_every), average.next_snapshot(pos))
+                    _next_multiple(pos, checkpoint_every),
+                    average.next_snapshot(max(pos, first)) if sums is not None else end)
             if lr_schedule.active:
                 eng = _with_lr_shift(eng, lr_schedule.lr_shift(lr_base, pos, order.epoch_size))
                 b = min(b, lr_schedule.next_change(pos, order.epoch_size))
