@@ -13,7 +13,8 @@ default E0 = 0); and ``bits=W/S``, which represents the configuration (after the
 read as the 8-bit-weight, 16-bit-state network) at W-bit weights and S-bit states with
 ``erbp.research.precision.rescale``; ``engine=float``, which trains the float twin
 (``erbp.research.float_erbp.FloatNetwork``: no rounding, no saturation; numpy, about 300 times
-slower than the C engine) instead of the C engine; and ``rule=R``, a candidate defaults rule of
+slower than the C engine) instead of the C engine, and ``engine=float_sat`` the float twin with
+the integer weight range kept (``SaturatingFloatNetwork``: no rounding); and ``rule=R``, a candidate defaults rule of
 ``benchmarks/rules.py``
 (overrides computed from the topology and variant, applied before the candidate's own overrides,
 so one candidate string means the same rule on every topology).
@@ -60,7 +61,7 @@ from erbp.data.datasets import Dataset, load_dataset
 from erbp.engines import make_engine, to_network
 from erbp.fileio import read_json, write_json
 from erbp.provenance import command_line, machine, now
-from erbp.research.float_erbp import FloatNetwork
+from erbp.research.float_erbp import FloatNetwork, SaturatingFloatNetwork
 from erbp.reference import INFER, Network, modelfile
 from erbp.research.precision import rescale
 from erbp.training import train
@@ -70,6 +71,8 @@ from rules import rule_overrides  # noqa: E402  (benchmarks/rules.py, beside thi
 
 HERE = Path(__file__).resolve().parent
 SCHEDULE_KEYS = ("halve", "halve_start", "bits", "rule", "engine")
+#: the float twins ``engine=`` selects (the C engine otherwise)
+FLOAT_ENGINES = {"float": FloatNetwork, "float_sat": SaturatingFloatNetwork}
 N_FIT = 50_000  # training images used for fitting when validating; the rest validate
 
 
@@ -146,6 +149,9 @@ def parse_cand(text: str) -> tuple[str, dict[str, str], dict[str, Any]]:
     sets = []
     for it in items:
         k, _, v = it.partition("=")
+        if k == "engine" and v not in ("c", *FLOAT_ENGINES):
+            sys.exit(f"Error: engine={v} in candidate {name!r}: use c, "
+                     + ", ".join(FLOAT_ENGINES))
         if k in ("bits", "rule", "engine"):
             sched[k] = v
         elif k in SCHEDULE_KEYS:
@@ -231,11 +237,13 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
             eng = make_engine("c", modelfile.load(ckpt))
             curve, events, t_train = p["curve"], p["events"], p["train_s"]
             print(f"  [{name}] resumed at {eng.samples_seen}", flush=True)
-    use_float = sched.get("engine") == "float"
+    use_float = sched.get("engine") in FLOAT_ENGINES
     if use_float:
         if a.infer:
             sys.exit("Error: --infer is not supported with engine=float")
-        eng = FloatNetwork.create(cfg, a.seed)  # float runs are not checkpointed
+        # float runs are not checkpointed (a rerun starts again); their curve so far is kept in
+        # <name>.part.json
+        eng = FLOAT_ENGINES[sched["engine"]].create(cfg, a.seed)
         curve, events, t_train = [], 0, 0.0
     elif eng is None:
         eng = make_engine("c", Network.create(cfg, a.seed))
@@ -278,9 +286,8 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
             print(f"  [{name}] {eng.samples_seen:>7}: {s['error_pct']:.2f} % "
                   f"(out spikes {s['out_spikes']}, silent {s['silent_pct']} %)"
                   + "".join(f" {k} {v:.2f}" for k, v in s.get("infer", {}).items()), flush=True)
-            if use_float:
-                continue
-            modelfile.save(to_network(eng), ckpt)
+            if not use_float:
+                modelfile.save(to_network(eng), ckpt)
             write_json(part, {"cand": job["cand"], "settings": job["settings"], "curve": curve,
                               "events": events, "train_s": round(t_train, 1)})
     modelfile.save(to_network(eng), where / f"{name}.erbp")
@@ -302,6 +309,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     cmd = command_line(None if argv is None else ["benchmarks/tune.py", *argv])
     print(f"$ {cmd}")
     cands = a.cand or ["default"]
+    for c in cands:  # refuse a malformed candidate here, not inside a worker
+        parse_cand(c)
     where = a.out / "tune" / (f"{a.topology}-{a.variant}" + (f"-{a.tag}" if a.tag else ""))
     if a.report:
         print(report(where))

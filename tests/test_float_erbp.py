@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 
-from erbp.research.float_erbp import FloatNetwork, leak
+from erbp.research.float_erbp import FloatNetwork, SaturatingFloatNetwork, leak
 from erbp.reference import INFER, TRAIN, NetConfig, Network
 
 
@@ -53,15 +53,19 @@ def test_starts_from_the_integer_networks_weights():
     assert leak(0) == 0.0 and leak(2) == 0.75
 
 
+def shiftless_config(variant: str, **kw) -> NetConfig:
+    """A small network with every shift 0, where the integer rules round nothing."""
+    return NetConfig.default(
+        (16, 8, 3), variant, syn_shift=0, mem_shift=0, dend_shift=0, i2v_shift=0,
+        lr_mult=(1, 1), lr_shift=(0, 0), w_shift=(0, 0), threshold=12, g_amp=2, fb_out=2,
+        noise_weight=10, ticks_train=30, ticks_infer=30, burn_in=0, in_gain=257, **kw)
+
+
 @pytest.mark.parametrize("variant", ["erbp", "perbp"])
 def test_equals_reference_tick_by_tick_where_nothing_rounds(variant):
     # Every shift 0: DECAY(x, 0) = 0 = x * (1 - 2^0), ASR(I, 0) = I, SRS(q, 0, r) = q. Widths are
     # wide enough that nothing saturates, so the two networks must agree exactly (as floats).
-    cfg = NetConfig.default(
-        (16, 8, 3), variant, syn_shift=0, mem_shift=0, dend_shift=0, i2v_shift=0,
-        lr_mult=(1, 1), lr_shift=(0, 0), w_shift=(0, 0), init_amp=(20, 30), weight_bits=16,
-        threshold=12, g_amp=2, fb_out=2, noise_weight=10, ticks_train=30, ticks_infer=30,
-        burn_in=0, in_gain=257)
+    cfg = shiftless_config(variant, init_amp=(20, 30), weight_bits=16)
     a, b = Network.create(cfg, 7), FloatNetwork.create(cfg, 7)
     gen = np.random.default_rng(0)
     out_spikes = 0
@@ -123,3 +127,34 @@ def test_training_tracks_the_reference_without_quantising(mnist):
         assert np.abs(db).sum() > 0
         assert np.corrcoef(da, db)[0, 1] > 0.6, l
         assert not np.allclose(db, np.rint(db))  # float updates are not quantised
+
+
+@pytest.mark.parametrize("variant", ["erbp", "perbp"])
+def test_saturating_twin_equals_reference_where_only_weights_saturate(variant):
+    # As above (every shift 0, so nothing rounds), but 5-bit weights that do saturate while the
+    # 16-bit states and the updates (|U| <= n_out * g_amp = 6 < 16) do not: the saturating twin must
+    # then agree exactly with the reference, and the plain twin must not.
+    cfg = shiftless_config(variant, init_amp=(14, 15), weight_bits=5)
+    a, b, c = (Network.create(cfg, 7), SaturatingFloatNetwork.create(cfg, 7),
+               FloatNetwork.create(cfg, 7))
+    gen = np.random.default_rng(0)
+    for s in range(6):
+        px = gen.integers(0, 256, cfg.n_in)
+        label = int(gen.integers(0, cfg.n_out))
+        sa: list[dict] = []
+        sb: list[dict] = []
+        ra = a.run_sample(px, label, TRAIN, sample=s, on_tick=lambda n: sa.append(n.snapshot()))
+        rb = b.run_sample(px, label, TRAIN, sample=s, on_tick=lambda n: sb.append(n.snapshot()))
+        c.run_sample(px, label, TRAIN, sample=s)
+        for t, (x, y) in enumerate(zip(sa, sb)):
+            for k in x:
+                np.testing.assert_array_equal(x[k], y[k], err_msg=f"sample {s} tick {t} {k}")
+        assert ra.prediction == rb.prediction and ra.events == rb.events
+    at_bound = sum(int(((w == cfg.w_min) | (w == cfg.w_max)).sum()) for w in a.W)
+    assert at_bound > 0  # the weight range was reached, so saturation was exercised
+    for wa, wb in zip(a.W, b.weights_in_weight_units()):
+        np.testing.assert_array_equal(wa, wb)
+    outside = sum(int(((w < cfg.w_min) | (w > cfg.w_max)).sum())
+                  for w in c.weights_in_weight_units())
+    assert outside > 0  # the plain twin leaves the range
+

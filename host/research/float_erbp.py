@@ -33,10 +33,15 @@ drift from the specification. It overrides and calls only what the reference dec
 ``Network.EXTENSION_POINTS`` (checked by ``tests/test_float_erbp.py``), so a refactor of the
 reference that renames or changes one of those fails that test instead of silently bypassing the
 twin's override.
+
+:class:`SaturatingFloatNetwork` is the same twin with one rule put back: every updated weight is
+clipped to the integer weight range, as the integer network saturates it. Nothing is rounded, so
+the pair separates what the grid's rounding costs from what its bounded range does.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 
@@ -61,6 +66,10 @@ class FloatNetwork(Network):
     ``G[h]``: float64 copies of the integer feedback matrices (units of U per error spike).
     States I, V, U are float64 in the integer network's units; weights and states never saturate.
     """
+
+    #: Clip every updated weight to the integer weight range (``[w_min, w_max] * 2^w_shift``
+    #: in current units). False here; :class:`SaturatingFloatNetwork` sets it.
+    SATURATE_WEIGHTS: ClassVar[bool] = False
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -135,11 +144,15 @@ class FloatNetwork(Network):
         return np.where(gate, pop.U * eta, 0.0)
 
     def _deliver(self, l: int, t: int, dw: np.ndarray | None) -> np.ndarray:
-        """Phase 3: w_ji += dw_i for every spiking pre j (no saturation), then the reference's
-        delivery of the updated weights: acc_i = sum_j m_ji w_ji in current units."""
+        """Phase 3: w_ji += dw_i for every spiking pre j (no saturation unless
+        ``SATURATE_WEIGHTS``), then the reference's delivery of the updated weights:
+        acc_i = sum_j m_ji w_ji in current units."""
         if dw is not None:
-            pre_spk = self.in_spk if l == 0 else self.pops[l - 1].spk
-            self.W[l][np.flatnonzero(pre_spk)] += dw[None, :]
+            pre = np.flatnonzero(self.in_spk if l == 0 else self.pops[l - 1].spk)
+            self.W[l][pre] += dw[None, :]
+            if self.SATURATE_WEIGHTS and pre.size:
+                c, g = self.cfg, 2.0 ** self.cfg.w_shift[l]
+                self.W[l][pre] = np.clip(self.W[l][pre], c.w_min * g, c.w_max * g)
         return super()._deliver(l, t, None)
 
     def _neurons(self, p: int, t: int, acc: np.ndarray) -> None:
@@ -175,3 +188,14 @@ class FloatNetwork(Network):
             pop.U = pop.U * leak(c.dend_shift) + e @ self.G[h]
         out = self.pops[-1]
         out.U = out.U * leak(c.dend_shift) + e * c.fb_out
+
+
+@dataclass
+class SaturatingFloatNetwork(FloatNetwork):
+    """The float twin with the integer weight range kept: every updated weight is clipped to
+    ``[w_min, w_max]`` weight units (``* 2^w_shift`` in current units), as the integer network
+    saturates it; nothing is rounded. Beside :class:`FloatNetwork` it separates what the 8-bit
+    grid's rounding costs from what its bounded range does (docs/tuning.md section 18)."""
+
+    SATURATE_WEIGHTS: ClassVar[bool] = True
+
