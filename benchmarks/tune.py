@@ -36,8 +36,8 @@ Every ``--eval-every`` samples the candidate is scored; the curve, the configura
 inference statistics (mean output spikes per sample, samples with no output spike) and the
 command line go to ``OUT/tune/<topology>-<variant>[-<tag>]/<name>.json``; a rerun skips finished
 candidates with the same settings; the final network goes to ``<name>.erbp`` beside it. After
-every scoring the network and the curve so far are checkpointed (``<name>.ckpt.erbp``,
-``<name>.part.json``), and a rerun of the same command resumes an unfinished candidate there
+every scoring the network and the curve so far are checkpointed (``<name>.ckpt.erbp``, for a
+float twin its float weights ``<name>.ckpt.npz``; ``<name>.part.json``), and a rerun of the same command resumes an unfinished candidate there
 (bit-identical: the sample order and the schedule are functions of the position);
 ``--extend`` continues finished candidates to a larger ``--epochs`` the same way (the shorter
 record is kept as ``<name>.e<E>.json``). The script
@@ -231,20 +231,20 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
     t_train = 0.0
     t0 = time.monotonic()
     eng: Any = None
+    use_float = sched.get("engine") in FLOAT_ENGINES
+    if use_float:  # a float twin checkpoints its float weights (FloatNetwork.save)
+        ckpt = where / f"{name}.ckpt.npz"
+        if a.infer:
+            sys.exit("Error: --infer is not supported with engine=float")
     if ckpt.exists() and part.exists():
         p = read_json(part)
         if p["cand"] == job["cand"] and p["settings"] == job["settings"]:
-            eng = make_engine("c", modelfile.load(ckpt))
+            eng = (FLOAT_ENGINES[sched["engine"]].load(ckpt, cfg) if use_float
+                   else make_engine("c", modelfile.load(ckpt)))
             curve, events, t_train = p["curve"], p["events"], p["train_s"]
             print(f"  [{name}] resumed at {eng.samples_seen}", flush=True)
-    use_float = sched.get("engine") in FLOAT_ENGINES
-    if use_float:
-        if a.infer:
-            sys.exit("Error: --infer is not supported with engine=float")
-        # float runs are not checkpointed (a rerun starts again); their curve so far is kept in
-        # <name>.part.json
+    if use_float and eng is None:
         eng = FLOAT_ENGINES[sched["engine"]].create(cfg, a.seed)
-        curve, events, t_train = [], 0, 0.0
     elif eng is None:
         eng = make_engine("c", Network.create(cfg, a.seed))
     every = a.eval_every or a.epoch_size
@@ -286,11 +286,15 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
             print(f"  [{name}] {eng.samples_seen:>7}: {s['error_pct']:.2f} % "
                   f"(out spikes {s['out_spikes']}, silent {s['silent_pct']} %)"
                   + "".join(f" {k} {v:.2f}" for k, v in s.get("infer", {}).items()), flush=True)
-            if not use_float:
+            if use_float:
+                eng.save(ckpt)
+            else:
                 modelfile.save(to_network(eng), ckpt)
             write_json(part, {"cand": job["cand"], "settings": job["settings"], "curve": curve,
                               "events": events, "train_s": round(t_train, 1)})
     modelfile.save(to_network(eng), where / f"{name}.erbp")
+    if use_float:  # the float weights too, for --extend
+        eng.save(where / f"{name}.npz")
     ckpt.unlink(missing_ok=True)
     part.unlink(missing_ok=True)
     last = [c["error_pct"] for c in curve[-3:]]
@@ -332,7 +336,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             if a.extend and r["cand"] == c and r["settings"]["epochs"] < a.epochs and \
                     {**r["settings"], "epochs": a.epochs} == settings:
                 # resume from the finished network: its curve so far becomes the checkpoint
-                shutil.copyfile(where / f"{name}.erbp", where / f"{name}.ckpt.erbp")
+                if parse_cand(c)[2].get("engine") in FLOAT_ENGINES:
+                    shutil.copyfile(where / f"{name}.npz", where / f"{name}.ckpt.npz")
+                else:
+                    shutil.copyfile(where / f"{name}.erbp", where / f"{name}.ckpt.erbp")
                 write_json(where / f"{name}.part.json",
                            {"cand": c, "settings": settings, "curve": r["curve"],
                             "events": r["events_per_sample"] * round(

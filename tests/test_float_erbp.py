@@ -158,3 +158,24 @@ def test_saturating_twin_equals_reference_where_only_weights_saturate(variant):
                   for w in c.weights_in_weight_units())
     assert outside > 0  # the plain twin leaves the range
 
+
+@pytest.mark.parametrize("cls", [FloatNetwork, SaturatingFloatNetwork])
+def test_a_saved_twin_resumes_as_if_never_stopped(cls, mnist, tmp_path):
+    cfg = NetConfig.default("784-100-10")
+    run = cls.create(cfg, 3)
+    for i in range(2):
+        run.run_sample(mnist.train_x[i], int(mnist.train_y[i]), TRAIN)
+    run.save(tmp_path / "twin.npz")
+    back = cls.load(tmp_path / "twin.npz", cfg)
+    assert type(back) is cls and back.seed == 3 and back.samples_seen == 2
+    for i in range(2, 4):
+        for net in (run, back):
+            net.run_sample(mnist.train_x[i], int(mnist.train_y[i]), TRAIN)
+    assert back.samples_seen == run.samples_seen == 4
+    for x, y in zip(run.W + run.G, back.W + back.G):
+        assert x.dtype == y.dtype == np.float64
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(run.W[1], cls.create(cfg, 3).W[1])  # it did learn
+    with pytest.raises(ValueError, match="weight shapes"):
+        cls.load(tmp_path / "twin.npz", NetConfig.default("784-50-10"))
+

@@ -41,6 +41,7 @@ the pair separates what the grid's rounding costs from what its bounded range do
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -92,6 +93,34 @@ class FloatNetwork(Network):
         Wf = [np.asarray(w, dtype=F64) * 2.0 ** cfg.w_shift[l] for l, w in enumerate(W)]
         net = cls(cfg=cfg, seed=seed, W=Wf, G=[np.asarray(g, dtype=F64) for g in G],
                   samples_seen=samples_seen)
+        net.reset_state()
+        return net
+
+    # --- checkpoints ----------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write what a resumed run needs (W, G, seed, samples_seen; the configuration is the
+        caller's) to ``path`` as a numpy ``.npz`` archive, atomically (a temporary file, then a
+        rename). States are not saved: they are reset at the start of every sample."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, seed=np.uint32(self.seed), samples_seen=np.int64(self.samples_seen),
+                     n_layers=len(self.W), n_hidden=len(self.G),
+                     **{f"W{l}": w for l, w in enumerate(self.W)},
+                     **{f"G{h}": g for h, g in enumerate(self.G)})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path, cfg: NetConfig) -> "FloatNetwork":
+        """The network :meth:`save` wrote, with configuration ``cfg`` (its shapes must match)."""
+        with np.load(Path(path)) as z:
+            W = [z[f"W{l}"].astype(F64) for l in range(int(z["n_layers"]))]
+            G = [z[f"G{h}"].astype(F64) for h in range(int(z["n_hidden"]))]
+            seed, seen = int(z["seed"]), int(z["samples_seen"])
+        want = [(a, b) for a, b in zip(cfg.sizes[:-1], cfg.sizes[1:])]
+        if [w.shape for w in W] != want:
+            raise ValueError(f"{path}: weight shapes {[w.shape for w in W]} are not {want}")
+        net = cls(cfg=cfg, seed=seed, W=W, G=G, samples_seen=seen)
         net.reset_state()
         return net
 
