@@ -47,6 +47,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..reference import NetConfig, Network, rng
+from ..reference.fileio import open_atomic
 from ..reference.constants import STREAM_NOISE
 from ..reference.intmath import I64
 from ..reference.network import init_feedback, init_weights, stream
@@ -99,16 +100,13 @@ class FloatNetwork(Network):
     # --- checkpoints ----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write what a resumed run needs (W, G, seed, samples_seen; the configuration is the
-        caller's) to ``path`` as a numpy ``.npz`` archive, atomically (a temporary file, then a
-        rename). States are not saved: they are reset at the start of every sample."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        caller's) to ``path`` as a numpy ``.npz`` archive, atomically (``open_atomic``). States
+        are not saved: they are reset at the start of every sample."""
+        with open_atomic(path) as f:
             np.savez(f, seed=np.uint32(self.seed), samples_seen=np.int64(self.samples_seen),
                      n_layers=len(self.W), n_hidden=len(self.G),
                      **{f"W{l}": w for l, w in enumerate(self.W)},
                      **{f"G{h}": g for h, g in enumerate(self.G)})
-        tmp.replace(path)
 
     @classmethod
     def load(cls, path: str | Path, cfg: NetConfig) -> "FloatNetwork":
