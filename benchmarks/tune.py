@@ -234,8 +234,6 @@ def run_cand(job: dict[str, Any]) -> dict[str, Any]:
     use_float = sched.get("engine") in FLOAT_ENGINES
     if use_float:  # a float twin checkpoints its float weights (FloatNetwork.save)
         ckpt = where / f"{name}.ckpt.npz"
-        if a.infer:
-            sys.exit("Error: --infer is not supported with engine=float")
     if ckpt.exists() and part.exists():
         p = read_json(part)
         if p["cand"] == job["cand"] and p["settings"] == job["settings"]:
@@ -314,7 +312,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     print(f"$ {cmd}")
     cands = a.cand or ["default"]
     for c in cands:  # refuse a malformed candidate here, not inside a worker
-        parse_cand(c)
+        if parse_cand(c)[2].get("engine") in FLOAT_ENGINES and a.infer:
+            sys.exit(f"Error: --infer is not supported with a float twin ({c.split()[0]!r})")
     where = a.out / "tune" / (f"{a.topology}-{a.variant}" + (f"-{a.tag}" if a.tag else ""))
     if a.report:
         print(report(where))
@@ -337,6 +336,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     {**r["settings"], "epochs": a.epochs} == settings:
                 # resume from the finished network: its curve so far becomes the checkpoint
                 if parse_cand(c)[2].get("engine") in FLOAT_ENGINES:
+                    if not (where / f"{name}.npz").exists():
+                        sys.exit(f"Error: {where / name}.npz (the float weights) is missing: "
+                                 "--extend needs a float twin finished by this version")
                     shutil.copyfile(where / f"{name}.npz", where / f"{name}.ckpt.npz")
                 else:
                     shutil.copyfile(where / f"{name}.erbp", where / f"{name}.ckpt.erbp")
