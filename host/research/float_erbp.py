@@ -225,4 +225,3 @@ class SaturatingFloatNetwork(FloatNetwork):
     grid's rounding costs from what its bounded range does (docs/tuning.md section 18)."""
 
     SATURATE_WEIGHTS: ClassVar[bool] = True
-
