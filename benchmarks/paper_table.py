@@ -114,6 +114,7 @@ def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
             "train_s": last.get("train_s", last["time_s"]),
             "events_per_sample": round(last["events"] / last["samples_seen"]),
             "schedule": schedule(conf), "overrides": conf.get("overrides"),
+            "grid_bits": conf.get("grid_bits", 8),
             "command": conf.get("command"), "curve_epoch_error_pct": curve,
             "paper_pct": PAPER_TABLE1.get(conf["topology"], {}).get(
                 "peRBP" if conf["variant"] == "perbp" else "eRBP"),
@@ -205,9 +206,9 @@ def _fmt(v: Any) -> str:
     return ",".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)
 
 
-def _key(r: dict[str, Any]) -> tuple[str, str, int, str]:
+def _key(r: dict[str, Any]) -> tuple[str, str, int, str, int]:
     return (r["topology"], r["variant"], r["seed"],
-            json.dumps(r.get("overrides") or {}, sort_keys=True))
+            json.dumps(r.get("overrides") or {}, sort_keys=True), r.get("grid_bits", 8))
 
 
 def _mean(xs: list[float]) -> float:
@@ -221,8 +222,8 @@ def groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     by: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
         k = (r["topology"], r["variant"], json.dumps(r.get("overrides") or {}, sort_keys=True),
-             json.dumps({**(r.get("schedule") or {}), "avg": r.get("average_last") or 0},
-                        sort_keys=True))
+             json.dumps({**(r.get("schedule") or {}), "avg": r.get("average_last") or 0,
+                         "grid_bits": r.get("grid_bits", 8)}, sort_keys=True))
         by.setdefault(k, []).append(r)
     keys = sorted(by, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2],
                                      k[3]))
@@ -265,6 +266,8 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
         ev = [x["events_per_sample"] for x in g if x.get("events_per_sample") is not None]
         events = "—" if not ev else f"{_mean(ev) / 1e6:.2f} M"
         variant = "peRBP" if r["variant"] == "perbp" else "eRBP"
+        if r.get("grid_bits", 8) != 8:  # erbp train --grid-bits: the weight grid
+            variant += f" `grid_bits={r['grid_bits']}`"
         if r.get("overrides"):
             variant += " " + " ".join(f"`{k}={_fmt(v)}`" for k, v in r["overrides"].items())
         # the schedule a row does not mention: erbp train's default for the row's epochs

@@ -7,9 +7,9 @@ the floating-point twin of the same network.
         --state-bits 16 --topologies 784-100-10 --plot /tmp/q.png   # a quick check
 
 For every topology, state width s and weight width b, the default configuration (read as the
-8-bit-weight, 16-bit-state network) is rescaled with :func:`erbp.research.precision.rescale` so that the
+8-bit-weight, 16-bit-state network) is rescaled with :func:`erbp.training.precision.rescale` so that the
 *same real-valued network* (real weights, thresholds, gates, feedback, learning rate) is
-represented at the new resolution; erbp.research.precision's docstring gives the exact mapping and
+represented at the new resolution; erbp.training.precision's docstring gives the exact mapping and
 tests/test_precision.py checks that the float twins of all rescaled configurations spike
 identically. Each point trains ``--samples`` samples of the paper's protocol (class-balanced
 epochs of 50,000, seed ``--seed``) and is evaluated on the first ``--test-samples`` test images.
@@ -35,7 +35,7 @@ from erbp.engines import resolve_engine
 from erbp.fileio import read_json, write_json, write_text_atomic
 from erbp.provenance import command_line, machine, now
 from erbp.research.float_erbp import FloatNetwork
-from erbp.research.precision import rescale
+from erbp.training.precision import rescale
 from erbp.reference import NetConfig, Network
 from erbp.training import evaluate, train
 
@@ -145,7 +145,7 @@ def markdown(points: list[dict[str, Any]], n_test: int, cmd: str) -> str:
     """One row per (topology, state width), one column per weight width, plus the float twin."""
     wbs = sorted({p["weight_bits"] for p in points if p["kind"] == "int"})
     lines = [f"Test error (%) on {n_test} MNIST test images by weight width (columns) and state "
-             f"width; the same real-valued network at every width (erbp.research.precision).", "",
+             f"width; the same real-valued network at every width (erbp.training.precision).", "",
              "| network | state bits | " + " | ".join(f"w{b}" for b in wbs) + " | float |",
              "|---|---|" + "---|" * (len(wbs) + 1)]
     for topo in dict.fromkeys(p["topology"] for p in points):

@@ -11,7 +11,7 @@ configuration fields: ``halve=E`` (the learning rate of every layer halves, ``lr
 every E epochs; E may be fractional) and ``halve_start=E0`` (the first halving at epoch E0 + E,
 default E0 = 0); and ``bits=W/S``, which represents the configuration (after the overrides,
 read as the 8-bit-weight, 16-bit-state network) at W-bit weights and S-bit states with
-``erbp.research.precision.rescale``; ``engine=float``, which trains the float twin
+``erbp.training.precision.rescale``; ``engine=float``, which trains the float twin
 (``erbp.research.float_erbp.FloatNetwork``: no rounding, no saturation; numpy, about 300 times
 slower than the C engine) instead of the C engine, and ``engine=float_sat`` the float twin with
 the integer weight range kept (``SaturatingFloatNetwork``: no rounding); and ``rule=R``, a candidate defaults rule of
@@ -63,7 +63,7 @@ from erbp.fileio import read_json, write_json
 from erbp.provenance import command_line, machine, now
 from erbp.research.float_erbp import FloatNetwork, SaturatingFloatNetwork
 from erbp.reference import INFER, Network, modelfile
-from erbp.research.precision import rescale
+from erbp.training.precision import rescale
 from erbp.training import train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -175,11 +175,27 @@ def test_mnist_smoke(mnist_dir, tmp_path):
     (["--dataset", "digits", "--set", "ticks_train"], "--set expects key=value"),
     (["--dataset", "digits", "--set", "ticks_train=0"], "ticks_train = 0 outside [1, 65535]"),
     (["--dataset", "digits", "--engine", "gpu"], "unknown engine 'gpu'"),
+    (["--dataset", "digits", "--grid-bits", "11"], "--grid-bits 11 cannot keep weight layer 0"),
 ])
 def test_train_user_errors(args, message, tmp_path):
     line = user_error("train", *args, "--samples", 2, "--out", tmp_path / "r")
     assert message in line
     assert not (tmp_path / "r").exists()  # nothing half-made
+
+
+def test_train_on_a_finer_grid(tmp_path):
+    """--grid-bits 9: the default network on a 2x finer weight grid, --set applied after."""
+    from erbp.training import make_config
+
+    erbp("train", *TINY, "--grid-bits", 9, "--samples", 4, "--test-every", 0,
+         "--test-samples", 0, "--out", tmp_path / "r")
+    net = modelfile.load(tmp_path / "r" / "model.erbp")
+    assert net.cfg == make_config("64-16-10", "erbp", {"ticks_train": 16, "ticks_infer": 16,
+                                                       "burn_in": 2}, grid_bits=9)
+    assert net.cfg.weight_bits == 9 and net.cfg.w_shift == (1, 5)
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["grid_bits"] == 9
+    line = user_error("train", "--resume", tmp_path / "r", "--grid-bits", 9, code=2)
+    assert "--grid-bits cannot be given" in line
 
 
 def test_resume_missing_run():

@@ -1,12 +1,12 @@
-"""Rescaling a configuration to other widths (erbp.research.precision) keeps the real-valued network."""
+"""Rescaling a configuration to other widths (erbp.training.precision) keeps the real-valued network."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from erbp.research.float_erbp import FloatNetwork
-from erbp.research.precision import max_w_shift, rescale
-from erbp.reference import INFER, TRAIN, NetConfig
+from erbp.training.precision import max_w_shift, on_grid, rescale
+from erbp.reference import INFER, TRAIN, ConfigError, NetConfig
 
 GRID = [(b, s) for b in (4, 6, 8, 10, 12, 16) for s in (16, 12)]
 
@@ -55,3 +55,28 @@ def test_float_twins_of_rescaled_configs_spike_identically(b, s):
     for w0, w1 in zip(f0.W, f1.W):
         np.testing.assert_array_equal(w0 * k, w1)
     assert spikes > 0
+
+
+def test_on_grid_keeps_the_real_network_or_refuses():
+    """erbp train --grid-bits: the default network on another weight grid, exactly or not at all."""
+    cfg = NetConfig.default("784-500-500-10")
+    assert on_grid(cfg, 8) == cfg
+    nine = on_grid(cfg, 9)
+    assert nine == rescale(cfg, 9, 16)[0]
+    assert (nine.weight_bits, nine.w_shift, nine.init_amp) == (9, (1, 0, 0), (64, 64, 32))
+    assert nine.lr_shift == tuple(s - 1 for s in cfg.lr_shift) and nine.lr_mult == cfg.lr_mult
+    assert on_grid(cfg, 7).w_shift == tuple(s + 1 for s in cfg.w_shift)
+    with pytest.raises(ConfigError, match="weight layer 1's real weights: it needs w_shift >= 2"):
+        on_grid(cfg, 10)  # the 500-wide layers have w_shift 1
+    assert on_grid(NetConfig.default("784-100-10"), 10).w_shift == (0, 1)
+    with pytest.raises(ConfigError, match="this one has weight_bits 9"):
+        on_grid(nine, 10)
+    with pytest.raises(ConfigError, match="outside"):
+        on_grid(cfg, 17)
+
+
+def test_make_config_puts_the_grid_before_the_overrides():
+    from erbp.training import make_config
+
+    cfg = make_config("784-200-10", "perbp", {"lr_shift": (11, 12)}, grid_bits=9)
+    assert cfg == on_grid(NetConfig.default("784-200-10", "perbp"), 9).replace(lr_shift=(11, 12))

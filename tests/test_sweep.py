@@ -110,6 +110,13 @@ def test_spec_mistakes_are_one_line(text, message):
     assert message in str(e.value) and "\n" not in str(e.value)
 
 
+def test_grid_bits_is_a_run_parameter():
+    from erbp.sweep.spec import tomllib, trial_params
+
+    s = parse_spec(tomllib.loads("[params]\ngrid_bits = 9\n[space]\nvariant = [\"erbp\"]"))
+    assert trial_params(s, {"seed": 1})["grid_bits"] == 9
+
+
 def test_spec_values_and_trial_count(tmp_path):
     p = tmp_path / "s.toml"
     p.write_text(GRID + "[params]\nlr_shift = [12, 13]\n")
@@ -301,9 +308,7 @@ def test_tpe_finds_the_better_region_of_a_toy_objective(ray_session, tmp_path):
 
 
 def test_grid_values_may_be_tables_and_the_benchmark_specs_load():
-    from erbp.sweep.spec import tomllib
-
-    from erbp.sweep.spec import trial_params
+    from erbp.sweep.spec import tomllib, trial_params
 
     s = parse_spec(tomllib.loads(
         '[params]\nvariant = "perbp"\n[[space.row]]\ntopology = "784-500-10"\n'

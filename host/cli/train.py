@@ -25,7 +25,8 @@ from ..training.rundir import RunDir
 
 #: Options that define a run; --resume keeps the run's own values and refuses new ones.
 FIXED_ON_RESUME = ("dataset", "topology", "variant", "seed", "protocol", "epoch_size", "sets",
-                   "out", "lr_halve_every", "lr_halve_start", "split", "average_last")
+                   "grid_bits", "out", "lr_halve_every", "lr_halve_start", "split",
+                   "average_last")
 #: Options that --resume may change (stored in the run's config.json).
 CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
               "train_eval_samples")
@@ -77,6 +78,11 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
               help="At each evaluation also run inference on the first N training examples.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0,
               help="Checkpoint every N samples [default: --test-every, or 10000].")
+@click.option("--grid-bits", type=click.IntRange(2, 16), metavar="B",
+              help="Weights on a B-bit grid: the default network's real weights, range and "
+                   "learning rate with 2^(B-8) times finer steps (w_shift, init_amp and "
+                   "lr_shift follow; --set applies after). 9 doubles weight memory and learns "
+                   "better on wide networks (docs/results.md) [default: 8].")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration field (repeatable); per-layer fields take comma "
                    "lists, e.g. --set lr_shift=8,9 --set ticks_train=50.")
@@ -112,7 +118,7 @@ def train(ctx: click.Context, **o) -> None:
         topology = o["topology"] or data.default_topology()
         overrides = parse_overrides(o["sets"])
         cfg = make_config(topology, o["variant"], overrides, n_in=data.n_in,
-                          n_classes=data.n_classes)
+                          n_classes=data.n_classes, grid_bits=o["grid_bits"])
         net = Network.create(cfg, o["seed"])
         epoch_size = o["epoch_size"] or default_epoch_size(data, o["protocol"])
         total = o["samples"] if o["samples"] is not None else round((o["epochs"] or 1) *
@@ -133,7 +139,7 @@ def train(ctx: click.Context, **o) -> None:
                              **{k: o[k] for k in CHANGEABLE})
         run = start_run(o["out"] or _default_out(data.name), net, options,
                         extra={"dataset": data.name, "topology": topology,
-                               "variant": o["variant"],
+                               "variant": o["variant"], "grid_bits": o["grid_bits"] or 8,
                                "overrides": {k: cfg.as_dict()[k] for k in overrides}},
                         command=command_line(), exclusive=True)
         state = None

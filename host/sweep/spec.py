@@ -42,7 +42,8 @@ anything starts. docs/sweeps.md describes every key; in short::
 
 Parameters of the "train" objective: ``topology``, ``variant``, ``lr_halve_every``,
 ``lr_halve_start``, ``average_last`` (epochs of weight averaging, erbp.training.averaging; default
-as ``erbp train``: the schedule's last halving period) and any configuration field (erbp.reference.params.FIELDS; per-layer fields
+as ``erbp train``: the schedule's last halving period), ``grid_bits`` (as ``erbp train
+--grid-bits``: the default network's weights on a finer grid; default 8) and any configuration field (erbp.reference.params.FIELDS; per-layer fields
 take a list or a comma string, as ``erbp train --set``).
 """
 from __future__ import annotations
@@ -80,7 +81,8 @@ OBJECTIVES = ("train", "toy:quadratic")
 METHODS = ("grid", "tpe", "random")
 METRICS = ("error",)
 TEST_REPORTS = ("none", "best", "all")
-RUN_PARAMS = ("topology", "variant", "lr_halve_every", "lr_halve_start", "average_last")
+RUN_PARAMS = ("topology", "variant", "lr_halve_every", "lr_halve_start", "average_last",
+              "grid_bits")
 KINDS = ("grid", "choice", "int", "log_int", "float", "log")
 
 TOP_KEYS = {"name", "objective", "dataset", "split", "epochs", "epoch_size", "protocol", "engine",

@@ -113,8 +113,11 @@ def _open(path: Path, checkpoint: Any, config: dict[str, Any], setup: TrialSetup
     p = trial_params(spec, config)
     overrides = {k: v for k, v in p.items() if k not in (*RUN_PARAMS, "seed")}
     topology = p.get("topology") or data.default_topology()
+    grid = p.get("grid_bits")
+    if grid is not None and (isinstance(grid, bool) or not isinstance(grid, int)):
+        raise ConfigError(f"grid_bits must be an integer, got {grid!r}")
     cfg = make_config(topology, p["variant"], overrides, n_in=data.n_in,
-                      n_classes=data.n_classes)
+                      n_classes=data.n_classes, grid_bits=grid)
     try:
         schedule = LrSchedule(float(p["lr_halve_every"]), float(p["lr_halve_start"]))
     except (TypeError, ValueError) as e:
@@ -134,7 +137,7 @@ def _open(path: Path, checkpoint: Any, config: dict[str, Any], setup: TrialSetup
                          split=spec.split, average_last=avg.epochs, average_every=avg.every)
     run = start_run(path, net, options, command=f"erbp sweep (trial {name})", extra={
         "dataset": data.name, "topology": topology, "variant": p["variant"],
-        "overrides": {k: cfg.as_dict()[k] for k in overrides},
+        "grid_bits": grid or 8, "overrides": {k: cfg.as_dict()[k] for k in overrides},
         "sweep": {"name": spec.name, "trial": name, "params": p}})
     return run, net, None, options
 

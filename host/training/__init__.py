@@ -4,6 +4,7 @@
 :mod:`~erbp.training.order` (which training example is sample number ``p``),
 :mod:`~erbp.training.rundir` (the run directory's files, checkpoint and resume bookkeeping),
 :mod:`~erbp.training.configure` (configurations from a topology, a variant and overrides),
+:mod:`~erbp.training.precision` (the same real-valued network at other weight and state widths),
 :mod:`~erbp.training.recipe` (the learning-rate schedule and the data split of a run).
 """
 from .configure import apply_overrides, make_config, parse_overrides

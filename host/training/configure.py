@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from ..reference import ConfigError, NetConfig
 from ..reference.defaults import exit_margin
 from ..reference.params import FIELD_BY_NAME
+from .precision import on_grid
 
 
 def parse_int(text: str, what: str) -> int:
@@ -78,11 +79,16 @@ def inference_overrides(cfg: NetConfig, overrides: dict[str, Any]) -> NetConfig:
 
 
 def make_config(topology: str, variant: str = "erbp", overrides: dict[str, Any] | None = None,
-                n_in: int | None = None, n_classes: int | None = None) -> NetConfig:
+                n_in: int | None = None, n_classes: int | None = None,
+                grid_bits: int | None = None) -> NetConfig:
     """The default configuration of ``topology`` (a paper name such as "784-100-10" or custom
     sizes "a-b-...-z") and ``variant`` ("erbp" or "perbp"), with ``overrides`` applied. If given,
-    ``n_in``/``n_classes`` (a data set's) are checked against the input and output sizes."""
+    ``n_in``/``n_classes`` (a data set's) are checked against the input and output sizes.
+    ``grid_bits`` (None: the defaults' 8) puts the default network's weights on a finer or
+    coarser grid before the overrides apply (:func:`erbp.training.precision.on_grid`)."""
     cfg = NetConfig.default(topology, variant)
+    if grid_bits is not None:
+        cfg = on_grid(cfg, grid_bits)
     if n_in is not None and cfg.n_in != n_in:
         raise ConfigError(f"topology {topology} has {cfg.n_in} inputs but the data set has "
                           f"{n_in} pixels per sample")

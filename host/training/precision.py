@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..reference import NetConfig
+from ..reference import ConfigError, NetConfig
 
 #: Reference widths: the real-valued network is the one the configuration defines at these.
 REF_WEIGHT_BITS = 8
@@ -128,3 +128,40 @@ def rescale(cfg: NetConfig, weight_bits: int, state_bits: int) -> tuple[NetConfi
     out = cfg.replace(**ch)
     return out, {"weight_bits": weight_bits, "state_bits": state_bits, "e_w": e_w, "e_s": e_s,
                  "layers": layers, "inexact": inexact}
+
+
+#: The weight widths ``erbp train --grid-bits`` accepts (the field's range).
+GRID_BITS = (2, 16)
+
+
+def on_grid(cfg: NetConfig, grid_bits: int) -> NetConfig:
+    """``cfg`` (an 8-bit-weight, 16-bit-state configuration, such as ``NetConfig.default``'s)
+    with its weights on a ``grid_bits``-bit grid: the same real weights, range, initial range and
+    learning rate, with steps ``2^(grid_bits - 8)`` times finer (:func:`rescale` at 16-bit
+    states). What ``erbp train --grid-bits`` and a sweep's ``grid_bits`` do.
+
+    Only an exact representation is accepted: a finer grid lowers every layer's ``w_shift`` by
+    ``grid_bits - 8``, so it needs ``w_shift >= grid_bits - 8`` on every layer (784-500-500-10,
+    ``w_shift`` 1 on its 500-wide layers, allows up to 9 bits); a coarser one raises it within
+    the 2^30 rule. Anything else raises ConfigError naming the layer that limits it."""
+    if cfg.weight_bits != REF_WEIGHT_BITS or cfg.state_bits != REF_STATE_BITS:
+        raise ConfigError(f"--grid-bits rescales an {REF_WEIGHT_BITS}-bit-weight, "
+                          f"{REF_STATE_BITS}-bit-state configuration; this one has "
+                          f"weight_bits {cfg.weight_bits}, state_bits {cfg.state_bits}")
+    lo, hi = GRID_BITS
+    if not lo <= grid_bits <= hi:
+        raise ConfigError(f"--grid-bits {grid_bits} is outside [{lo}, {hi}]")
+    if grid_bits == REF_WEIGHT_BITS:
+        return cfg
+    out, notes = rescale(cfg, grid_bits, REF_STATE_BITS)
+    e_w = grid_bits - REF_WEIGHT_BITS
+    for l, layer in enumerate(notes["layers"]):
+        if layer["a"] != e_w:
+            need = "w_shift >= %d" % e_w if e_w > 0 else "room for w_shift + %d" % -e_w
+            raise ConfigError(f"--grid-bits {grid_bits} cannot keep weight layer {l}'s real "
+                              f"weights: it needs {need}, and the layer has w_shift "
+                              f"{cfg.w_shift[l]} (n_pre {cfg.sizes[l]})")
+    if notes["inexact"]:
+        raise ConfigError(f"--grid-bits {grid_bits} cannot represent "
+                          f"{', '.join(notes['inexact'])} exactly")
+    return out
