@@ -36,6 +36,7 @@ from erbp.fileio import read_json, write_json, write_text_atomic
 from erbp.provenance import command_line, now
 from erbp.research.paper import PAPER_TABLE1
 from erbp.training.recipe import default_lr_schedule
+from erbp.training.precision import DEFAULT_GRID_BITS
 from erbp.training.rundir import RunDir
 
 HERE = Path(__file__).resolve().parent
@@ -114,7 +115,7 @@ def collect(a: argparse.Namespace) -> list[dict[str, Any]]:
             "train_s": last.get("train_s", last["time_s"]),
             "events_per_sample": round(last["events"] / last["samples_seen"]),
             "schedule": schedule(conf), "overrides": conf.get("overrides"),
-            "grid_bits": conf.get("grid_bits", 8),
+            "grid_bits": conf.get("grid_bits", DEFAULT_GRID_BITS),
             "command": conf.get("command"), "curve_epoch_error_pct": curve,
             "paper_pct": PAPER_TABLE1.get(conf["topology"], {}).get(
                 "peRBP" if conf["variant"] == "perbp" else "eRBP"),
@@ -208,7 +209,8 @@ def _fmt(v: Any) -> str:
 
 def _key(r: dict[str, Any]) -> tuple[str, str, int, str, int]:
     return (r["topology"], r["variant"], r["seed"],
-            json.dumps(r.get("overrides") or {}, sort_keys=True), r.get("grid_bits", 8))
+            json.dumps(r.get("overrides") or {}, sort_keys=True),
+            r.get("grid_bits", DEFAULT_GRID_BITS))
 
 
 def _mean(xs: list[float]) -> float:
@@ -223,7 +225,7 @@ def groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     for r in rows:
         k = (r["topology"], r["variant"], json.dumps(r.get("overrides") or {}, sort_keys=True),
              json.dumps({**(r.get("schedule") or {}), "avg": r.get("average_last") or 0,
-                         "grid_bits": r.get("grid_bits", 8)}, sort_keys=True))
+                         "grid_bits": r.get("grid_bits", DEFAULT_GRID_BITS)}, sort_keys=True))
         by.setdefault(k, []).append(r)
     keys = sorted(by, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2],
                                      k[3]))
@@ -266,7 +268,7 @@ def markdown(rows: list[dict[str, Any]], base: dict, average: int) -> str:
         ev = [x["events_per_sample"] for x in g if x.get("events_per_sample") is not None]
         events = "—" if not ev else f"{_mean(ev) / 1e6:.2f} M"
         variant = "peRBP" if r["variant"] == "perbp" else "eRBP"
-        if r.get("grid_bits", 8) != 8:  # erbp train --grid-bits: the weight grid
+        if r.get("grid_bits", DEFAULT_GRID_BITS) != DEFAULT_GRID_BITS:  # erbp train --grid-bits
             variant += f" `grid_bits={r['grid_bits']}`"
         if r.get("overrides"):
             variant += " " + " ".join(f"`{k}={_fmt(v)}`" for k, v in r["overrides"].items())

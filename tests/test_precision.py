@@ -73,6 +73,9 @@ def test_on_grid_keeps_the_real_network_or_refuses():
         on_grid(nine, 10)
     with pytest.raises(ConfigError, match="outside"):
         on_grid(cfg, 17)
+    for bad in (9.0, "9", True):  # a sweep spec's value arrives as TOML gives it
+        with pytest.raises(ConfigError, match="grid_bits must be an integer"):
+            on_grid(cfg, bad)
 
 
 def test_make_config_puts_the_grid_before_the_overrides():

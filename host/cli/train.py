@@ -19,6 +19,7 @@ from ..training.loop import (RunOptions, TrainResult, default_test_every, open_r
                              run_options, run_training, start_run, stop_on_sigint)
 from ..training.order import MAX_EPOCH_SIZE, PROTOCOLS, default_epoch_size
 from ..training.averaging import average_window, default_average
+from ..training.precision import DEFAULT_GRID_BITS, GRID_BITS
 from ..training.recipe import (DEFAULT_LR_SCHEDULE, SPLITS, LrSchedule, default_lr_schedule,
                                split_data)
 from ..training.rundir import RunDir
@@ -78,7 +79,7 @@ CHANGEABLE = ("test_every", "test_samples", "window", "checkpoint_every",
               help="At each evaluation also run inference on the first N training examples.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=0,
               help="Checkpoint every N samples [default: --test-every, or 10000].")
-@click.option("--grid-bits", type=click.IntRange(2, 16), metavar="B",
+@click.option("--grid-bits", type=click.IntRange(*GRID_BITS), metavar="B",
               help="Weights on a B-bit grid: the default network's real weights, range and "
                    "learning rate with 2^(B-8) times finer steps (w_shift, init_amp and "
                    "lr_shift follow; --set applies after). 9 doubles weight memory and learns "
@@ -139,7 +140,9 @@ def train(ctx: click.Context, **o) -> None:
                              **{k: o[k] for k in CHANGEABLE})
         run = start_run(o["out"] or _default_out(data.name), net, options,
                         extra={"dataset": data.name, "topology": topology,
-                               "variant": o["variant"], "grid_bits": o["grid_bits"] or 8,
+                               "variant": o["variant"],
+                               "grid_bits": (DEFAULT_GRID_BITS if o["grid_bits"] is None
+                                             else o["grid_bits"]),
                                "overrides": {k: cfg.as_dict()[k] for k in overrides}},
                         command=command_line(), exclusive=True)
         state = None

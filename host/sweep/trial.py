@@ -26,6 +26,7 @@ from ..reference import ConfigError, Network
 from ..training import RunOptions, default_epoch_size, run_options, run_training, start_run
 from ..training.configure import make_config
 from ..training.averaging import average_window
+from ..training.precision import DEFAULT_GRID_BITS
 from ..training.recipe import LrSchedule
 from ..training.rundir import AVERAGE, CONFIG, METRICS, MODEL, MODEL_AVG, STATE, RunDir
 from .spec import RUN_PARAMS, Spec, trial_params
@@ -114,8 +115,6 @@ def _open(path: Path, checkpoint: Any, config: dict[str, Any], setup: TrialSetup
     overrides = {k: v for k, v in p.items() if k not in (*RUN_PARAMS, "seed")}
     topology = p.get("topology") or data.default_topology()
     grid = p.get("grid_bits")
-    if grid is not None and (isinstance(grid, bool) or not isinstance(grid, int)):
-        raise ConfigError(f"grid_bits must be an integer, got {grid!r}")
     cfg = make_config(topology, p["variant"], overrides, n_in=data.n_in,
                       n_classes=data.n_classes, grid_bits=grid)
     try:
@@ -137,7 +136,8 @@ def _open(path: Path, checkpoint: Any, config: dict[str, Any], setup: TrialSetup
                          split=spec.split, average_last=avg.epochs, average_every=avg.every)
     run = start_run(path, net, options, command=f"erbp sweep (trial {name})", extra={
         "dataset": data.name, "topology": topology, "variant": p["variant"],
-        "grid_bits": grid or 8, "overrides": {k: cfg.as_dict()[k] for k in overrides},
+        "grid_bits": DEFAULT_GRID_BITS if grid is None else grid,
+        "overrides": {k: cfg.as_dict()[k] for k in overrides},
         "sweep": {"name": spec.name, "trial": name, "params": p}})
     return run, net, None, options
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..reference import ConfigError, NetConfig
+from ..reference.params import FIELD_BY_NAME
 
 #: Reference widths: the real-valued network is the one the configuration defines at these.
 REF_WEIGHT_BITS = 8
@@ -130,8 +131,10 @@ def rescale(cfg: NetConfig, weight_bits: int, state_bits: int) -> tuple[NetConfi
                  "layers": layers, "inexact": inexact}
 
 
-#: The weight widths ``erbp train --grid-bits`` accepts (the field's range).
-GRID_BITS = (2, 16)
+#: The weight widths ``erbp train --grid-bits`` accepts: the ``weight_bits`` field's range.
+GRID_BITS = (FIELD_BY_NAME["weight_bits"].lo, FIELD_BY_NAME["weight_bits"].hi)
+#: The grid of the defaults (what a run without ``--grid-bits`` records).
+DEFAULT_GRID_BITS = REF_WEIGHT_BITS
 
 
 def on_grid(cfg: NetConfig, grid_bits: int) -> NetConfig:
@@ -149,6 +152,8 @@ def on_grid(cfg: NetConfig, grid_bits: int) -> NetConfig:
                           f"{REF_STATE_BITS}-bit-state configuration; this one has "
                           f"weight_bits {cfg.weight_bits}, state_bits {cfg.state_bits}")
     lo, hi = GRID_BITS
+    if isinstance(grid_bits, bool) or not isinstance(grid_bits, int):
+        raise ConfigError(f"grid_bits must be an integer, got {grid_bits!r}")
     if not lo <= grid_bits <= hi:
         raise ConfigError(f"--grid-bits {grid_bits} is outside [{lo}, {hi}]")
     if grid_bits == REF_WEIGHT_BITS:
